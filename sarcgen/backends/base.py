@@ -1,0 +1,82 @@
+"""The backend protocol every engine implements.
+
+A backend takes chat requests and yields results. `generate` is an iterator in, iterator out, so a
+backend that decodes several sequences at once may pull requests as slots free up and yield results
+out of order (each result carries its request's `key`). Backends import their engine inside
+`load()`, so importing sarcgen stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One chat completion to run."""
+
+    key: str
+    messages: list[dict[str, str]]
+    seed: int
+    max_tokens: int = 200
+    temperature: float = 0.9
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    stop: tuple[str, ...] = ()
+
+    def sampling(self) -> dict[str, Any]:
+        """The sampling parameters, as recorded in provenance."""
+        return {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "min_p": self.min_p,
+            "repeat_penalty": self.repeat_penalty,
+            "max_tokens": self.max_tokens,
+        }
+
+
+@dataclass
+class GenerationResult:
+    """What came back for one request. `finish_reason` is "stop", "length" or "error"."""
+
+    key: str
+    text: str
+    finish_reason: str = "stop"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Provenance of the engine and weights, copied into every record."""
+
+    model_file: str
+    model_sha256: str
+    quantization: str | None
+    backend: str
+    backend_version: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str
+
+    def load(self) -> None:
+        """Load the model (heavy imports happen here). Raises `ModelError` with a clear message."""
+
+    def info(self) -> ModelInfo:
+        """Provenance of the loaded model."""
+
+    def generate(self, requests: Iterable[GenerationRequest]) -> Iterator[GenerationResult]:
+        """Run requests; yield one result per request (possibly out of order)."""
+
+    def close(self) -> None:
+        """Free the model."""

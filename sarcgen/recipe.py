@@ -1,0 +1,252 @@
+"""Recipes: YAML files validated by strict pydantic models.
+
+Settings flow one way: defaults (the models below) -> recipe file -> CLI flags (dotted overrides).
+A mistyped key fails loudly, naming the file, the key and its line. The resolved recipe is written
+into every run folder, and its hash goes into each record's provenance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sarcgen.errors import RecipeError
+
+DEFAULT_MODEL_REPO = "unsloth/Qwen3-4B-Instruct-2507-GGUF"
+DEFAULT_MODEL_FILE = "Qwen3-4B-Instruct-2507-Q4_K_M.gguf"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class ModelSpec(Strict):
+    """Which GGUF to run: a local path, or a Hub repo id + file downloaded into the HF cache."""
+
+    path: str | None = Field(default=None, description="local .gguf file; wins over repo/file")
+    repo: str = DEFAULT_MODEL_REPO
+    file: str = DEFAULT_MODEL_FILE
+    revision: str | None = None
+
+
+class Sampling(Strict):
+    temperature: float = Field(default=0.9, ge=0.0, le=2.0)
+    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    top_k: int = Field(default=40, ge=0)
+    min_p: float = Field(default=0.05, ge=0.0, le=1.0)
+    repeat_penalty: float = Field(default=1.1, ge=0.5, le=2.0)
+    max_tokens: int = Field(default=200, ge=8, le=4096)
+
+
+class LengthBucket(Strict):
+    name: str
+    min_words: int = Field(ge=1)
+    max_words: int = Field(ge=1)
+
+
+class Attributes(Strict):
+    """What the plan combines. Every list must be non-empty."""
+
+    devices: list[str] = [
+        "backhanded compliment",
+        "hyperbolic praise",
+        "false enthusiasm",
+        "rhetorical question",
+        "ironic wish",
+        "understatement",
+        "mock gratitude",
+        "deadpan",
+    ]
+    aspects: list[str] = ["plot", "acting", "pacing", "dialogue", "visual effects", "soundtrack", "ending", "direction"]
+    genres: list[str] = ["action", "comedy", "drama", "horror", "romance", "science fiction", "thriller", "animation"]
+    lengths: list[LengthBucket] = [
+        LengthBucket(name="short", min_words=12, max_words=35),
+        LengthBucket(name="medium", min_words=35, max_words=80),
+        LengthBucket(name="long", min_words=80, max_words=150),
+    ]
+    cues: list[str] = [
+        "great", "brilliant", "masterpiece", "amazing", "loved", "stunning", "perfect",
+        "wonderful", "best", "fantastic", "beautiful", "unforgettable",
+    ]
+
+    @field_validator("devices", "aspects", "genres", "lengths", "cues")
+    @classmethod
+    def _non_empty(cls, v: list[Any]) -> list[Any]:
+        if not v:
+            raise ValueError("must list at least one value")
+        return v
+
+
+class GenerateSettings(Strict):
+    n: int = Field(default=500, ge=1, description="accepted records to produce")
+    seed: int = 1234
+    template: str = Field(default="review.j2", description="file in prompts/ or a path to a user template")
+    judge_template: str = "judge.j2"
+    twin_ratio: float = Field(default=1 / 3, ge=0.0, le=1.0, description="share of sarcastic items that get a sincere twin")
+    max_retries: int = Field(default=3, ge=0, le=20)
+    sampling: Sampling = Sampling()
+    attributes: Attributes = Attributes()
+    backend: Literal["llamacpp", "openai", "fake"] = "llamacpp"
+    base_url: str | None = None
+    api_model: str | None = Field(default=None, description="model name sent to an OpenAI-compatible server")
+    parallel: int = Field(default=1, ge=1, le=64, description="sequences decoded at once")
+    n_ctx: int = Field(default=4096, ge=256)
+    n_threads: int | None = Field(default=None, ge=1, description="llama.cpp threads (default: all cores)")
+    n_gpu_layers: int = Field(default=-1, description="-1 offloads every layer when llama.cpp was built with a GPU")
+    request_timeout: float = Field(default=120.0, gt=0)
+
+
+class FilterSettings(Strict):
+    min_words: int = Field(default=8, ge=1)
+    max_words: int = Field(default=250, ge=1)
+    language: str = "en"
+    near_dup_threshold: float = Field(default=90.0, ge=0, le=100, description="rapidfuzz token_set_ratio on stripped text")
+    decontam_threshold: float = Field(default=85.0, ge=0, le=100)
+    against: list[str] = Field(default_factory=list, description="extra evaluation files to decontaminate against")
+    imdb_test: str | None = Field(default=None, description="IMDB test split (csv/jsonl/parquet) to decontaminate against")
+    judge: bool = False
+    judge_model: ModelSpec | None = None
+
+
+class PublishSettings(Strict):
+    train: float = Field(default=0.8, gt=0, lt=1)
+    validation: float = Field(default=0.1, ge=0, lt=1)
+    test: float = Field(default=0.1, ge=0, lt=1)
+    seed: int = 42
+    license: str = "apache-2.0"
+    pretty_name: str = "Synthetic sarcastic movie reviews"
+    push: str | None = Field(default=None, description="Hub repo id to push to")
+    private: bool = False
+
+
+class FinetuneSettings(Strict):
+    base_model: str = "bert-base-uncased"
+    base_data: str | None = Field(default=None, description="local IMDB files (dir, csv, jsonl, parquet); default: the Hub")
+    hub_dataset: str = "stanfordnlp/imdb"
+    n_train: int = Field(default=3200, ge=2)
+    n_validation: int = Field(default=800, ge=2)
+    n_test: int = Field(default=500, ge=2)
+    epochs: int = Field(default=15, ge=1)
+    patience: int = Field(default=2, ge=0)
+    learning_rate: float = Field(default=2e-5, gt=0)
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+    weight_decay: float = Field(default=0.01, ge=0)
+    batch_size: int = Field(default=16, ge=1)
+    max_length: int = Field(default=256, ge=8)
+    seed: int = 42
+    seeds: int = Field(default=1, ge=1)
+    challenge: list[str] = Field(default_factory=list)
+
+
+class Recipe(Strict):
+    """A whole study: generate -> filter -> publish -> finetune-compare."""
+
+    name: str = "sarcgen"
+    description: str = ""
+    output_dir: str = "outputs"
+    model: ModelSpec = ModelSpec()
+    generate: GenerateSettings = GenerateSettings()
+    filter: FilterSettings = FilterSettings()
+    publish: PublishSettings = PublishSettings()
+    finetune: FinetuneSettings = FinetuneSettings()
+
+    def resolved(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def hash(self) -> str:
+        """Hash of the settings that shape the *generated data* (not filter/publish/finetune)."""
+        key = {"model": self.model.model_dump(mode="json"), "generate": self.generate.model_dump(mode="json")}
+        # Throughput knobs do not change what is generated for a given seed and parallelism.
+        for k in ("n", "n_threads", "request_timeout", "base_url"):
+            key["generate"].pop(k, None)
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _yaml_line(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Line (1-based) of the YAML node at `loc`, as close as the document gets."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == part:
+                    line = k.start_mark.line + 1
+                    node = v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    cur = data
+    for k in keys[:-1]:
+        nxt = cur.setdefault(k, {})
+        if not isinstance(nxt, dict):
+            raise RecipeError(f"override {dotted!r}: {k!r} is not a section")
+        cur = nxt
+    cur[keys[-1]] = value
+
+
+def format_validation_error(source: str, exc: ValidationError, root: yaml.Node | None = None) -> str:
+    """One line per problem: `file:line: key.path: message`."""
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        line = _yaml_line(root, loc) if root is not None else None
+        where = f"{source}:{line}" if line else source
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"{where}: {key}: {msg}")
+    return "; ".join(lines)
+
+
+def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Load a recipe file (or the defaults when `path` is None) and apply dotted-key overrides.
+
+    Overrides whose value is None are ignored, so CLI flags that were not given change nothing.
+    """
+    data: dict[str, Any] = {}
+    root = None
+    source = "<defaults>"
+    if path is not None:
+        p = Path(path)
+        source = str(p)
+        if not p.is_file():
+            raise RecipeError(f"{p}: recipe file not found", "pass a YAML file such as recipes/imdb-sarcasm.yaml")
+        text = p.read_text(encoding="utf-8")
+        try:
+            root = yaml.compose(text)
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{p}:{mark.line + 1}" if mark else str(p)
+            raise RecipeError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise RecipeError(f"{p}: a recipe must be a mapping of sections, got {type(loaded).__name__}")
+        data = loaded
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set_dotted(data, dotted, value)
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        raise RecipeError(format_validation_error(source, exc, root)) from None
+
+
+def save_resolved(recipe: Recipe, path: Path) -> None:
+    """Write the fully resolved recipe (every default spelled out) as YAML."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(recipe.resolved(), sort_keys=False, allow_unicode=True), encoding="utf-8")
