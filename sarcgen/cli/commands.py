@@ -7,8 +7,13 @@ import click
 ALL: list[click.Command] = []
 
 try:  # stage modules are added as they are built
-    from sarcgen.cli.generate import generate, merge
-    ALL += [generate, merge]
+    from sarcgen.cli.generate import generate
+    ALL.append(generate)
+except ImportError:  # pragma: no cover
+    pass
+try:
+    from sarcgen.cli.scale import merge
+    ALL.append(merge)
 except ImportError:  # pragma: no cover
     pass
 try:
