@@ -1,0 +1,66 @@
+from pathlib import Path
+
+import pytest
+
+from sarcgen.errors import RecipeError
+from sarcgen.recipe import Recipe, load_recipe, save_resolved
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_load() -> None:
+    r = load_recipe(None)
+    assert r.generate.n == 500
+    assert r.generate.twin_ratio == pytest.approx(1 / 3)
+    assert r.finetune.base_model == "bert-base-uncased"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "recipes").glob("*.yaml")))
+def test_shipped_recipes_validate(name: str) -> None:
+    load_recipe(REPO / "recipes" / name)
+
+
+def test_unknown_key_names_file_key_and_line(tmp_path: Path) -> None:
+    p = tmp_path / "bad.yaml"
+    p.write_text("name: x\ngenerate:\n  n: 5\n  temprature: 0.3\n")
+    with pytest.raises(RecipeError) as exc:
+        load_recipe(p)
+    msg = str(exc.value)
+    assert f"{p}:4" in msg and "generate.temprature" in msg and "unknown key" in msg
+
+
+def test_bad_value_names_key(tmp_path: Path) -> None:
+    p = tmp_path / "bad.yaml"
+    p.write_text("generate:\n  sampling:\n    temperature: hot\n")
+    with pytest.raises(RecipeError, match=r"bad.yaml:3: generate.sampling.temperature"):
+        load_recipe(p)
+
+
+def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
+    p = tmp_path / "broken.yaml"
+    p.write_text("generate: [1, 2\n")
+    with pytest.raises(RecipeError, match="invalid YAML"):
+        load_recipe(p)
+    with pytest.raises(RecipeError, match="not found"):
+        load_recipe(tmp_path / "nope.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n")
+    with pytest.raises(RecipeError, match="mapping"):
+        load_recipe(tmp_path / "list.yaml")
+
+
+def test_overrides_win_and_none_is_ignored(tmp_path: Path) -> None:
+    p = tmp_path / "r.yaml"
+    p.write_text("generate:\n  n: 7\n  seed: 3\n")
+    r = load_recipe(p, {"generate.n": 11, "generate.seed": None, "generate.sampling.temperature": 0.2})
+    assert (r.generate.n, r.generate.seed, r.generate.sampling.temperature) == (11, 3, 0.2)
+
+
+def test_resolved_round_trip_and_hash(tmp_path: Path) -> None:
+    r = load_recipe(None, {"generate.n": 3})
+    save_resolved(r, tmp_path / "recipe.yaml")
+    again = load_recipe(tmp_path / "recipe.yaml")
+    assert again == r
+    # n and thread counts don't change what is generated, so they don't change the hash
+    assert load_recipe(None, {"generate.n": 99, "generate.n_threads": 1}).hash() == r.hash()
+    assert load_recipe(None, {"generate.seed": 5}).hash() != r.hash()
+    assert isinstance(Recipe().hash(), str)
