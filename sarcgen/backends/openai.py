@@ -1,0 +1,244 @@
+"""A backend for any OpenAI-compatible chat server: llama.cpp's llama-server, vLLM, llama_cpp.server.
+
+Users who outgrow one machine already run such servers; sarcgen drives them instead of inventing a
+cluster. Requests go out with bounded concurrency (a thread pool of `concurrency` workers over one
+pooled httpx client) and results stream back as they complete, out of order, each with its key.
+
+Failures: 429, 5xx, timeouts and connection errors are retried with exponential backoff and jitter
+(a `Retry-After` header is honoured, capped). A server that stays down raises `BackendError` naming
+the URL, never a fake reply, so the generate run stops with everything accepted so far saved and a
+rerun of the same command resumes. Other 4xx replies are configuration errors and fail at once.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+from urllib.parse import urlsplit
+
+from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
+from sarcgen.errors import BackendError
+
+RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+
+def normalize_base_url(url: str) -> str:
+    """`http://host:8080` -> `http://host:8080/v1`; a URL with a path is kept as given (minus '/')."""
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BackendError(
+            f"--base-url {url!r} is not an http(s) URL",
+            "pass the server's OpenAI endpoint, e.g. --base-url http://127.0.0.1:8080/v1",
+        )
+    if parts.path in ("", "/"):
+        url += "/v1"
+    return url
+
+
+class OpenAICompatBackend:
+    """Chat completions from an OpenAI-compatible server, `concurrency` requests in flight."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str | None = None,
+        concurrency: int = 4,
+        timeout: float = 120.0,
+        max_retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 20.0,
+        api_key: str | None = None,
+        send_extra_sampling: bool = True,
+    ) -> None:
+        if concurrency < 1:
+            raise BackendError(f"concurrency must be at least 1, got {concurrency}")
+        self.base_url = normalize_base_url(base_url)
+        self.model = model
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.api_key = api_key or os.environ.get("SARCGEN_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        # top_k / min_p / repeat_penalty are not in OpenAI's schema; llama.cpp servers and vLLM read them.
+        self.send_extra_sampling = send_extra_sampling
+        self._client: Any = None
+        self._served: list[str] = []
+        self._rng = random.Random()
+        self._rng_lock = threading.Lock()
+        self.retries = 0  # total retries made, for the run summary and tests
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Open the HTTP client and ask the server which model it serves (GET /models)."""
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        limits = httpx.Limits(max_connections=self.concurrency + 2, max_keepalive_connections=self.concurrency)
+        self._client = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)),
+            limits=limits,
+        )
+        reply = self._request("GET", "/models")
+        data = reply.get("data") or []
+        self._served = [str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id")]
+        if self.model is None:
+            if not self._served:
+                raise BackendError(
+                    f"{self.base_url}/models lists no model",
+                    "pass the model name with --api-model (recipe key generate.api_model)",
+                )
+            self.model = self._served[0]
+
+    def info(self) -> ModelInfo:
+        """The served model's name as provenance; the server does not tell us the weights' hash."""
+        import httpx
+
+        return ModelInfo(
+            model_file=self.model or "unknown",
+            model_sha256="unknown",
+            quantization=None,
+            backend="openai",
+            backend_version=f"httpx {httpx.__version__}",
+            extra={"base_url": self.base_url, "served_models": list(self._served)},
+        )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- generation --------------------------------------------------------------------------
+
+    def payload(self, req: GenerationRequest) -> dict[str, Any]:
+        """The JSON body for one request."""
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": req.messages,
+            "seed": req.seed,
+            "temperature": req.temperature,
+            "top_p": req.top_p,
+            "max_tokens": req.max_tokens,
+            "stream": False,
+        }
+        if req.stop:
+            body["stop"] = list(req.stop)
+        if self.send_extra_sampling:
+            body.update(top_k=req.top_k, min_p=req.min_p, repeat_penalty=req.repeat_penalty)
+        return body
+
+    def complete(self, req: GenerationRequest) -> GenerationResult:
+        """One request, with retries; raises `BackendError` when the server cannot answer."""
+        t0 = time.perf_counter()
+        reply = self._request("POST", "/chat/completions", json=self.payload(req), what=f"request {req.key}")
+        try:
+            choice = reply["choices"][0]
+            text = choice["message"].get("content") or ""
+            finish = choice.get("finish_reason") or "stop"
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise BackendError(
+                f"{self.base_url}/chat/completions returned an unexpected body for {req.key}: {str(reply)[:200]}",
+                "is this an OpenAI-compatible server?",
+            ) from None
+        usage = reply.get("usage") or {}
+        return GenerationResult(
+            key=req.key,
+            text=text,
+            finish_reason="length" if finish == "length" else "stop",
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            seconds=time.perf_counter() - t0,
+        )
+
+    def generate(self, requests: Iterable[GenerationRequest]) -> Iterator[GenerationResult]:
+        """Keep up to `concurrency` requests in flight; yield each result as soon as it arrives.
+
+        The input iterator is pulled lazily (one new request per finished one), so a caller that
+        stops consuming does not trigger more work. The first `BackendError` cancels what has not
+        started and is raised to the caller.
+        """
+        if self._client is None:
+            self.load()
+        it = iter(requests)
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sarcgen-openai")
+        pending: set[Future[GenerationResult]] = set()
+        try:
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < self.concurrency:
+                    req = next(it, None)
+                    if req is None:
+                        exhausted = True
+                        break
+                    pending.add(pool.submit(self.complete, req))
+                if not pending:
+                    return
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()  # re-raises BackendError from the worker
+        finally:
+            for fut in pending:
+                fut.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- HTTP with retries -------------------------------------------------------------------
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            try:
+                return min(float(retry_after), self.max_backoff)
+            except ValueError:
+                pass
+        with self._rng_lock:
+            jitter = self._rng.uniform(0.5, 1.5)
+        return min(self.backoff * (2**attempt) * jitter, self.max_backoff)
+
+    def _request(self, method: str, path: str, json: Any = None, what: str = "") -> dict[str, Any]:
+        import httpx
+
+        if self._client is None:
+            raise BackendError("the openai backend is not loaded", "call load() first")
+        url = self.base_url + path
+        last = ""
+        for attempt in range(self.max_retries + 1):
+            retry_after = None
+            try:
+                resp = self._client.request(method, url, json=json)
+            except httpx.TimeoutException as exc:
+                last = f"timed out after {self.timeout:g}s ({type(exc).__name__})"
+            except httpx.TransportError as exc:
+                last = f"cannot connect ({type(exc).__name__}: {exc})"
+            else:
+                if resp.status_code < 400:
+                    try:
+                        body = resp.json()
+                    except ValueError:
+                        raise BackendError(f"{method} {url}: the reply is not JSON: {resp.text[:200]!r}") from None
+                    if not isinstance(body, dict):
+                        raise BackendError(f"{method} {url}: expected a JSON object, got {resp.text[:200]!r}")
+                    return body
+                last = f"HTTP {resp.status_code}: {resp.text[:300].strip()}"
+                if resp.status_code not in RETRY_STATUS:
+                    raise BackendError(
+                        f"{method} {url} {('for ' + what) if what else ''} failed with {last}".replace("  ", " "),
+                        "check --base-url, --api-model and the server's log",
+                    )
+                retry_after = resp.headers.get("retry-after")
+            if attempt < self.max_retries:
+                self.retries += 1
+                time.sleep(self._delay(attempt, retry_after))
+        raise BackendError(
+            f"the server at {self.base_url} did not answer {method} {path}"
+            f"{' (' + what + ')' if what else ''} after {self.max_retries + 1} attempts: {last}",
+            "start or fix the server, then rerun the same command: the run resumes where it stopped",
+        )
