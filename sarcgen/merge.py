@@ -1,0 +1,255 @@
+"""Combine run folders (typically the shards of one job) into one run folder.
+
+`sarcgen generate --shard K/N` makes N disjoint parts of one plan, on N machines or N servers.
+`merge_runs` puts them back together: generated.jsonl and rejected.jsonl sorted by plan_index (the
+order an unsharded run would have), and a manifest saying where every part came from. It refuses
+parts made with different recipes (the recipe hash in each record's provenance and manifest) and
+duplicate ids (two runs of the same shard, or a shard folder given twice), naming both folders.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sarcgen import __version__
+from sarcgen.errors import InputError
+from sarcgen.jsonl import iter_jsonl, write_json, write_jsonl
+
+GENERATED = "generated.jsonl"
+REJECTED = "rejected.jsonl"
+MANIFEST = "manifest.json"
+# Files copied from the first run so the merged folder is a run folder later stages can read.
+COPIED = ("recipe.yaml",)
+
+
+@dataclass
+class RunPart:
+    """One run folder, read."""
+
+    path: Path
+    manifest: dict[str, Any]
+    records: list[tuple[int, dict[str, Any]]]  # (line number, record)
+    rejected: list[dict[str, Any]]
+    recipe_hash: str | None
+    shard: Any = None
+
+
+@dataclass
+class MergeSummary:
+    """What `merge_runs` wrote."""
+
+    out: Path
+    runs: list[Path]
+    accepted: int
+    rejected: int
+    recipe_hash: str | None
+    shards: list[Any] = field(default_factory=list)
+    missing_shards: list[str] = field(default_factory=list)
+
+
+def _read_manifest(run: Path) -> dict[str, Any]:
+    p = run / MANIFEST
+    if not p.exists():
+        return {}
+    try:
+        obj = json.loads(p.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputError(f"{p}: not valid JSON ({exc})", "the run folder is damaged; rerun its generate command") from None
+    return obj if isinstance(obj, dict) else {}
+
+
+def _manifest_hash(manifest: dict[str, Any]) -> str | None:
+    for key in ("recipe_hash",):
+        if isinstance(manifest.get(key), str):
+            return manifest[key]
+    recipe = manifest.get("recipe")
+    if isinstance(recipe, dict) and isinstance(recipe.get("hash"), str):
+        return recipe["hash"]
+    return None
+
+
+def _shard_of(manifest: dict[str, Any]) -> Any:
+    shard = manifest.get("shard")
+    if shard is None and isinstance(manifest.get("generate"), dict):
+        shard = manifest["generate"].get("shard")
+    return shard
+
+
+def _shard_pair(shard: Any) -> tuple[int, int] | None:
+    """(k, n) from "k/n", [k, n] or {"k":..,"n":..}; None when unknown."""
+    try:
+        if isinstance(shard, str) and "/" in shard:
+            k, n = shard.split("/")
+            return int(k), int(n)
+        if isinstance(shard, (list, tuple)) and len(shard) == 2:
+            return int(shard[0]), int(shard[1])
+        if isinstance(shard, dict):
+            return int(shard["k"]), int(shard["n"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return None
+
+
+def read_run(run: Path) -> RunPart:
+    """Read a run folder: its manifest, accepted records and rejections. Checks one recipe hash."""
+    run = Path(run)
+    if not run.is_dir():
+        raise InputError(f"{run}: no such run folder", "pass folders written by `sarcgen generate`")
+    gen = run / GENERATED
+    if not gen.exists():
+        raise InputError(f"{run}: no {GENERATED} in this folder", "is it a run folder written by `sarcgen generate`?")
+    manifest = _read_manifest(run)
+    records = list(iter_jsonl(gen))
+    rejected = [obj for _, obj in iter_jsonl(run / REJECTED)] if (run / REJECTED).exists() else []
+    recipe_hash = _manifest_hash(manifest)
+    for line, rec in records:
+        if "id" not in rec or "plan_index" not in rec:
+            raise InputError(f"{gen}:{line}: record without id/plan_index", "is this a sarcgen generated.jsonl?")
+        h = (rec.get("provenance") or {}).get("recipe_hash")
+        if h is None:
+            continue
+        if recipe_hash is None:
+            recipe_hash = h
+        elif h != recipe_hash:
+            raise InputError(
+                f"{gen}:{line}: recipe hash {h} differs from the rest of {run} ({recipe_hash})",
+                "a run folder must hold one recipe's output; regenerate it",
+            )
+    return RunPart(run, manifest, records, rejected, recipe_hash, _shard_of(manifest))
+
+
+def merge_runs(runs: list[Path] | tuple[Path, ...], out: Path, *, force: bool = False) -> MergeSummary:
+    """Merge run folders into `out` (created). Raises `InputError` on mismatched recipes or duplicate ids.
+
+    `out` must not hold a run already unless `force` is set; it may not be one of the inputs.
+    """
+    if not runs:
+        raise InputError("nothing to merge", "pass two or more run folders, e.g. outputs/job-shard1 outputs/job-shard2")
+    runs = [Path(r) for r in runs]
+    seen_paths: dict[Path, Path] = {}
+    for r in runs:
+        rp = r.resolve()
+        if rp in seen_paths:
+            raise InputError(f"{r} is given twice", "list each run folder once")
+        seen_paths[rp] = r
+    out = Path(out)
+    if out.resolve() in seen_paths:
+        raise InputError(f"--out {out} is one of the runs being merged", "choose a new folder for the merged run")
+    if out.exists() and any((out / name).exists() for name in (GENERATED, REJECTED, MANIFEST)) and not force:
+        raise InputError(f"{out} already holds a run", "choose another --out, or pass --force to overwrite it")
+
+    parts = [read_run(r) for r in runs]
+
+    # One recipe: every part must carry the same hash (parts without any record or manifest hash
+    # have nothing to contradict and are accepted).
+    ref: RunPart | None = None
+    for part in parts:
+        if part.recipe_hash is None:
+            continue
+        if ref is None:
+            ref = part
+        elif part.recipe_hash != ref.recipe_hash:
+            raise InputError(
+                f"{ref.path} and {part.path} were made with different recipes "
+                f"(recipe hash {ref.recipe_hash} vs {part.recipe_hash})",
+                "merge only shards of one job: same recipe, seed and model (compare their recipe.yaml)",
+            )
+
+    # Unique ids across every part.
+    owner: dict[str, tuple[Path, int]] = {}
+    merged: list[dict[str, Any]] = []
+    for part in parts:
+        for line, rec in part.records:
+            rid = str(rec["id"])
+            if rid in owner:
+                p0, l0 = owner[rid]
+                raise InputError(
+                    f"duplicate id {rid}: {p0 / GENERATED}:{l0} and {part.path / GENERATED}:{line}",
+                    "the same shard was generated twice, or overlapping runs were given; merge each shard once",
+                )
+            owner[rid] = (part.path, line)
+            merged.append(rec)
+    merged.sort(key=lambda r: (int(r["plan_index"]), str(r["id"])))
+    rejected = [rej for part in parts for rej in part.rejected]
+    rejected.sort(key=lambda r: (r.get("plan_index") if r.get("plan_index") is not None else -1, r.get("attempt") or 0))
+
+    shards = [part.shard for part in parts]
+    pairs = [_shard_pair(s) for s in shards]
+    missing: list[str] = []
+    if pairs and all(p is not None for p in pairs):
+        totals = {p[1] for p in pairs if p}
+        if len(totals) > 1:
+            raise InputError(
+                f"the runs were sharded differently ({', '.join(f'{part.path}: {part.shard}' for part in parts)})",
+                "merge shards of one job: the same N in every --shard K/N",
+            )
+        total = totals.pop()
+        have = {p[0] for p in pairs if p}
+        missing = [f"{k}/{total}" for k in range(1, total + 1) if k not in have]
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out / GENERATED, merged)
+    write_jsonl(out / REJECTED, rejected)
+    first = parts[0]
+    for name in COPIED:
+        src = (ref or first).path / name
+        if src.exists():
+            shutil.copyfile(src, out / name)
+    manifest = _merged_manifest(parts, ref, merged, rejected, missing)
+    write_json(out / MANIFEST, manifest)
+    return MergeSummary(
+        out=out,
+        runs=[p.path for p in parts],
+        accepted=len(merged),
+        rejected=len(rejected),
+        recipe_hash=ref.recipe_hash if ref else None,
+        shards=shards,
+        missing_shards=missing,
+    )
+
+
+def _sum(parts: list[RunPart], key: str) -> float | None:
+    vals = [p.manifest.get(key) for p in parts]
+    nums = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return sum(nums) if nums else None
+
+
+def _merged_manifest(
+    parts: list[RunPart],
+    ref: RunPart | None,
+    merged: list[dict[str, Any]],
+    rejected: list[dict[str, Any]],
+    missing: list[str],
+) -> dict[str, Any]:
+    """The first part's manifest (model, recipe, ...) with counts, shard and sources replaced."""
+    base = dict((ref or parts[0]).manifest)
+    base.pop("shard", None)
+    base.update(
+        kind="merge",
+        recipe_hash=ref.recipe_hash if ref else None,
+        accepted=len(merged),
+        rejected=len(rejected),
+        merged_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        sarcgen_version=__version__,
+        missing_shards=missing,
+        merged_from=[
+            {
+                "run": str(p.path),
+                "shard": p.shard,
+                "accepted": len(p.records),
+                "rejected": len(p.rejected),
+                "recipe_hash": p.recipe_hash,
+            }
+            for p in parts
+        ],
+    )
+    for key in ("completion_tokens", "prompt_tokens"):
+        total = _sum(parts, key)
+        if total is not None:
+            base[key] = total
+    return base
