@@ -236,3 +236,19 @@ def test_error_in_one_worker_stops_the_stream(stub_server) -> None:
     be = _backend(url, concurrency=2)
     with pytest.raises(BackendError, match="HTTP 404"):
         list(be.generate(_requests(20)))
+
+
+def test_factory_builds_it_from_the_recipe() -> None:
+    from sarcgen.backends import create_backend
+    from sarcgen.recipe import load_recipe
+
+    recipe = load_recipe(
+        None,
+        {"generate.backend": "openai", "generate.base_url": "http://h:9/v1", "generate.parallel": 3,
+         "generate.api_model": "qwen", "generate.request_timeout": 7.0},
+    )
+    be = create_backend(recipe)
+    assert isinstance(be, OpenAICompatBackend)
+    assert (be.base_url, be.model, be.concurrency, be.timeout) == ("http://h:9/v1", "qwen", 3, 7.0)
+    with pytest.raises(BackendError, match="needs the server's URL"):
+        create_backend(load_recipe(None, {"generate.backend": "openai"}))

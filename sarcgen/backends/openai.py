@@ -76,6 +76,17 @@ class OpenAICompatBackend:
         self._rng_lock = threading.Lock()
         self.retries = 0  # total retries made, for the run summary and tests
 
+    @classmethod
+    def from_recipe(cls, recipe: Any, model_spec: Any = None) -> "OpenAICompatBackend":
+        """From `recipe.generate`: base_url, api_model, parallel (= concurrency), request_timeout."""
+        g = recipe.generate
+        if not g.base_url:
+            raise BackendError(
+                "--backend openai needs the server's URL",
+                "pass --base-url http://HOST:PORT/v1 (recipe key generate.base_url)",
+            )
+        return cls(g.base_url, model=g.api_model, concurrency=g.parallel, timeout=g.request_timeout)
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def load(self) -> None:
@@ -242,3 +253,7 @@ class OpenAICompatBackend:
             f"{' (' + what + ')' if what else ''} after {self.max_retries + 1} attempts: {last}",
             "start or fix the server, then rerun the same command: the run resumes where it stopped",
         )
+
+
+# The name the backend registry (`sarcgen.backends.BACKENDS["openai"]`) imports.
+OpenAIBackend = OpenAICompatBackend
