@@ -1,0 +1,48 @@
+"""Shared fixtures: a tiny random-weight Qwen3 GGUF for the real llama-cpp-python path, and the
+location of the real IMDB data (tests that need it skip cleanly when it is missing)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def find_imdb_dir() -> Path | None:
+    """The IMDB folder holding train.csv.gz / test.csv.gz: $SARCGEN_IMDB_DIR, else the first
+    `shared/data/imdb` found walking up from the repository (CI has it at ../shared/data/imdb)."""
+    env = os.environ.get("SARCGEN_IMDB_DIR")
+    if env:
+        p = Path(env)
+        return p if p.is_dir() else None
+    for parent in [REPO_ROOT, *REPO_ROOT.parents]:
+        cand = parent / "shared" / "data" / "imdb"
+        if cand.is_dir():
+            return cand
+    return None
+
+
+@pytest.fixture(scope="session")
+def imdb_dir() -> Path:
+    """The real IMDB data folder, or skip the test."""
+    d = find_imdb_dir()
+    if d is None:
+        pytest.skip("IMDB data not found (set SARCGEN_IMDB_DIR or provide ../shared/data/imdb)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ~0.3 MB random-weight Qwen3-architecture GGUF that real llama-cpp-python loads."""
+    from sarcgen.devtools.tiny_gguf import write_tiny_qwen3_gguf
+
+    return write_tiny_qwen3_gguf(tmp_path_factory.mktemp("gguf") / "tiny-qwen3.gguf", shape="tiny", seed=0)
+
+
+@pytest.fixture(scope="session")
+def llama_cpp():
+    """The llama_cpp module, or skip when llama-cpp-python is not installed."""
+    return pytest.importorskip("llama_cpp")
