@@ -3,8 +3,73 @@
 - `llamacpp`: in-process llama-cpp-python on a local GGUF (sequential, or `parallel` sequences).
 - `openai`: any OpenAI-compatible server (llama-server, vLLM, llama_cpp.server).
 - `fake`: a queue-driven stand-in for fast tests.
+
+`create_backend(recipe)` picks one from `recipe.generate.backend`. Engines are registered in
+`BACKENDS` as "module:Class" strings (imported only when chosen, so `sarcgen --help` stays fast);
+the class must provide ``from_recipe(recipe, model_spec) -> Backend``. `register_backend` adds one
+at run time (tests, plug-ins).
 """
 
-from sarcgen.backends.base import Backend, GenerationRequest, GenerationResult, ModelInfo
+from __future__ import annotations
 
-__all__ = ["Backend", "GenerationRequest", "GenerationResult", "ModelInfo"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from sarcgen.backends.base import Backend, GenerationRequest, GenerationResult, ModelInfo
+from sarcgen.errors import BackendError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sarcgen.recipe import ModelSpec, Recipe
+
+# name -> "module:Class" (or a callable taking (recipe, model_spec)).
+BACKENDS: dict[str, Any] = {
+    "llamacpp": "sarcgen.backends.llamacpp:LlamaCppBackend",
+    "openai": "sarcgen.backends.openai:OpenAIBackend",
+    "fake": "sarcgen.backends.fake:FakeBackend",
+}
+# Used instead of BACKENDS["llamacpp"] when generate.parallel > 1 (continuous batching).
+BATCHED_LLAMACPP = "sarcgen.backends.llamacpp_batch:BatchedLlamaCppBackend"
+
+
+def register_backend(name: str, factory: Any) -> None:
+    """Register an engine: a "module:Class" string or a callable ``(recipe, model_spec) -> Backend``."""
+    BACKENDS[name] = factory
+
+
+def _load(target: str, what: str) -> Any:
+    module, _, attr = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise BackendError(f"backend {what!r} is not available ({exc})", "choose another with --backend") from None
+
+
+def create_backend(recipe: "Recipe", model_spec: "ModelSpec | None" = None) -> Backend:
+    """A backend for `recipe.generate` (not loaded yet: call `.load()`).
+
+    `model_spec` overrides `recipe.model` (the filter stage's judge may use another model).
+    """
+    g = recipe.generate
+    name = g.backend
+    if name not in BACKENDS:
+        raise BackendError(f"unknown backend {name!r}", f"choose one of {', '.join(sorted(BACKENDS))}")
+    target = BACKENDS[name]
+    if name == "llamacpp" and g.parallel > 1:
+        target, name = BATCHED_LLAMACPP, f"llamacpp (parallel={g.parallel})"
+    if callable(target):
+        return target(recipe, model_spec)
+    cls = _load(target, name)
+    if name == "fake" and not hasattr(cls, "from_recipe"):
+        return cls()
+    return cls.from_recipe(recipe, model_spec)
+
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "GenerationRequest",
+    "GenerationResult",
+    "ModelInfo",
+    "create_backend",
+    "register_backend",
+]
