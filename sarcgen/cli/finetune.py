@@ -1,0 +1,111 @@
+"""`sarcgen finetune-compare` (BERT with and without the synthetic data) and `sarcgen predict`."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from sarcgen.cli.options import overrides, recipe_option
+
+
+def default_out_dir(output_dir: str, synthetic: str) -> Path:
+    """Beside the data when SYNTHETIC is a run folder (outputs/<run>/finetune), else a new folder."""
+    p = Path(synthetic)
+    if p.is_dir() and any((p / f).is_file() for f in ("generated.jsonl", "filtered.jsonl", "manifest.json")):
+        return p / "finetune"
+    return Path(output_dir) / f"finetune-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+@click.command("finetune-compare")
+@click.option("--synthetic", "-s", required=True, metavar="SRC",
+              help="synthetic data: a run folder, a published dataset folder, a records .jsonl, or a Hub dataset id")
+@recipe_option
+@click.option("--base-model", default=None, help="model folder or Hub id [recipe: bert-base-uncased]")
+@click.option("--base-data", default=None, metavar="PATH",
+              help="local IMDB files: a folder with train/test csv(.gz)/jsonl/parquet, or one file [default: the Hub]")
+@click.option("--n-train", type=int, default=None, help="IMDB training reviews [3200]")
+@click.option("--n-validation", type=int, default=None, help="IMDB validation reviews [800]")
+@click.option("--n-test", type=int, default=None, help="IMDB test reviews [500]")
+@click.option("--epochs", type=int, default=None, help="maximum epochs [15]")
+@click.option("--patience", type=int, default=None, help="epochs without validation-loss improvement before stopping [2]")
+@click.option("--batch-size", type=int, default=None, help="[16]")
+@click.option("--max-length", type=int, default=None, help="tokens per review after truncation [256]")
+@click.option("--lr", type=float, default=None, help="peak learning rate [2e-5]")
+@click.option("--seed", type=int, default=None, help="seed of the IMDB sample and of run 1 [42]")
+@click.option("--seeds", type=int, default=None, help="repeat A and B with K seeds and report mean ± std [1]")
+@click.option("--challenge", "challenge", multiple=True, metavar="FILE",
+              help="extra challenge set (csv/jsonl/parquet with text,label); repeatable")
+@click.option("--threads", type=int, default=None, help="CPU threads for torch [all cores]")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="report folder [outputs/<run>/finetune for a run folder, else outputs/finetune-<time>]")
+@click.option("--quiet", "-q", is_flag=True, help="no progress bars")
+def finetune_compare(synthetic: str, recipe: Path | None, base_model: str | None, base_data: str | None,
+                     n_train: int | None, n_validation: int | None, n_test: int | None, epochs: int | None,
+                     patience: int | None, batch_size: int | None, max_length: int | None, lr: float | None,
+                     seed: int | None, seeds: int | None, challenge: tuple[str, ...], threads: int | None,
+                     out: Path | None, quiet: bool) -> None:
+    """Fine-tune the same model twice, without (A) and with (B) the synthetic reviews, and compare.
+
+    Both runs use the same IMDB sample, seed and hyperparameters; both are evaluated on the IMDB
+    test sample, the built-in sarcasm challenge set, the synthetic test split and every
+    --challenge file. Writes report.md, results.json, loss_curves.png, attributions.png and the
+    best checkpoints.
+
+    \b
+    Example:
+      sarcgen finetune-compare --synthetic outputs/my-run --base-data ../shared/data/imdb
+    """
+    from sarcgen.finetune.compare import run_compare
+    from sarcgen.recipe import load_recipe
+
+    rec = load_recipe(recipe, overrides(
+        finetune__base_model=base_model, finetune__base_data=base_data, finetune__n_train=n_train,
+        finetune__n_validation=n_validation, finetune__n_test=n_test, finetune__epochs=epochs,
+        finetune__patience=patience, finetune__batch_size=batch_size, finetune__max_length=max_length,
+        finetune__learning_rate=lr, finetune__seed=seed, finetune__seeds=seeds,
+    ))
+    out_dir = out or default_out_dir(rec.output_dir, synthetic)
+    results = run_compare(rec.finetune, synthetic, out_dir, challenge_files=list(challenge), num_threads=threads,
+                          progress=not quiet)
+    agg = results["aggregate"]
+
+    def pct(run: str, key: str) -> str:
+        st = agg[run].get(key)
+        return "n/a" if st is None else f"{100 * st['mean']:.1f}%"
+
+    click.echo(f"report: {out_dir / 'report.md'}")
+    for key, title in (("imdb_test.accuracy", "IMDB test accuracy"), ("challenge.sarcastic_accuracy", "sarcastic"),
+                       ("challenge.sincere_accuracy", "sincere controls")):
+        click.echo(f"  {title:<20} A {pct('A', key):>7}   B {pct('B', key):>7}")
+
+
+@click.command("predict")
+@click.argument("texts", nargs=-1)
+@click.option("--model", "-m", "model_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="checkpoint folder, e.g. outputs/<run>/finetune/checkpoints/B-seed42")
+@click.option("--file", "-f", "file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="read texts from a file: one per line, or a csv/jsonl with a 'text' column")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object per text")
+@click.option("--threads", type=int, default=None, help="CPU threads for torch [all cores]")
+def predict(texts: tuple[str, ...], model_dir: Path, file: Path | None, as_json: bool, threads: int | None) -> None:
+    """Classify TEXT... (or --file) with a checkpoint and print label and probabilities.
+
+    \b
+    Example:
+      sarcgen predict -m outputs/run/finetune/checkpoints/B-seed42 "Great movie, if you enjoy watching paint dry."
+    """
+    from sarcgen.errors import InputError
+    from sarcgen.finetune.data import read_texts
+    from sarcgen.finetune.train import predict_texts
+
+    items = list(texts) + (read_texts(file) if file else [])
+    if not items:
+        raise InputError("nothing to classify", 'pass texts as arguments or --file FILE, e.g. sarcgen predict -m DIR "text"')
+    for row in predict_texts(model_dir, items, num_threads=threads):
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            click.echo(f"{row['label']:<8}  P(neg)={row['p_negative']:.3f}  P(pos)={row['p_positive']:.3f}  {row['text']}")

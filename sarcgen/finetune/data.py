@@ -1,0 +1,306 @@
+"""Data for finetune-compare: the IMDB base sample, challenge sets and the synthetic splits.
+
+Every set is a `TextSet` (parallel lists of texts and 0/1 labels, IMDB convention: 0 = negative).
+Base data comes from the Hub (`stanfordnlp/imdb`) or from local files (`--base-data`: a folder with
+train/test files, or one file; CSV, CSV.gz, JSONL or parquet with `text` and `label` columns). The
+sample is drawn with a fixed seed and stratified by label, so runs A and B see exactly the same
+IMDB reviews, and so does every later run with the same settings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from sarcgen.challenge import CHALLENGE_SET
+from sarcgen.errors import InputError
+
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".jsonl", ".jsonl.gz", ".json", ".parquet", ".tsv")
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_SPACES = re.compile(r"[ \t]+")
+
+
+@dataclass
+class TextSet:
+    """A labelled evaluation or training set. `meta` holds optional per-row extras (kind, device)."""
+
+    name: str
+    texts: list[str]
+    labels: list[int]
+    meta: list[dict[str, Any]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __add__(self, other: "TextSet") -> "TextSet":
+        meta = (self.meta or [{}] * len(self)) + (other.meta or [{}] * len(other))
+        return TextSet(f"{self.name}+{other.name}", self.texts + other.texts, self.labels + other.labels, meta)
+
+
+@dataclass
+class BaseSplits:
+    """The IMDB sample: train / validation / test, plus where it came from."""
+
+    train: TextSet
+    validation: TextSet
+    test: TextSet
+    source: str
+
+
+def clean_text(text: str) -> str:
+    """IMDB reviews carry HTML line breaks (`<br /><br />`); make them plain whitespace."""
+    text = _BR.sub(" ", str(text))
+    return _SPACES.sub(" ", text).strip()
+
+
+def find_imdb_dir(start: Path | None = None) -> Path | None:
+    """$SARCGEN_IMDB_DIR, else the first `shared/data/imdb` found walking up from `start` (or cwd)."""
+    env = os.environ.get("SARCGEN_IMDB_DIR")
+    if env:
+        return Path(env) if Path(env).is_dir() else None
+    here = (start or Path.cwd()).resolve()
+    for parent in [here, *here.parents]:
+        cand = parent / "shared" / "data" / "imdb"
+        if cand.is_dir():
+            return cand
+    return None
+
+
+# --------------------------------------------------------------------------------------- tables
+def read_table(path: Path) -> Any:
+    """Read one CSV/JSONL/parquet file into a pandas DataFrame (errors name the file)."""
+    import pandas as pd
+
+    name = path.name.lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        if name.endswith((".jsonl", ".jsonl.gz")):
+            return pd.read_json(path, lines=True)
+        if name.endswith(".json"):
+            return pd.read_json(path)
+        if name.endswith((".tsv", ".tsv.gz")):
+            return pd.read_csv(path, sep="\t")
+        if name.endswith((".csv", ".csv.gz")):
+            return pd.read_csv(path)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise InputError(f"{path}: cannot read as a table: {str(exc).splitlines()[0]}") from None
+    raise InputError(f"{path}: unsupported file type", f"use one of {', '.join(TABLE_SUFFIXES)}")
+
+
+def validate_table(df: Any, source: str) -> TextSet:
+    """Check `text` and `label` columns and labels in {0, 1}; return a cleaned TextSet."""
+    missing = [c for c in ("text", "label") if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{source}: missing column(s) {', '.join(missing)} (found: {', '.join(map(str, df.columns))})",
+            "a labelled file needs a 'text' column and a 'label' column with 0 = negative, 1 = positive",
+        )
+    if len(df) == 0:
+        raise InputError(f"{source}: no rows", "pass a file with labelled reviews")
+    labels = df["label"]
+    bad = []
+    for i, v in enumerate(labels.tolist()):
+        if isinstance(v, str) and v.strip().lower() in ("negative", "positive"):
+            continue
+        try:
+            ok = float(v) in (0.0, 1.0)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            bad.append((i, v))
+    if bad:
+        row, value = bad[0]
+        raise InputError(
+            f"{source}: column 'label' has {len(bad)} value(s) outside {{0, 1}} (first: {value!r} in data row {row + 1})",
+            "labels must be 0 (negative) or 1 (positive)",
+        )
+    norm = [1 if (isinstance(v, str) and v.strip().lower() == "positive") else
+            0 if isinstance(v, str) and v.strip().lower() == "negative" else int(float(v)) for v in labels]
+    texts = [clean_text(t) if isinstance(t, str) else "" for t in df["text"].tolist()]
+    keep = [i for i, t in enumerate(texts) if t]
+    meta_cols = [c for c in ("kind", "device", "sarcastic") if c in df.columns]
+    meta = [{c: _plain(df[c].iloc[i]) for c in meta_cols} for i in keep]
+    return TextSet(Path(source).name, [texts[i] for i in keep], [norm[i] for i in keep], meta)
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+def load_labelled_file(path: str | Path) -> TextSet:
+    """One labelled file (csv/jsonl/parquet) with `text` and `label` columns."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such file", "check the path")
+    return validate_table(read_table(p), str(p))
+
+
+def _split_files(folder: Path) -> dict[str, list[Path]]:
+    """Group the table files of a folder by split name (train / test / validation / other)."""
+    groups: dict[str, list[Path]] = {}
+    for f in sorted(folder.rglob("*")):
+        if not f.is_file() or not f.name.lower().endswith(TABLE_SUFFIXES + (".parquet",)):
+            continue
+        stem = f.name.lower()
+        split = next((s for s in ("train", "validation", "valid", "test") if stem.startswith(s) or f"/{s}" in str(f).lower()), "other")
+        groups.setdefault("validation" if split == "valid" else split, []).append(f)
+    return groups
+
+
+def _concat(sets: list[TextSet], name: str) -> TextSet:
+    out = TextSet(name, [], [], [])
+    for s in sets:
+        out.texts += s.texts
+        out.labels += s.labels
+        out.meta += s.meta or [{}] * len(s)
+    return out
+
+
+def stratified_sample(data: TextSet, sizes: list[int], seed: int, names: list[str]) -> list[TextSet]:
+    """Draw disjoint samples of the given sizes, each with the pool's label balance (seeded)."""
+    import numpy as np
+
+    total = sum(sizes)
+    if total > len(data):
+        raise InputError(
+            f"{data.name}: asked for {total} reviews ({' + '.join(map(str, sizes))}) but only {len(data)} are available",
+            "lower --n-train/--n-validation/--n-test or pass more base data",
+        )
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(data.labels)
+    pools = {lab: rng.permutation(np.flatnonzero(labels == lab)).tolist() for lab in (0, 1)}
+    share = {lab: len(pools[lab]) / len(labels) for lab in (0, 1)}
+    out = []
+    for size, name in zip(sizes, names):
+        n0 = min(int(round(size * share[0])), len(pools[0]))
+        n1 = size - n0
+        if n1 > len(pools[1]):
+            n1 = len(pools[1])
+            n0 = size - n1
+        idx = pools[0][:n0] + pools[1][:n1]
+        pools[0], pools[1] = pools[0][n0:], pools[1][n1:]
+        idx = rng.permutation(idx).tolist()
+        meta = [data.meta[i] for i in idx] if data.meta else []
+        out.append(TextSet(name, [data.texts[i] for i in idx], [data.labels[i] for i in idx], meta))
+    return out
+
+
+# ------------------------------------------------------------------------------------ base data
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face Hub can be reached (False at once when HF_HUB_OFFLINE is set).
+
+    The Hub clients retry a dead network for about a minute before failing; checking first lets
+    us fail in a second with a message that says what to pass instead.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes") or os.environ.get(
+        "HF_DATASETS_OFFLINE", "0"
+    ).lower() in ("1", "true", "yes"):
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _hub_base(dataset_id: str) -> tuple[TextSet, TextSet | None]:
+    """(train pool, test pool) from a Hub dataset with `text` and `label` columns."""
+    hint = "pass local IMDB files with --base-data, e.g. --base-data ../shared/data/imdb"
+    if not hub_reachable():
+        raise InputError(f"cannot download the base dataset {dataset_id!r}: the Hugging Face Hub is not reachable (offline)", hint)
+    import datasets
+
+    try:
+        dd = datasets.load_dataset(dataset_id)
+    except Exception as exc:  # noqa: BLE001 - the datasets library raises many types here
+        raise InputError(f"cannot load the base dataset {dataset_id!r}: {str(exc).splitlines()[0]}", hint) from None
+    pools = {}
+    for split in ("train", "test"):
+        if split in dd:
+            pools[split] = validate_table(dd[split].to_pandas(), f"{dataset_id}[{split}]")
+    if "train" not in pools:
+        raise InputError(f"{dataset_id}: no 'train' split", hint)
+    return pools["train"], pools.get("test")
+
+
+def load_base_data(base_data: str | None, hub_dataset: str, n_train: int, n_validation: int, n_test: int,
+                   seed: int) -> BaseSplits:
+    """The IMDB sample for both runs.
+
+    With separate train and test files (or Hub splits), train/validation come from train and the
+    test sample from test, as IMDB intends; with a single file all three are drawn from it.
+    """
+    if base_data is None:
+        train_pool, test_pool = _hub_base(hub_dataset)
+        source = f"hub:{hub_dataset}"
+    else:
+        p = Path(base_data)
+        source = str(p)
+        if p.is_file():
+            train_pool, test_pool = load_labelled_file(p), None
+        elif p.is_dir():
+            groups = _split_files(p)
+            if not groups:
+                raise InputError(f"{p}: no CSV/JSONL/parquet files found", "pass a folder with train/test files or one file")
+            if "train" in groups:
+                train_pool = _concat([load_labelled_file(f) for f in groups["train"]], "train")
+                test_pool = _concat([load_labelled_file(f) for f in groups["test"]], "test") if "test" in groups else None
+            else:
+                train_pool = _concat([load_labelled_file(f) for fs in groups.values() for f in fs], p.name)
+                test_pool = None
+        else:
+            raise InputError(f"{p}: no such file or folder", "pass --base-data DIR_OR_FILE, e.g. ../shared/data/imdb")
+    if test_pool is not None:
+        train, validation = stratified_sample(train_pool, [n_train, n_validation], seed, ["imdb-train", "imdb-validation"])
+        (test,) = stratified_sample(test_pool, [n_test], seed + 1, ["imdb-test"])
+    else:
+        train, validation, test = stratified_sample(
+            train_pool, [n_train, n_validation, n_test], seed, ["imdb-train", "imdb-validation", "imdb-test"]
+        )
+    return BaseSplits(train, validation, test, source)
+
+
+def read_texts(path: str | Path) -> list[str]:
+    """Texts to classify: a csv/jsonl/parquet with a `text` column, or plain text, one per line."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such file", "check the path")
+    if p.name.lower().endswith(TABLE_SUFFIXES):
+        df = read_table(p)
+        if "text" not in df.columns:
+            raise InputError(f"{p}: missing column text (found: {', '.join(map(str, df.columns))})")
+        return [clean_text(t) for t in df["text"].tolist() if isinstance(t, str) and t.strip()]
+    return [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# ------------------------------------------------------------------------------- challenge sets
+def builtin_challenge() -> TextSet:
+    """The built-in sarcasm challenge set (sarcastic label 0, sincere controls label 1)."""
+    return TextSet(
+        "challenge",
+        [c.text for c in CHALLENGE_SET],
+        [c.label for c in CHALLENGE_SET],
+        [{"kind": c.kind, "cue": c.cue} for c in CHALLENGE_SET],
+    )
+
+
+def load_challenge_sets(files: list[str] | tuple[str, ...] = ()) -> list[TextSet]:
+    """The built-in challenge set followed by each `--challenge FILE` (text,label[,kind])."""
+    sets = [builtin_challenge()]
+    seen = {"challenge"}
+    for f in files:
+        ts = load_labelled_file(f)
+        name = Path(f).stem.split(".")[0]
+        while name in seen:
+            name += "_"
+        seen.add(name)
+        ts.name = name
+        sets.append(ts)
+    return sets

