@@ -1,0 +1,475 @@
+"""N sequences decoded at once in one llama.cpp context (continuous batching), on a local GGUF.
+
+Why: decoding one sequence is limited by memory bandwidth (every weight is read once per token),
+so one `llama_decode` over N sequences' next tokens costs little more than over one. The
+high-level `llama_cpp.Llama` decodes a single sequence, so this backend drives llama-cpp-python's
+low-level API directly:
+
+- one context with a *unified* KV cache (`kv_unified`) and `n_seq_max = N`: sequences may share
+  cells, which is what makes the prefix copy free;
+- the shared prompt prefix (the static system prompt and few-shot examples: the longest common
+  token prefix of the first requests) is evaluated once on sequence 0 and copied to every other
+  sequence with `llama_memory_seq_cp` (a metadata-only copy in a unified cache);
+- every step, one batch holds the next token of each generating sequence plus prompt chunks of
+  sequences that were just given a new request; the logits of each sequence are sampled by its own
+  sampler chain (penalties, top-k, top-p, min-p, temperature, seeded dist), so each request's
+  seed decides its sampling and a run is reproducible at a fixed N;
+- a sequence that finishes (end-of-generation token, a stop string, or max_tokens) is yielded at
+  once and its slot takes the next request: its KV cells past the common prefix with the new
+  prompt are removed (`llama_memory_seq_rm`) and only the rest of the new prompt is evaluated.
+
+The chat template is rendered exactly as the sequential backend does (`ChatTemplate`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
+from sarcgen.backends.llamacpp import ChatTemplate
+from sarcgen.errors import BackendError, ModelError
+from sarcgen.recipe import ModelSpec
+
+PENALTY_LAST_N = 64  # as llama-cpp-python's high-level API (last_n_tokens_size)
+
+
+def common_prefix_len(a: list[int], b: list[int]) -> int:
+    """Length of the longest common prefix of two token lists."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+@dataclass
+class _Slot:
+    """One sequence of the context and the request it is working on."""
+
+    seq: int
+    cached: list[int] = field(default_factory=list)  # tokens in the KV cache at positions 0..len-1
+    req: GenerationRequest | None = None
+    sampler: Any = None
+    pending: list[int] = field(default_factory=list)  # prompt tokens still to evaluate
+    next_token: int | None = None  # sampled, not yet fed back
+    out: list[int] = field(default_factory=list)
+    text: bytearray = field(default_factory=bytearray)
+    n_prompt: int = 0
+    t0: float = 0.0
+    batch_idx: int = -1  # index of this slot's logits in the last batch, -1 when none
+
+
+class BatchedLlamaCppBackend:
+    """llama.cpp on a local GGUF with `parallel` sequences decoded at once (continuous batching)."""
+
+    name = "llamacpp"
+
+    def __init__(
+        self,
+        model_spec: ModelSpec,
+        *,
+        parallel: int = 4,
+        n_ctx: int = 4096,
+        kv_size: int | None = None,
+        n_threads: int | None = None,
+        n_gpu_layers: int = -1,
+        n_batch: int = 512,
+        verbose: bool = False,
+    ) -> None:
+        if parallel < 1:
+            raise BackendError(f"parallel must be at least 1, got {parallel}")
+        self.model_spec = model_spec
+        self.parallel = parallel
+        self.n_ctx = n_ctx  # the most one sequence may hold (prompt + reply)
+        self.kv_size = kv_size  # total KV cells; None: sized from the first requests
+        self.n_threads = n_threads or os.cpu_count() or 1
+        self.n_gpu_layers = n_gpu_layers
+        self.n_batch = n_batch
+        self.verbose = verbose
+        self.resolved: Any = None
+        self.chat: ChatTemplate | None = None
+        self._ll: Any = None  # the llama_cpp module
+        self._model: Any = None
+        self._vocab: Any = None
+        self._ctx: Any = None
+        self._ctx_size = 0
+        self._slots: list[_Slot] = []
+        self._version = ""
+        self.stats = {"decode_calls": 0, "prefix_tokens": 0, "reused_tokens": 0, "evaluated_prompt_tokens": 0}
+
+    @classmethod
+    def from_recipe(cls, recipe: Any, model_spec: ModelSpec | None = None) -> "BatchedLlamaCppBackend":
+        g = recipe.generate
+        return cls(
+            model_spec or recipe.model,
+            parallel=g.parallel,
+            n_ctx=g.n_ctx,
+            n_threads=g.n_threads,
+            n_gpu_layers=g.n_gpu_layers,
+        )
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Resolve and validate the GGUF, then load the weights (the context comes with the first requests)."""
+        from sarcgen.models import resolve_model
+
+        if self._model is not None:
+            return
+        self.resolved = resolve_model(self.model_spec)
+        try:
+            import llama_cpp
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise ModelError(f"llama-cpp-python is not importable ({exc})", "pip install llama-cpp-python") from None
+        self._ll = llama_cpp
+        self._version = getattr(llama_cpp, "__version__", "unknown")
+        _quiet_logs(llama_cpp, self.verbose)
+        llama_cpp.llama_backend_init()
+        mparams = llama_cpp.llama_model_default_params()
+        mparams.n_gpu_layers = self.n_gpu_layers
+        model = llama_cpp.llama_model_load_from_file(str(self.resolved.path).encode(), mparams)
+        if not model:
+            raise ModelError(
+                f"llama.cpp could not load {self.resolved.path}",
+                "check that the file is a llama.cpp GGUF of a supported architecture",
+            )
+        self._model = model
+        self._vocab = llama_cpp.llama_model_get_vocab(model)
+        self.chat = ChatTemplate(
+            self.resolved.header.chat_template,
+            bos_token=self._piece(llama_cpp.llama_vocab_bos(self._vocab), special=True).decode("utf-8", "ignore"),
+            eos_token=self._piece(llama_cpp.llama_vocab_eos(self._vocab), special=True).decode("utf-8", "ignore"),
+        )
+
+    def info(self) -> ModelInfo:
+        if self.resolved is None:
+            raise BackendError("the llama.cpp backend is not loaded yet", "call load() first")
+        r = self.resolved
+        return ModelInfo(
+            model_file=r.file_name,
+            model_sha256=r.sha256,
+            quantization=r.quantization,
+            backend=self.name,
+            backend_version=self._version,
+            extra={
+                "path": str(r.path),
+                "source": r.source,
+                "size": r.size,
+                "architecture": r.header.architecture,
+                "parallel": self.parallel,
+                "n_ctx": self.n_ctx,
+                "kv_size": self._ctx_size or self.kv_size,
+                "n_threads": self.n_threads,
+                "chat_template": "chatml-fallback" if self.chat and self.chat.is_fallback else "gguf",
+            },
+        )
+
+    def close(self) -> None:
+        ll = self._ll
+        for slot in self._slots:
+            if slot.sampler is not None:
+                ll.llama_sampler_free(slot.sampler)
+                slot.sampler = None
+        self._slots = []
+        if self._ctx is not None:
+            ll.llama_free(self._ctx)
+            self._ctx = None
+            self._ctx_size = 0
+        if self._model is not None:
+            ll.llama_model_free(self._model)
+            self._model = None
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        """The exact prompt text sent to the model (same as the sequential backend)."""
+        if self.chat is None:
+            raise BackendError("the llama.cpp backend is not loaded yet", "call load() first")
+        return self.chat.render(messages)
+
+    def tokenize(self, text: str) -> list[int]:
+        ll = self._ll
+        data = text.encode("utf-8")
+        add_bos = bool(ll.llama_vocab_get_add_bos(self._vocab))
+        cap = len(data) + 8
+        buf = (ll.llama_token * cap)()
+        n = ll.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, True)
+        if n < 0:
+            cap = -n
+            buf = (ll.llama_token * cap)()
+            n = ll.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, True)
+        if n < 0:
+            raise BackendError(f"llama.cpp could not tokenize a {len(data)}-byte prompt")
+        return list(buf[:n])
+
+    def _piece(self, token: int, special: bool = False) -> bytes:
+        buf = ctypes.create_string_buffer(64)
+        n = self._ll.llama_token_to_piece(self._vocab, token, buf, 64, 0, special)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = self._ll.llama_token_to_piece(self._vocab, token, buf, -n, 0, special)
+        return buf.raw[: max(n, 0)]
+
+    # -- context and samplers -----------------------------------------------------------------
+
+    def _ensure_context(self, need: int) -> bool:
+        """Create the context (or a bigger one). Returns True when it is fresh (empty KV cache)."""
+        ll = self._ll
+        need = self.kv_size or need
+        need = -(-need // 256) * 256
+        if self._ctx is not None and need <= self._ctx_size:
+            return False
+        if self._ctx is not None:
+            for slot in self._slots:
+                if slot.sampler is not None:
+                    ll.llama_sampler_free(slot.sampler)
+            ll.llama_free(self._ctx)
+            self._ctx = None
+        cparams = ll.llama_context_default_params()
+        cparams.n_ctx = need
+        cparams.n_batch = self.n_batch
+        cparams.n_ubatch = self.n_batch
+        cparams.n_seq_max = self.parallel
+        cparams.n_threads = self.n_threads
+        cparams.n_threads_batch = self.n_threads
+        cparams.kv_unified = True  # one cell pool: a copied prefix is shared, not duplicated
+        ctx = ll.llama_init_from_model(self._model, cparams)
+        if not ctx:
+            raise BackendError(
+                f"llama.cpp could not create a context of {need} KV cells for {self.parallel} sequences",
+                "lower --parallel or generate.n_ctx",
+            )
+        self._ctx, self._ctx_size = ctx, need
+        self._slots = [_Slot(seq=i) for i in range(self.parallel)]
+        return True
+
+    def _new_sampler(self, req: GenerationRequest) -> Any:
+        ll = self._ll
+        chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+        add = lambda s: ll.llama_sampler_chain_add(chain, s)  # noqa: E731
+        if req.repeat_penalty != 1.0:
+            n_vocab = ll.llama_vocab_n_tokens(self._vocab)  # 0.3.36's llama.h still takes n_vocab first
+            add(ll.llama_sampler_init_penalties(n_vocab, PENALTY_LAST_N, req.repeat_penalty, 0.0, 0.0))
+        if req.temperature <= 0:
+            add(ll.llama_sampler_init_greedy())
+            return chain
+        if req.top_k > 0:
+            add(ll.llama_sampler_init_top_k(req.top_k))
+        add(ll.llama_sampler_init_top_p(req.top_p, 1))
+        add(ll.llama_sampler_init_min_p(req.min_p, 1))
+        add(ll.llama_sampler_init_temp(req.temperature))
+        add(ll.llama_sampler_init_dist(req.seed & 0xFFFFFFFF))
+        return chain
+
+    # -- generation ---------------------------------------------------------------------------
+
+    def generate(self, requests: Iterable[GenerationRequest]) -> Iterator[GenerationResult]:
+        """Decode up to `parallel` requests at once; yield each result when its sequence ends.
+
+        Requests are pulled lazily: `parallel` at first, then one per finished sequence.
+        """
+        if self._model is None:
+            self.load()
+        ll = self._ll
+        it = iter(requests)
+        first = [(req, self.tokenize(self.render(req.messages))) for req in islice(it, self.parallel)]
+        if not first:
+            return
+        prefix = _shared_prefix([toks for _, toks in first])
+        longest = max(len(t) - prefix for _, t in first)
+        max_new = max(r.max_tokens for r, _ in first)
+        # One copy of the prefix, then each sequence's own prompt tail and reply, with room for
+        # later prompts whose tails are longer than these (attribute text varies).
+        need = prefix + self.parallel * (int(longest * 1.5) + max_new + 32)
+        fresh = self._ensure_context(max(need, min(self.n_ctx, 1024)))
+        mem = ll.llama_get_memory(self._ctx)
+        batch = ll.llama_batch_init(self.n_batch, 0, 1)
+        try:
+            if fresh and len(first) > 1 and prefix > 0:
+                self._eval_prefix(batch, mem, first[0][1][:prefix])
+            queue = list(first)
+            for slot in self._slots:
+                while queue and slot.req is None:
+                    req, toks = queue.pop(0)
+                    if not self._assign(slot, mem, req, toks):
+                        yield self._too_long(req, toks)
+            for req, toks in queue:  # only when every slot is busy, which cannot happen here
+                yield self._too_long(req, toks)  # pragma: no cover
+            yield from self._run(batch, mem, it)
+        finally:
+            ll.llama_batch_free(batch)
+            for slot in self._slots:
+                if slot.sampler is not None:
+                    ll.llama_sampler_free(slot.sampler)
+                    slot.sampler = None
+                slot.req = None
+
+    def _eval_prefix(self, batch: Any, mem: Any, tokens: list[int]) -> None:
+        """Evaluate the shared prefix once on sequence 0 and copy it to every other sequence."""
+        ll = self._ll
+        ll.llama_memory_clear(mem, True)
+        for start in range(0, len(tokens), self.n_batch):
+            chunk = tokens[start : start + self.n_batch]
+            batch.n_tokens = 0
+            for j, tok in enumerate(chunk):
+                _add(batch, tok, start + j, 0, False)
+            self._decode(batch)
+        for slot in self._slots:
+            if slot.seq != 0:
+                ll.llama_memory_seq_cp(mem, 0, slot.seq, -1, -1)
+            slot.cached = list(tokens)
+        self.stats["prefix_tokens"] += len(tokens)
+
+    def _assign(self, slot: _Slot, mem: Any, req: GenerationRequest, tokens: list[int]) -> bool:
+        """Give `slot` a request: keep the KV cells its prompt shares, queue the rest for evaluation.
+
+        Returns False (slot left free) when the prompt cannot fit one sequence's context.
+        """
+        ll = self._ll
+        if len(tokens) + 1 >= min(self.n_ctx, self._ctx_size) or not tokens:
+            return False
+        # Keep at least one prompt token to evaluate: its logits give the first reply token.
+        keep = min(common_prefix_len(slot.cached, tokens), len(tokens) - 1)
+        ll.llama_memory_seq_rm(mem, slot.seq, keep, -1)
+        if slot.sampler is not None:
+            ll.llama_sampler_free(slot.sampler)
+        slot.req, slot.sampler = req, self._new_sampler(req)
+        slot.cached = tokens[:keep]
+        slot.pending = tokens[keep:]
+        slot.next_token, slot.out, slot.text = None, [], bytearray()
+        slot.n_prompt, slot.t0 = len(tokens), time.perf_counter()
+        self.stats["reused_tokens"] += keep
+        self.stats["evaluated_prompt_tokens"] += len(slot.pending)
+        return True
+
+    def _too_long(self, req: GenerationRequest, tokens: list[int]) -> GenerationResult:
+        return GenerationResult(
+            key=req.key,
+            text="",
+            finish_reason="error",
+            prompt_tokens=len(tokens),
+            error=f"prompt of {len(tokens)} tokens does not fit a context of {min(self.n_ctx, self._ctx_size)} tokens",
+        )
+
+    def _decode(self, batch: Any) -> None:
+        rc = self._ll.llama_decode(self._ctx, batch)
+        self.stats["decode_calls"] += 1
+        if rc != 0:
+            hint = "lower --parallel, or raise generate.n_ctx" if rc == 1 else "check the model file and llama.cpp build"
+            raise BackendError(f"llama_decode failed (code {rc}) with {self.parallel} sequences in {self._ctx_size} KV cells", hint)
+
+    def _run(self, batch: Any, mem: Any, it: Iterator[GenerationRequest]) -> Iterator[GenerationResult]:
+        ll = self._ll
+        exhausted = False
+        while True:
+            active = [s for s in self._slots if s.req is not None]
+            if not active:
+                return
+            # Build one batch: generating sequences first (one token each), then prompt chunks.
+            batch.n_tokens = 0
+            for s in active:
+                s.batch_idx = -1
+                if s.next_token is not None:
+                    s.batch_idx = _add(batch, s.next_token, len(s.cached), s.seq, True)
+                    s.cached.append(s.next_token)
+                    s.next_token = None
+            for s in active:
+                room = self.n_batch - batch.n_tokens
+                if not s.pending or room <= 0:
+                    continue
+                chunk, s.pending = s.pending[:room], s.pending[room:]
+                for j, tok in enumerate(chunk):
+                    last = not s.pending and j == len(chunk) - 1
+                    idx = _add(batch, tok, len(s.cached), s.seq, last)
+                    s.cached.append(tok)
+                    if last:
+                        s.batch_idx = idx
+            self._decode(batch)
+            for s in active:
+                if s.batch_idx < 0:
+                    continue
+                result = self._sample(s)
+                if result is None:
+                    continue
+                yield result
+                s.req = None
+                while not exhausted and s.req is None:
+                    req = next(it, None)
+                    if req is None:
+                        exhausted = True
+                        break
+                    toks = self.tokenize(self.render(req.messages))
+                    if not self._assign(s, mem, req, toks):
+                        yield self._too_long(req, toks)
+
+    def _sample(self, s: _Slot) -> GenerationResult | None:
+        """Sample the slot's next token; a GenerationResult when its sequence is finished."""
+        ll = self._ll
+        req = s.req
+        assert req is not None
+        tok = ll.llama_sampler_sample(s.sampler, self._ctx, s.batch_idx)
+        finish = None
+        if ll.llama_vocab_is_eog(self._vocab, tok):
+            finish = "stop"
+        else:
+            s.out.append(tok)
+            s.text += self._piece(tok)
+            s.next_token = tok
+            if req.stop:
+                text = s.text.decode("utf-8", errors="ignore")
+                cut = min((i for i in (text.find(x) for x in req.stop) if i >= 0), default=-1)
+                if cut >= 0:
+                    s.text = bytearray(text[:cut].encode("utf-8"))
+                    finish = "stop"
+            if finish is None and (len(s.out) >= req.max_tokens or len(s.cached) + 1 >= self._ctx_size):
+                finish = "length"
+        if finish is None:
+            return None
+        s.next_token = None
+        return GenerationResult(
+            key=req.key,
+            text=s.text.decode("utf-8", errors="ignore"),
+            finish_reason=finish,
+            prompt_tokens=s.n_prompt,
+            completion_tokens=len(s.out),
+            seconds=time.perf_counter() - s.t0,
+        )
+
+
+def _shared_prefix(prompts: list[list[int]]) -> int:
+    """Longest common token prefix of all prompts, leaving at least one token of each to evaluate."""
+    if not prompts:
+        return 0
+    n = min(len(p) for p in prompts) - 1
+    ref = prompts[0]
+    for p in prompts[1:]:
+        n = min(n, common_prefix_len(ref, p))
+    return max(n, 0)
+
+
+def _add(batch: Any, token: int, pos: int, seq: int, logits: bool) -> int:
+    """Append one token to a llama_batch; returns its index."""
+    i = batch.n_tokens
+    batch.token[i] = token
+    batch.pos[i] = pos
+    batch.n_seq_id[i] = 1
+    batch.seq_id[i][0] = seq
+    batch.logits[i] = 1 if logits else 0
+    batch.n_tokens = i + 1
+    return i
+
+
+def _quiet_logs(llama_cpp: Any, verbose: bool) -> None:
+    """Silence llama.cpp's load-time chatter unless verbose (as `Llama(verbose=False)` does)."""
+    try:
+        from llama_cpp import _logger
+
+        _logger.set_verbose(verbose)
+    except Exception:  # pragma: no cover - older/newer layouts
+        pass
