@@ -138,6 +138,13 @@ def _recipe_summary(recipe: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+def _dtype(feat: Any) -> str:
+    names = getattr(feat, "names", None)
+    if names:  # ClassLabel
+        return "ClassLabel: " + ", ".join(f"{i} = {n}" for i, n in enumerate(names))
+    return str(getattr(feat, "dtype", None) or type(feat).__name__)
+
+
 def card_context(dd: "datasets.DatasetDict", inputs: "RunInputs", settings: PublishSettings,
                  repo_id: str | None) -> dict[str, Any]:
     """Everything the card template may use; provenance comes from the records themselves."""
@@ -149,6 +156,7 @@ def card_context(dd: "datasets.DatasetDict", inputs: "RunInputs", settings: Publ
     created = sorted(p.created_at for p in provs)
     scalars, sections = _filter_tables(inputs.filter_report)
     fallback = inputs.source.name != "filtered.jsonl"
+    first = next(iter(dd.values()))
     return {
         "pretty_name": settings.pretty_name,
         "license": settings.license,
@@ -179,7 +187,7 @@ def card_context(dd: "datasets.DatasetDict", inputs: "RunInputs", settings: Publ
         "split_seed": settings.seed,
         "splits": {s: len(ds) for s, ds in dd.items()},
         "distribution": _distribution(dd),
-        "features": [(name, str(getattr(feat, "dtype", None) or type(feat).__name__)) for name, feat in dd[next(iter(dd))].features.items()],
+        "features": [(name, _dtype(feat)) for name, feat in first.features.items()],
     }
 
 

@@ -94,3 +94,222 @@ def _hf_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     """Keep load_dataset's cache out of the user's home and make Hub access fail fast."""
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path_factory.mktemp("hf_datasets_cache")))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+# ---------------------------------------------------------------------------------------------
+# Splits
+
+
+def _split_ids(parts: dict[str, list[Review]]) -> dict[str, list[str]]:
+    return {s: [r.id for r in rs] for s, rs in parts.items()}
+
+
+@pytest.mark.parametrize("pair_style", ["shared", "pointer"])
+def test_split_keeps_twins_together_and_covers_every_device(pair_style: str) -> None:
+    from sarcgen.publish import split_records
+
+    reviews = make_reviews(80, pair_style=pair_style)
+    parts = split_records(reviews, PublishSettings())
+    assert sorted(r.id for rs in parts.values() for r in rs) == sorted(r.id for r in reviews)
+    where = {r.id: s for s, rs in parts.items() for r in rs}
+    twins = [r for r in reviews if r.device == SINCERE]
+    assert twins and all(where[t.id] == where[t.id.replace("-t", "-s")] for t in twins)
+    for split, rs in parts.items():
+        assert {r.device for r in rs if r.sarcastic} == set(DEVICES), split
+        assert {r.label for r in rs} == {0, 1}, split
+    sizes = {s: len(rs) for s, rs in parts.items()}
+    total = len(reviews)
+    assert abs(sizes["train"] - 0.8 * total) <= 0.08 * total, sizes
+    assert all(rs == sorted(rs, key=lambda r: r.plan_index) for rs in parts.values())
+
+
+def test_split_is_seeded_and_order_independent() -> None:
+    from sarcgen.publish import split_records
+
+    reviews = make_reviews(64)
+    a = _split_ids(split_records(reviews, PublishSettings(seed=1)))
+    assert a == _split_ids(split_records(list(reversed(reviews)), PublishSettings(seed=1)))
+    assert a != _split_ids(split_records(reviews, PublishSettings(seed=2)))
+
+
+def test_split_fractions_checked_and_zero_split_dropped() -> None:
+    from sarcgen.publish import build_dataset, split_records
+
+    with pytest.raises(PublishError, match=r"publish.train \+ publish.validation \+ publish.test = 1.1"):
+        split_records(make_reviews(8), PublishSettings(train=0.9, validation=0.1, test=0.1))
+    dd = build_dataset(make_reviews(40), PublishSettings(train=0.75, validation=0.0, test=0.25))
+    assert list(dd) == ["train", "test"]
+
+
+def test_small_strata_still_split_without_loss() -> None:
+    from sarcgen.publish import split_records
+
+    reviews = make_reviews(3, twin_every=0)  # three devices, one review each
+    parts = split_records(reviews, PublishSettings())
+    assert sum(len(rs) for rs in parts.values()) == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema and bad input
+
+
+def test_features_are_explicit_and_imdb_compatible() -> None:
+    from datasets import ClassLabel, Value
+
+    from sarcgen.publish import PROVENANCE_COLUMNS, build_dataset
+
+    dd = build_dataset(make_reviews(16), PublishSettings())
+    feats = dd["train"].features
+    assert feats["label"] == ClassLabel(names=["negative", "positive"])
+    assert feats["text"] == Value("string") and feats["sarcastic"] == Value("bool")
+    assert feats["plan_index"] == Value("int64") and feats["seed"] == Value("int64")
+    assert list(feats)[:11] == ["text", "label", "sarcastic", "device", "aspect", "genre", "length", "cue",
+                                "pair_id", "id", "plan_index"]
+    assert set(PROVENANCE_COLUMNS) <= set(feats)
+    row = next(r for r in dd["train"] if r["pair_id"] is None)
+    assert json.loads(row["sampling"])["temperature"] == 0.9 and row["model_sha256"] == "ab" * 32
+
+
+def test_bad_inputs_are_clear(tmp_path: Path) -> None:
+    from sarcgen.publish import build_dataset, read_run
+
+    with pytest.raises(InputError, match="no such run folder"):
+        read_run(tmp_path / "missing")
+    run = tmp_path / "r"
+    run.mkdir()
+    with pytest.raises(InputError, match="neither filtered.jsonl nor generated.jsonl"):
+        read_run(run)
+    (run / "filtered.jsonl").write_text("")
+    with pytest.raises(InputError, match="no records"):
+        read_run(run)
+    good = make_reviews(2)[0].model_dump_json()
+    (run / "filtered.jsonl").write_text(good + "\n{not json\n")
+    with pytest.raises(InputError, match=r"filtered.jsonl:2: malformed JSON"):
+        read_run(run)
+    (run / "filtered.jsonl").write_text(good + "\n" + json.dumps({**json.loads(good), "label": 5}) + "\n")
+    with pytest.raises(InputError, match=r"filtered.jsonl:2: not a sarcgen review record: label"):
+        read_run(run)
+    dup = make_reviews(2)
+    with pytest.raises(PublishError, match="duplicate record id"):
+        build_dataset(dup + dup[:1], PublishSettings())
+    with pytest.raises(PublishError, match="no records"):
+        build_dataset([], PublishSettings())
+
+
+# ---------------------------------------------------------------------------------------------
+# On disk, loading back, the card
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, "object"]:
+    from sarcgen.publish import publish_run
+
+    root = tmp_path_factory.mktemp("pub")
+    result = publish_run(make_run(root), root / "out")
+    return root, result
+
+
+def test_publish_writes_both_layouts_and_loads_back_exactly(published: tuple[Path, "object"]) -> None:
+    import datasets
+
+    from sarcgen.publish import build_dataset, read_run
+
+    root, result = published
+    out = result.out_dir
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.parquet")) == [
+        "data/test-00000-of-00001.parquet", "data/train-00000-of-00001.parquet",
+        "data/validation-00000-of-00001.parquet"]
+    assert (out / "README.md").is_file() and (out / "hf_dataset" / "dataset_dict.json").is_file()
+    expected = build_dataset(read_run(root / "run").records, PublishSettings(seed=7))  # recipe.yaml's seed
+    hub = datasets.load_dataset(str(out))
+    disk = datasets.load_from_disk(str(out / "hf_dataset"))
+    for loaded in (hub, disk):
+        assert list(loaded) == ["train", "validation", "test"]
+        for split in expected:
+            assert loaded[split].features == expected[split].features
+            assert loaded[split].to_list() == expected[split].to_list()
+    assert result.split_sizes == {s: len(ds) for s, ds in expected.items()}
+    report = json.loads((out / "publish.json").read_text())
+    assert report["settings"]["seed"] == 7 and report["split_sizes"] == result.split_sizes
+
+
+def test_card_metadata_is_valid_hub_yaml(published: tuple[Path, "object"]) -> None:
+    from huggingface_hub import DatasetCard
+
+    _, result = published
+    card = DatasetCard.load(result.out_dir / "README.md")
+    meta = card.data.to_dict()
+    assert meta["license"] == "apache-2.0" and meta["language"] == ["en"]
+    assert meta["task_categories"] == ["text-classification"] and meta["task_ids"] == ["sentiment-classification"]
+    assert meta["size_categories"] == ["n<1K"] and meta["pretty_name"]
+    assert meta["configs"] == [{"config_name": "default", "data_files": [
+        {"split": s, "path": f"data/{s}-*"} for s in ("train", "validation", "test")]}]
+    info = meta["dataset_info"]
+    assert {s["name"]: s["num_examples"] for s in info["splits"]} == result.split_sizes
+    label = next(f for f in info["features"] if f["name"] == "label")
+    assert label["dtype"] == {"class_label": {"names": {"0": "negative", "1": "positive"}}}
+    assert info["download_size"] == sum(p.stat().st_size for p in (result.out_dir / "data").glob("*.parquet"))
+
+
+def test_card_body_says_how_it_was_made(published: tuple[Path, "object"]) -> None:
+    _, result = published
+    body = (result.out_dir / "README.md").read_text()
+    for needle in ["Qwen3-4B-Instruct-2507-Q4_K_M.gguf", "ab" * 32, "Q4_K_M", "llamacpp 0.3.36",
+                   "`review.j2` (hash `t0h4sh`)", "r3c1peh4sh", "fixture-recipe", "near_duplicate | 4",
+                   "labels was **0.91**", f"| train | {result.split_sizes['train']} |", "| sincere | positive |", "Synthetic text",
+                   "One model's notion of sarcasm", "English only", "concatenate_datasets",
+                   "imdb.cast(synthetic.features)", "ClassLabel: 0 = negative, 1 = positive"]:
+        assert needle in body, needle
+    assert "unfiltered" not in body.lower()
+
+
+def test_generated_fallback_is_loud_and_bare_run_card(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from sarcgen.publish import publish_run
+
+    run = make_run(tmp_path, make_reviews(20), filtered=False, extras=False)
+    with caplog.at_level("WARNING"):
+        result = publish_run(run)
+    assert result.out_dir == run / "dataset" and result.source.name == "generated.jsonl"
+    assert any("UNFILTERED" in w for w in result.warnings) and "UNFILTERED" in caplog.text
+    body = (result.out_dir / "README.md").read_text()
+    assert "Warning: unfiltered data" in body and "not validated, deduplicated" in body.replace("NOT", "not")
+    assert "No LLM judge was run" in body
+
+
+def test_republish_removes_stale_splits(tmp_path: Path) -> None:
+    import datasets
+
+    from sarcgen.publish import publish_run
+
+    run = make_run(tmp_path)
+    publish_run(run, tmp_path / "out")
+    result = publish_run(run, tmp_path / "out", PublishSettings(train=0.8, validation=0.0, test=0.2))
+    assert not (tmp_path / "out" / "data" / "validation-00000-of-00001.parquet").exists()
+    assert list(datasets.load_dataset(str(result.out_dir))) == ["train", "test"]
+    assert list(datasets.load_from_disk(str(result.out_dir / "hf_dataset"))) == ["train", "test"]
+
+
+def test_concatenates_with_imdb(published: tuple[Path, "object"], imdb_dir: Path) -> None:
+    """Real IMDB rows, shaped as the Hub's stanfordnlp/imdb (string text, ClassLabel neg/pos) and as
+    read from the local CSV (large_string text, int label): one cast each, then concatenate."""
+    import datasets
+
+    _, result = published
+    synthetic = datasets.load_dataset(str(result.out_dir))["train"].select_columns(["text", "label"])
+    with gzip.open(imdb_dir / "test.csv.gz", "rt", encoding="utf-8") as fh:
+        import pandas as pd
+
+        frame = pd.read_csv(fh, nrows=50)
+    hub_like = datasets.Dataset.from_dict(
+        {"text": frame["text"].tolist(), "label": frame["label"].tolist()},
+        features=datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["neg", "pos"])}),
+    )
+    hub_like = hub_like.cast_column("label", datasets.ClassLabel(names=["negative", "positive"]))
+    both = datasets.concatenate_datasets([hub_like, synthetic])
+    assert len(both) == 50 + len(synthetic) and both.features["label"].names == ["negative", "positive"]
+    assert both["label"][:50] == frame["label"].tolist()
+    assert Counter(both["label"][50:]) == Counter(synthetic["label"])
+
+    csv = datasets.load_dataset("csv", data_files=str(imdb_dir / "test.csv.gz"), split="train", nrows=50)
+    csv = csv.select_columns(["text", "label"]).cast(synthetic.features)  # the card's recipe
+    assert len(datasets.concatenate_datasets([csv, synthetic])) == 50 + len(synthetic)

@@ -1,0 +1,50 @@
+"""`sarcgen publish`: a run folder's reviews as a Hugging Face dataset with a card (and --push)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sarcgen.cli.options import overrides, recipe_option
+
+
+@click.command("publish")
+@click.argument("run", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="output folder (default: RUN/dataset)")
+@recipe_option
+@click.option("--train", type=float, default=None, help="train fraction (recipe: publish.train)")
+@click.option("--validation", type=float, default=None, help="validation fraction (recipe: publish.validation)")
+@click.option("--test", type=float, default=None, help="test fraction (recipe: publish.test)")
+@click.option("--seed", type=int, default=None, help="split seed (recipe: publish.seed)")
+@click.option("--push", "push", metavar="REPO_ID", default=None, help="also upload to this Hub dataset repo")
+@click.option("--private/--public", default=None, help="visibility of a repo created by --push")
+@click.option("--token", default=None, help="Hub token (default: HF_TOKEN, then the cached `hf auth login`)")
+def publish(run: Path, out: Path | None, recipe: Path | None, train: float | None, validation: float | None,
+            test: float | None, seed: int | None, push: str | None, private: bool | None, token: str | None) -> None:
+    """Publish RUN's filtered reviews as train/validation/test with a dataset card.
+
+    Reads RUN/filtered.jsonl (falling back to generated.jsonl with a warning), splits it (seeded,
+    stratified by label and device, contrast twins together) and writes OUT/README.md,
+    OUT/data/<split>-00000-of-00001.parquet (load with `datasets.load_dataset(OUT)`) and
+    OUT/hf_dataset (`datasets.load_from_disk`). Settings: --recipe, else RUN/recipe.yaml, then flags.
+
+    \b
+    Example:
+      sarcgen publish outputs/imdb-sarcasm --push your-name/sarcastic-reviews --private
+    """
+    from sarcgen.publish import publish_run
+    from sarcgen.recipe import load_recipe
+
+    source = recipe if recipe is not None else (run / "recipe.yaml" if (run / "recipe.yaml").is_file() else None)
+    settings = load_recipe(source, overrides(publish__train=train, publish__validation=validation,
+                                             publish__test=test, publish__seed=seed)).publish
+    result = publish_run(run, out, settings, push=push, private=private, token=token)
+    for warning in result.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    sizes = ", ".join(f"{split} {n}" for split, n in result.split_sizes.items())
+    click.echo(f"published {sum(result.split_sizes.values())} reviews from {result.source} ({sizes})")
+    click.echo(f"wrote {result.out_dir} (README.md, data/*.parquet; save_to_disk copy in {result.out_dir / 'hf_dataset'})")
+    if result.url:
+        click.echo(f"pushed to {result.url}")
