@@ -68,7 +68,8 @@ class OpenAICompatBackend:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.api_key = api_key or os.environ.get("SARCGEN_API_KEY") or os.environ.get("OPENAI_API_KEY")
-        # top_k / min_p / repeat_penalty are not in OpenAI's schema; llama.cpp servers and vLLM read them.
+        # top_k / min_p / repeat_penalty / chat_template_kwargs are not in OpenAI's schema; llama.cpp
+        # servers and vLLM read them (pass False for a server that rejects unknown fields).
         self.send_extra_sampling = send_extra_sampling
         self._client: Any = None
         self._served: list[str] = []
@@ -146,6 +147,8 @@ class OpenAICompatBackend:
             body["stop"] = list(req.stop)
         if self.send_extra_sampling:
             body.update(top_k=req.top_k, min_p=req.min_p, repeat_penalty=req.repeat_penalty)
+            # Qwen3 thinking off, as the in-process backends render it (llama-server and vLLM read this).
+            body["chat_template_kwargs"] = {"enable_thinking": False}
         return body
 
     def complete(self, req: GenerationRequest) -> GenerationResult:
