@@ -174,7 +174,7 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Any:
 
     fake = FakeHub()
     fake.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=fake.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     monkeypatch.setenv("HF_ENDPOINT", fake.url)
     monkeypatch.delenv("HF_TOKEN", raising=False)
