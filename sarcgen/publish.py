@@ -257,6 +257,20 @@ def find_records_file(run_dir: Path) -> tuple[Path, list[str]]:
                      "run `sarcgen generate` (and `sarcgen filter`) into this folder first")
 
 
+def run_recipe(run_dir: str | Path, warnings: list[str] | None = None) -> dict[str, Any] | None:
+    """The resolved recipe a run folder holds (recipe.yaml), as a plain dict, or None."""
+    path = Path(run_dir) / "recipe.yaml"
+    if not path.is_file():
+        return None
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        if warnings is not None:
+            warnings.append(f"{path}: unreadable YAML ({exc}); the card omits the recipe summary")
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
 def read_run(run_dir: str | Path) -> RunInputs:
     """Records plus the optional filter_report.json, manifest.json and recipe.yaml of a run folder."""
     run = Path(run_dir)
@@ -266,13 +280,7 @@ def read_run(run_dir: str | Path) -> RunInputs:
     records = read_reviews(source)
     if not records:
         raise InputError(f"{source}: no records", "nothing survived; generate more or relax the filter thresholds")
-    recipe = None
-    if (run / "recipe.yaml").is_file():
-        try:
-            loaded = yaml.safe_load((run / "recipe.yaml").read_text(encoding="utf-8"))
-            recipe = loaded if isinstance(loaded, dict) else None
-        except yaml.YAMLError as exc:
-            warnings.append(f"{run / 'recipe.yaml'}: unreadable YAML ({exc}); the card omits the recipe summary")
+    recipe = run_recipe(run, warnings)
     return RunInputs(run, source, records, _read_json(run / "filter_report.json"),
                      _read_json(run / "manifest.json"), recipe, warnings)
 

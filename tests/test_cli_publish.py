@@ -101,3 +101,15 @@ def test_push_failure_says_repo_state(tmp_path: Path, capsys: pytest.CaptureFixt
     hub.fail["commit"] = 403
     code, err = _exit(["publish", str(make_run(tmp_path)), "--push", "alice/sarcasm", "--token", TOKEN], capsys)
     assert code == 5 and "repo alice/sarcasm was created but is empty or partial" in err
+
+
+def test_run_recipe_from_another_version_is_tolerated(runner: CliRunner, tmp_path: Path) -> None:
+    """Only the publish section of RUN/recipe.yaml is read: unknown keys elsewhere do not block publishing."""
+    run = make_run(tmp_path)
+    data = yaml.safe_load((run / "recipe.yaml").read_text())
+    data["generate"]["future_knob"] = True
+    (run / "recipe.yaml").write_text(yaml.safe_dump(data))
+    result = runner.invoke(cli, ["publish", str(run), "--test", "0.2", "--validation", "0.0"])
+    assert result.exit_code == 0, result.output
+    settings = json.loads((run / "dataset" / "publish.json").read_text())["settings"]
+    assert (settings["train"], settings["validation"], settings["test"], settings["seed"]) == (0.8, 0.0, 0.2, 7)
