@@ -190,7 +190,7 @@ def merge_runs(runs: list[Path] | tuple[Path, ...], out: Path, *, force: bool = 
             )
         total = totals.pop()
         have = {p[0] for p in pairs if p}
-        missing = [f"{k}/{total}" for k in range(1, total + 1) if k not in have]
+        missing = [f"{k}/{total}" for k in range(total) if k not in have]  # K counts from 0
 
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / GENERATED, merged)

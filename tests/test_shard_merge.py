@@ -48,8 +48,8 @@ def _lines(p: Path) -> list[dict[str, Any]]:
 
 
 def test_merge_sorts_by_plan_index_and_writes_manifest(tmp_path: Path) -> None:
-    a = _run(tmp_path, "a", [0, 2, 4, 6], shard="1/2", rejected=[8])
-    b = _run(tmp_path, "b", [1, 3, 5], shard="2/2", rejected=[7])
+    a = _run(tmp_path, "a", [0, 2, 4, 6], shard="0/2", rejected=[8])
+    b = _run(tmp_path, "b", [1, 3, 5], shard="1/2", rejected=[7])
     out = tmp_path / "merged"
     summary = merge_runs([b, a], out)
     assert summary.accepted == 7 and summary.rejected == 2 and summary.missing_shards == []
@@ -95,9 +95,9 @@ def test_same_folder_twice_and_out_checks(tmp_path: Path) -> None:
 
 
 def test_missing_and_inconsistent_shards(tmp_path: Path) -> None:
-    a = _run(tmp_path, "a", [0], shard="1/3")
-    b = _run(tmp_path, "b", [1], shard="3/3")
-    assert merge_runs([a, b], tmp_path / "o1").missing_shards == ["2/3"]
+    a = _run(tmp_path, "a", [0], shard="0/3")
+    b = _run(tmp_path, "b", [1], shard="2/3")
+    assert merge_runs([a, b], tmp_path / "o1").missing_shards == ["1/3"]
     c = _run(tmp_path, "c", [2], shard="1/2")
     with pytest.raises(InputError, match="sharded differently"):
         merge_runs([a, c], tmp_path / "o2")
