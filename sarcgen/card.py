@@ -165,7 +165,7 @@ def card_context(dd: "datasets.DatasetDict", inputs: "RunInputs", settings: Publ
         "sarcgen_version": __version__,
         "source_file": inputs.source.name,
         "unfiltered": fallback,
-        "warnings": inputs.warnings,
+        "notes": [w for w in inputs.warnings if "UNFILTERED" not in w],  # the fallback has its own banner
         "n_total": len(recs),
         "n_sarcastic": sum(r.sarcastic for r in recs),
         "n_sincere": sum(r.device == SINCERE for r in recs),

@@ -180,7 +180,11 @@ def split_records(records: Iterable[Review], settings: PublishSettings) -> dict[
 
 
 def build_dataset(records: Iterable[Review], settings: PublishSettings) -> "datasets.DatasetDict":
-    """Split `records` (see `split_records`) into a DatasetDict with the explicit `features()`."""
+    """Split `records` (see `split_records`) into a DatasetDict with the explicit `features()`.
+
+    A split with no rows (only possible with a handful of reviews) is left out rather than written
+    empty, because `load_dataset` cannot load an empty parquet split back.
+    """
     from datasets import Dataset, DatasetDict
 
     recs = list(records)
@@ -194,6 +198,9 @@ def build_dataset(records: Iterable[Review], settings: PublishSettings) -> "data
     feats = features()
     dd = DatasetDict()
     for split, rows in split_records(recs, settings).items():
+        if not rows:  # too few reviews for this split: an empty parquet split cannot be loaded back
+            log.warning("the %s split is empty (%d reviews in all): it is left out", split, len(recs))
+            continue
         columns: dict[str, list[Any]] = {name: [] for name in feats}
         for r in rows:
             for name, value in record_to_row(r).items():
@@ -345,6 +352,9 @@ def publish_run(
     if settings is None:
         settings = _settings_from_recipe(inputs.recipe)
     dd = build_dataset(inputs.records, settings)
+    for split in check_fractions(settings):
+        if split not in dd:
+            inputs.warnings.append(f"the {split} split would be empty ({len(inputs.records)} reviews in all): left out")
     out = Path(out_dir) if out_dir is not None else inputs.run_dir / "dataset"
     repo_id = push if push is not None else settings.push
     write_dataset(dd, out)

@@ -313,3 +313,15 @@ def test_concatenates_with_imdb(published: tuple[Path, "object"], imdb_dir: Path
     csv = datasets.load_dataset("csv", data_files=str(imdb_dir / "test.csv.gz"), split="train", nrows=50)
     csv = csv.select_columns(["text", "label"]).cast(synthetic.features)  # the card's recipe
     assert len(datasets.concatenate_datasets([csv, synthetic])) == 50 + len(synthetic)
+
+
+def test_tiny_run_leaves_out_empty_splits(tmp_path: Path) -> None:
+    import datasets
+
+    from sarcgen.publish import publish_run
+
+    result = publish_run(make_run(tmp_path, make_reviews(1, twin_every=0)))
+    assert result.split_sizes == {"train": 1}
+    assert any("validation split would be empty" in w for w in result.warnings)
+    assert datasets.load_dataset(str(result.out_dir))["train"]["id"] == ["000000-s"]
+    assert "> Note: the test split would be empty" in (result.out_dir / "README.md").read_text()
