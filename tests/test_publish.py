@@ -91,9 +91,12 @@ def make_run(root: Path, reviews: list[Review] | None = None, *, filtered: bool 
 
 @pytest.fixture(autouse=True)
 def _hf_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep load_dataset's cache out of the user's home and make Hub access fail fast."""
-    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path_factory.mktemp("hf_datasets_cache")))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    """Keep load_dataset's cache (of the local parquet folders it reads) out of the user's home."""
+    import datasets.config
+
+    cache = tmp_path_factory.mktemp("hf_datasets_cache")
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(cache))
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)  # read at import time
 
 
 # ---------------------------------------------------------------------------------------------
