@@ -1,0 +1,84 @@
+"""`sarcgen generate`: a thin command over `sarcgen.generate.generate_run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sarcgen.cli.options import overrides, recipe_option
+
+
+@click.command("generate")
+@recipe_option
+@click.option("--n", "n", type=int, default=None, help="Accepted records to produce (generate.n).")
+@click.option("--model", "-m", default=None, metavar="PATH|REPO:FILE",
+              help="A local .gguf, or a Hub REPO_ID:FILE (or REPO_ID/FILE.gguf) downloaded into the HF cache.")
+@click.option("--seed", type=int, default=None, help="Plan and sampling seed (generate.seed); same seed, same run.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run folder (default: <output_dir>/<recipe name>-seed<seed>).")
+@click.option("--dry-run", is_flag=True, help="Print the first prompts and exit, without loading the model.")
+@click.option("--dry-run-items", type=int, default=3, show_default=True, help="How many prompts --dry-run prints.")
+@click.option("--threads", type=int, default=None, help="llama.cpp threads (generate.n_threads; default all cores).")
+@click.option("--template", default=None, help="Prompt template: a file in prompts/ or a path (sandboxed).")
+@click.option("--temperature", type=float, default=None, help="generate.sampling.temperature")
+@click.option("--max-tokens", type=int, default=None, help="generate.sampling.max_tokens (longer replies are rejected as truncated)")
+@click.option("--twin-ratio", type=float, default=None, help="Share of sarcastic items that get a sincere twin (0-1).")
+@click.option("--max-retries", type=int, default=None, help="Retries per item, each with a new seed.")
+@click.option("--backend", type=click.Choice(["llamacpp", "openai", "fake"]), default=None,
+              help="llamacpp (in-process, default), openai (an OpenAI-compatible server), fake (tests).")
+@click.option("--base-url", default=None, help="Server URL for --backend openai, e.g. http://127.0.0.1:8080/v1")
+@click.option("--parallel", type=int, default=None, help="Sequences decoded at once (llamacpp) or requests in flight (openai).")
+@click.option("--shard", default=None, metavar="K/N", help="Generate only shard K of N of the plan (combine with `sarcgen merge`).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | None, out: Path | None,
+             dry_run: bool, dry_run_items: int, threads: int | None, template: str | None,
+             temperature: float | None, max_tokens: int | None, twin_ratio: float | None,
+             max_retries: int | None, backend: str | None, base_url: str | None, parallel: int | None,
+             shard: str | None, quiet: bool) -> None:
+    """Write labelled sarcastic movie reviews (and sincere contrast twins) with a local GGUF model.
+
+    \b
+    Each record gets the intended IMDB label (0 = negative for sarcastic reviews, 1 = positive for
+    sincere twins), its device/aspect/genre/length/cue, and full provenance. Output goes to a run
+    folder: generated.jsonl, rejected.jsonl, manifest.json, recipe.yaml, generate.log.
+    Re-running the same command resumes the folder (after a crash, kill or Ctrl-C) until --n
+    records are accepted. Flags override the recipe; the resolved recipe is saved in the folder.
+
+    \b
+    Examples:
+      sarcgen generate -r recipes/imdb-sarcasm.yaml
+      sarcgen generate -r recipes/smoke.yaml --model ./models/qwen3.gguf --n 5
+      sarcgen generate -r recipes/smoke.yaml --dry-run
+    """
+    from sarcgen.generate import dry_run as render_dry_run
+    from sarcgen.generate import generate_run
+    from sarcgen.models import parse_model_arg
+    from sarcgen.recipe import load_recipe
+
+    ov: dict[str, Any] = overrides(
+        generate__n=n, generate__seed=seed, generate__n_threads=threads, generate__template=template,
+        generate__sampling__temperature=temperature, generate__sampling__max_tokens=max_tokens,
+        generate__twin_ratio=twin_ratio, generate__max_retries=max_retries, generate__backend=backend,
+        generate__base_url=base_url, generate__parallel=parallel,
+    )
+    if model:
+        ov["model"] = parse_model_arg(model)
+    rec = load_recipe(recipe, ov)
+    if dry_run:
+        for item, messages in render_dry_run(rec, dry_run_items, shard=shard):
+            click.echo(f"===== {item.id}  label={item.label} device={item.device!r} aspect={item.aspect!r} "
+                       f"genre={item.genre!r} length={item.length} cue={item.cue!r} seed={item.seed}")
+            for m in messages:
+                click.echo(f"--- {m['role']}\n{m['content']}")
+        click.echo(f"(dry run: {dry_run_items} prompt(s) shown; no model loaded, nothing written)")
+        return
+    s = generate_run(rec, out_dir=out, shard=shard, progress=not quiet)
+    reasons = ", ".join(f"{r} {c}" for r, c in s.rejected.most_common()) or "none"
+    verb = "Resumed" if s.resumed else "Generated"
+    click.echo(f"{verb}: {s.accepted}/{s.target} accepted ({s.new_accepted} new) in {s.out_dir}")
+    click.echo(f"  rejected replies: {sum(s.rejected.values())} ({reasons}); items out of retries: {s.exhausted}")
+    if s.seconds > 0:
+        click.echo(f"  {s.completion_tokens} completion tokens in {s.seconds:.1f}s: {s.tokens_per_s:.1f} tok/s, "
+                   f"{s.new_accepted / s.seconds:.2f} records/s")

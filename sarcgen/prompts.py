@@ -1,0 +1,149 @@
+"""Jinja2 prompt templates over prompts/: chat messages with a static prefix and a variable tail.
+
+A template renders a small text format: each chat message starts with a marker line `[[system]]`,
+`[[user]]` or `[[assistant]]`, so a template reads like the conversation it produces. Templates
+shipped in prompts/ use a normal environment; a user template (any path given as
+`generate.template` or `--template`) is rendered in a `SandboxedEnvironment`. Both use
+`StrictUndefined`, so a misspelt variable fails instead of silently vanishing.
+
+Each template has a name and a sha256 over its source and every file it includes or imports;
+both go into every record's provenance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sarcgen.errors import RecipeError
+
+ROLES = ("system", "user", "assistant")
+_MARKER = re.compile(r"^\[\[(system|user|assistant)\]\][ \t]*$", re.MULTILINE)
+
+
+def prompts_dir() -> Path:
+    """The shipped templates: $SARCGEN_PROMPTS_DIR, else prompts/ beside the package."""
+    env = os.environ.get("SARCGEN_PROMPTS_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "prompts"
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A loaded template: render it to text or to chat messages."""
+
+    name: str
+    path: Path
+    sha256: str
+    sandboxed: bool
+    template: Any  # jinja2.Template
+
+    def render(self, **variables: Any) -> str:
+        import jinja2
+
+        try:
+            return self.template.render(**variables)
+        except jinja2.UndefinedError as exc:
+            raise RecipeError(f"{self.path}: template uses an undefined variable: {exc.message}") from None
+        except jinja2.TemplateError as exc:
+            line = getattr(exc, "lineno", None)
+            where = f"{self.path}:{line}" if line else str(self.path)
+            raise RecipeError(f"{where}: template error: {exc}") from None
+
+    def messages(self, **variables: Any) -> list[dict[str, str]]:
+        """Render and split into chat messages at the `[[role]]` marker lines."""
+        return parse_messages(self.render(**variables), str(self.path))
+
+
+def parse_messages(text: str, source: str = "<template>") -> list[dict[str, str]]:
+    """Split rendered template text into `[{"role", "content"}]` at `[[role]]` marker lines."""
+    marks = list(_MARKER.finditer(text))
+    if not marks:
+        raise RecipeError(
+            f"{source}: the template produced no chat messages",
+            "start each message with a line [[system]], [[user]] or [[assistant]]",
+        )
+    if text[: marks[0].start()].strip():
+        raise RecipeError(f"{source}: text before the first [[role]] marker", "put a [[system]] or [[user]] line first")
+    out = []
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        content = text[m.end() : end].strip("\n").strip()
+        out.append({"role": m.group(1), "content": content})
+    if out[-1]["role"] != "user":
+        raise RecipeError(f"{source}: the last message must be [[user]] (the model answers it)")
+    return out
+
+
+def _environment(search: list[Path], sandboxed: bool) -> Any:
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
+    cls = SandboxedEnvironment if sandboxed else jinja2.Environment
+    return cls(
+        loader=jinja2.FileSystemLoader([str(p) for p in search]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+
+
+def _hash(env: Any, name: str) -> str:
+    """sha256 over the template's source and, recursively, everything it includes/imports."""
+    from jinja2 import meta
+
+    h = hashlib.sha256()
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        n = todo.pop(0)
+        if n in seen:
+            continue
+        seen.add(n)
+        source, _, _ = env.loader.get_source(env, n)
+        h.update(n.encode() + b"\0" + source.encode() + b"\0")
+        todo += sorted(t for t in meta.find_referenced_templates(env.parse(source)) if isinstance(t, str))
+    return h.hexdigest()
+
+
+def load_template(spec: str) -> PromptTemplate:
+    """Load a template: a file name in prompts/ (trusted), or a path to a user template (sandboxed).
+
+    User templates may include the shipped partials (prompts/ is on their search path too).
+    """
+    import jinja2
+
+    base = prompts_dir()
+    candidate = Path(spec).expanduser()
+    if (base / spec).is_file() and not candidate.is_absolute():
+        path, sandboxed, search, name = base / spec, False, [base], spec
+    elif candidate.is_file():
+        path, sandboxed, name = candidate.resolve(), True, candidate.name
+        search = [path.parent, base]
+    else:
+        raise RecipeError(
+            f"generate.template: template {spec!r} not found (looked in {base} and as a path)",
+            "pass the name of a file in prompts/ or a path to a Jinja2 template",
+        )
+    env = _environment(search, sandboxed)
+    try:
+        template = env.get_template(name)
+        digest = _hash(env, name)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RecipeError(f"{exc.filename or path}:{exc.lineno}: template syntax error: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise RecipeError(f"{path}: includes a template that does not exist: {exc.name}") from None
+    return PromptTemplate(name=name, path=path, sha256=digest, sandboxed=sandboxed, template=template)
+
+
+def review_messages(template: PromptTemplate, item: Any, attributes: Any) -> list[dict[str, str]]:
+    """Chat messages for one plan item (`sarcgen.plan.PlanItem`) under the recipe's attributes."""
+    return template.messages(
+        item=item.prompt_vars(),
+        devices=list(attributes.devices),
+        aspects=list(attributes.aspects),
+        genres=list(attributes.genres),
+    )
