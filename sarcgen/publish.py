@@ -199,7 +199,7 @@ def build_dataset(records: Iterable[Review], settings: PublishSettings) -> "data
     dd = DatasetDict()
     for split, rows in split_records(recs, settings).items():
         if not rows:  # too few reviews for this split: an empty parquet split cannot be loaded back
-            log.warning("the %s split is empty (%d reviews in all): it is left out", split, len(recs))
+            log.info("the %s split is empty (%d reviews in all): it is left out", split, len(recs))
             continue
         columns: dict[str, list[Any]] = {name: [] for name in feats}
         for r in rows:
@@ -207,6 +207,18 @@ def build_dataset(records: Iterable[Review], settings: PublishSettings) -> "data
                 columns[name].append(value)
         dd[split] = Dataset.from_dict(columns, features=feats)
     return dd
+
+
+def split_warnings(dd: "datasets.DatasetDict", settings: PublishSettings, total: int) -> list[str]:
+    """Say when a split is missing, or far from its requested share (small strata, see split_records)."""
+    out = []
+    for split, frac in check_fractions(settings).items():
+        if split not in dd:
+            out.append(f"the {split} split would be empty ({total} reviews in all): left out")
+        elif abs(len(dd[split]) / total - frac) > 0.05:
+            out.append(f"the {split} split holds {len(dd[split]) / total:.0%} of the reviews, not {frac:.0%}: with "
+                       "few reviews per technique, every split still gets at least one of each")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,9 +293,7 @@ def run_recipe(run_dir: str | Path, warnings: list[str] | None = None) -> dict[s
 def read_run(run_dir: str | Path) -> RunInputs:
     """Records plus the optional filter_report.json, manifest.json and recipe.yaml of a run folder."""
     run = Path(run_dir)
-    source, warnings = find_records_file(run)
-    for w in warnings:
-        log.warning(w)
+    source, warnings = find_records_file(run)  # callers show the warnings (CLI, card, log)
     records = read_reviews(source)
     if not records:
         raise InputError(f"{source}: no records", "nothing survived; generate more or relax the filter thresholds")
@@ -352,9 +362,7 @@ def publish_run(
     if settings is None:
         settings = _settings_from_recipe(inputs.recipe)
     dd = build_dataset(inputs.records, settings)
-    for split in check_fractions(settings):
-        if split not in dd:
-            inputs.warnings.append(f"the {split} split would be empty ({len(inputs.records)} reviews in all): left out")
+    inputs.warnings.extend(split_warnings(dd, settings, len(inputs.records)))
     out = Path(out_dir) if out_dir is not None else inputs.run_dir / "dataset"
     repo_id = push if push is not None else settings.push
     write_dataset(dd, out)

@@ -114,6 +114,8 @@ def load_synthetic(src: str | Path, settings: PublishSettings | None = None) -> 
     elif path.is_dir():
         if (path / "filtered.jsonl").is_file() or (path / "generated.jsonl").is_file():
             inputs = read_run(path)
+            for warning in inputs.warnings:
+                log.warning(warning)
             dd = build_dataset(inputs.records, settings or _settings_from_recipe(inputs.recipe))
         else:
             found = _from_folder(path)

@@ -70,11 +70,13 @@ def test_jsonl_file_and_settings(tmp_path: Path) -> None:
     assert sum(len(ds) for ds in dd.values()) == 40 and len(dd["train"]) < 30
 
 
-def test_generated_only_run_folder(tmp_path: Path) -> None:
+def test_generated_only_run_folder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from sarcgen.synthetic import load_synthetic
 
-    dd = load_synthetic(make_run(tmp_path, make_reviews(12), filtered=False, extras=False))
+    with caplog.at_level("WARNING"):
+        dd = load_synthetic(make_run(tmp_path, make_reviews(12), filtered=False, extras=False))
     assert sum(len(ds) for ds in dd.values()) == 16
+    assert "UNFILTERED generated.jsonl" in caplog.text
 
 
 def test_empty_sources_are_input_errors(tmp_path: Path) -> None:
