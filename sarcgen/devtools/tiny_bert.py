@@ -75,3 +75,53 @@ def write_tiny_bert(out_dir: str | Path, *, hidden: int = 32, layers: int = 2, h
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return out
+
+
+# ------------------------------------------------------------------- toy labelled data for tests
+_POS = ["great", "wonderful", "brilliant", "loved", "excellent", "beautiful", "fun", "amazing"]
+_NEG = ["awful", "boring", "terrible", "dull", "horrible", "waste", "hated", "worst"]
+_NOUNS = ["movie", "film", "plot", "acting", "ending", "cast", "script", "soundtrack", "pacing"]
+
+
+def toy_review(label: int, rng: "random.Random") -> str:
+    """A short review whose sentiment words give its label away (so a tiny model can learn it)."""
+    words = _POS if label else _NEG
+    body = " ".join(f"the {rng.choice(_NOUNS)} was {rng.choice(words)}." for _ in range(rng.randint(2, 6)))
+    return body + " <br /><br />the end"
+
+
+def write_toy_imdb(out_dir: str | Path, n_train: int = 120, n_test: int = 40, seed: int = 0) -> Path:
+    """train.csv and test.csv (text,label, balanced) in IMDB's layout, with IMDB's `<br />` tags."""
+    import csv
+    import random
+
+    rng = random.Random(seed)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("test", n_test)):
+        with (out / f"{split}.csv").open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["text", "label"])
+            for i in range(n):
+                w.writerow([toy_review(i % 2, rng), i % 2])
+    return out
+
+
+def write_toy_synthetic(path: str | Path, n: int = 45, seed: int = 0) -> Path:
+    """A JSONL of synthetic-style records: sarcastic negatives and sincere positive twins."""
+    import json
+    import random
+
+    rng = random.Random(seed)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with p.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            sarcastic = i % 3 != 2
+            cue, noun = rng.choice(_POS), rng.choice(_NOUNS)
+            text = (f"{cue} {noun}, if you enjoy watching paint dry for two hours." if sarcastic
+                    else f"{cue} {noun}, the two hours flew by and i want to watch it again.")
+            fh.write(json.dumps({"id": f"toy-{i}", "text": text, "label": 0 if sarcastic else 1, "sarcastic": sarcastic,
+                                 "device": "backhanded compliment" if sarcastic else "sincere", "aspect": noun,
+                                 "cue": cue, "pair_id": f"pair-{i // 3}"}) + "\n")
+    return p

@@ -1,0 +1,63 @@
+"""run_compare end to end on a tiny BERT: A and B, several seeds, every report file, the metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sarcgen.challenge import CHALLENGE_SET
+from sarcgen.devtools.tiny_bert import write_tiny_bert, write_toy_imdb, write_toy_synthetic
+from sarcgen.finetune.compare import aggregate, classification_metrics, run_compare
+from sarcgen.recipe import FinetuneSettings
+
+
+def test_classification_metrics_groups_and_f1() -> None:
+    m = classification_metrics([0, 0, 1, 1], [0.9, 0.2, 0.1, 0.6],
+                               [{"kind": "sarcastic"}, {"kind": "sarcastic"}, {"kind": "sincere"}, {"sarcastic": False}],
+                               keep_predictions=True)
+    assert m["accuracy"] == 0.5 and m["sarcastic_accuracy"] == 0.5 and m["sincere_accuracy"] == 0.5
+    assert m["f1"] == pytest.approx(0.5) and [p["pred"] for p in m["predictions"]] == [0, 1, 1, 0]
+
+
+def test_aggregate_mean_and_std() -> None:
+    runs = [{r: {"metrics": {"x": {"accuracy": v}}} for r in ("A", "B")} for v in (0.5, 0.7)]
+    agg = aggregate(runs)
+    assert agg["A"]["x.accuracy"]["mean"] == pytest.approx(0.6)
+    assert agg["B"]["x.accuracy"]["std"] == pytest.approx(0.1414, abs=1e-3)
+
+
+def test_run_compare_two_seeds_writes_every_file(tmp_path: Path) -> None:
+    model = write_tiny_bert(tmp_path / "tiny")
+    base = write_toy_imdb(tmp_path / "imdb", 80, 30)
+    syn = write_toy_synthetic(tmp_path / "syn.jsonl", 45)
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text('{"text": "Oh great, another sequel.", "label": 0}\n{"text": "Great sequel.", "label": 1}\n')
+    settings = FinetuneSettings(base_model=str(model), base_data=str(base), n_train=40, n_validation=16, n_test=16,
+                                epochs=2, patience=1, batch_size=8, max_length=48, learning_rate=2e-3, seeds=2, seed=5)
+    out = tmp_path / "out"
+    res = run_compare(settings, str(syn), out, challenge_files=[str(extra)], progress=False, num_threads=2)
+
+    for f in ("report.md", "results.json", "loss_curves.png", "attributions.png", "settings.json"):
+        assert (out / f).is_file() and (out / f).stat().st_size > 0, f
+    assert res["seeds"] == [5, 6]
+    assert set(res["checkpoints"]) == {"A-seed5", "B-seed5", "A-seed6", "B-seed6"}
+    for path in res["checkpoints"].values():
+        assert (Path(path) / "model.safetensors").is_file()
+    run = res["runs"][0]
+    assert run["B"]["n_train"] > run["A"]["n_train"] == 40
+    for r in ("A", "B"):
+        m = run[r]["metrics"]
+        assert {"imdb_test", "challenge", "extra", "synthetic_test"} <= set(m)
+        assert {"accuracy", "f1", "sarcastic_accuracy", "sincere_accuracy"} <= set(m["challenge"])
+        assert len(m["challenge"]["predictions"]) == len(CHALLENGE_SET)
+    assert len(res["challenge_table"]) == len(CHALLENGE_SET) + 2
+    assert res["aggregate"]["A"]["imdb_test.accuracy"]["values"].__len__() == 2
+    assert len(res["attributions"]["A"]) == len(CHALLENGE_SET)
+
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["challenge_table"][0]["text"] == CHALLENGE_SET[0].text
+    md = (out / "report.md").read_text()
+    assert "Great movie, if you enjoy watching paint dry" in md and "± " in md
+    assert "loss_curves.png" in md and "attributions.png" in md and "B-seed6" in md
