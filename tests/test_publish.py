@@ -258,7 +258,7 @@ def test_card_body_says_how_it_was_made(published: tuple[Path, "object"]) -> Non
     _, result = published
     body = (result.out_dir / "README.md").read_text()
     for needle in ["Qwen3-4B-Instruct-2507-Q4_K_M.gguf", "ab" * 32, "Q4_K_M", "llamacpp 0.3.36",
-                   "`review.j2` (hash `t0h4sh`)", "r3c1peh4sh", "fixture-recipe", "near_duplicate | 4",
+                   "`review.j2` (hash `t0h4sh`)", "r3c1peh4sh", "accepted 64, rejected 9", "fixture-recipe", "near_duplicate | 4",
                    "labels was **0.91**", f"| train | {result.split_sizes['train']} |", "| sincere | positive |", "Synthetic text",
                    "One model's notion of sarcasm", "English only", "concatenate_datasets",
                    "imdb.cast(synthetic.features)", "ClassLabel: 0 = negative, 1 = positive"]:
