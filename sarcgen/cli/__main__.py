@@ -1,0 +1,5 @@
+"""`python -m sarcgen.cli ...` runs the same entry point as the `sarcgen` console script."""
+
+from sarcgen.cli import main
+
+main()
