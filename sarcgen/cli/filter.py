@@ -1,0 +1,80 @@
+"""`sarcgen filter`: a thin command over `sarcgen.filter.run_filter`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sarcgen.cli.options import overrides, recipe_option
+
+
+@click.command("filter")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: the first run folder, or the JSONL file's folder).")
+@recipe_option
+@click.option("--min-words", type=int, default=None, help="filter.min_words")
+@click.option("--max-words", type=int, default=None, help="filter.max_words")
+@click.option("--near-dup-threshold", type=float, default=None,
+              help="filter.near_dup_threshold: rapidfuzz token_sort_ratio (0-100) on de-templated text.")
+@click.option("--decontam-threshold", type=float, default=None,
+              help="filter.decontam_threshold: score (0-100) at which an item matches an evaluation text.")
+@click.option("--against", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Extra evaluation file to decontaminate against (txt one per line, jsonl/csv with a text column). Repeatable.")
+@click.option("--imdb-test", type=click.Path(path_type=Path), default=None,
+              help="IMDB test split (csv/csv.gz/jsonl/parquet with a text column, or a folder holding test.csv.gz).")
+@click.option("--judge/--no-judge", default=None, help="Let the model label each review blind and keep agreements (filter.judge).")
+@click.option("--judge-model", default=None, metavar="PATH|REPO:FILE", help="GGUF for the judge (default: the recipe's model).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, min_words: int | None, max_words: int | None,
+               near_dup_threshold: float | None, decontam_threshold: float | None, against: tuple[Path, ...],
+               imdb_test: Path | None, judge: bool | None, judge_model: str | None, quiet: bool) -> None:
+    """Validate, deduplicate, decontaminate (and optionally judge) generated reviews.
+
+    \b
+    RUNS are run folders (their generated.jsonl) or JSONL files of review records. Writes
+    filtered.jsonl, filter_rejected.jsonl (a named reason per row), filter_report.md/.json and
+    filter_lengths.png into --out (default: the first run folder). Settings come from --recipe,
+    else the run folder's recipe.yaml, else the defaults; flags override them.
+
+    \b
+    Examples:
+      sarcgen filter outputs/imdb-sarcasm-seed1234
+      sarcgen filter outputs/run --imdb-test ../shared/data/imdb --against my_eval.txt --judge
+    """
+    from sarcgen.errors import InputError
+    from sarcgen.filter import resolve_recipe, run_filter
+    from sarcgen.models import parse_model_arg
+
+    if len(runs) > 1 and out is None:
+        raise InputError("several inputs need --out", "pass --out DIR for the combined filtered data")
+    ov: dict[str, Any] = overrides(
+        filter__min_words=min_words, filter__max_words=max_words, filter__near_dup_threshold=near_dup_threshold,
+        filter__decontam_threshold=decontam_threshold, filter__imdb_test=str(imdb_test) if imdb_test else None,
+        filter__judge=judge,
+    )
+    if judge_model:
+        ov["filter.judge_model"] = parse_model_arg(judge_model)
+    rec, source = resolve_recipe(runs, recipe, ov)
+    if against:
+        rec.filter.against = [*rec.filter.against, *(str(a) for a in against)]
+    rep = run_filter(list(runs), rec, out, recipe_source=source, progress=not quiet)
+
+    click.echo(f"Filtered {rep.total} rows: kept {rep.kept}, rejected {rep.rejected}  ->  {rep.out_dir}")
+    rows = [(stage, reason, n) for stage, reasons in rep.by_stage.items() for reason, n in reasons.items()]
+    if rows:
+        w1 = max(len("stage"), *(len(r[0]) for r in rows))
+        w2 = max(len("reason"), *(len(r[1]) for r in rows))
+        click.echo(f"  {'stage':<{w1}}  {'reason':<{w2}}  rows")
+        for stage, reason, n in rows:
+            click.echo(f"  {stage:<{w1}}  {reason:<{w2}}  {n:>4}")
+    if rep.judge:
+        j = rep.judge
+        click.echo(f"  judge: agreement {j['agreement_rate']} over {j['judged']} ({j['unparseable']} unparseable)")
+    for m in rep.malformed[:5]:
+        click.echo(f"  malformed line skipped: {m}", err=True)
+    if len(rep.malformed) > 5:
+        click.echo(f"  ... {len(rep.malformed) - 5} more malformed lines (see filter_report.md)", err=True)
+    click.echo(f"  report: {rep.out_dir / 'filter_report.md'}")

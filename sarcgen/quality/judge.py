@@ -1,0 +1,171 @@
+"""The blind judge: an LLM labels each review from its text alone (sentiment, sarcastic or not).
+
+It runs on the same backend code as `sarcgen generate` (`sarcgen.backends.create_backend`), with
+the recipe's model or `filter.judge_model`. Answers are two plain-text lines ("sentiment:
+negative" / "sarcastic: yes"), parsed leniently; no JSON grammar (8x slower on llama.cpp). An
+answer that cannot be parsed is a named reason (`judge_unparseable`), never a crash.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sarcgen.backends.base import Backend, GenerationRequest
+from sarcgen.records import Review
+
+AGREE = None
+UNPARSEABLE = "judge_unparseable"
+ERROR = "judge_error"
+SENTIMENT = "judge_sentiment_disagrees"
+SARCASM = "judge_sarcasm_disagrees"
+BOTH = "judge_both_disagree"
+
+_THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
+_SENT = re.compile(r"sentiment\W{0,4}(?:is\s+)?(positive|negative|pos|neg)\b", re.IGNORECASE)
+_SARC = re.compile(r"sarcas\w*\W{0,4}(?:is\s+)?(yes|no|true|false|y|n)\b", re.IGNORECASE)
+_NOT_SARC = re.compile(r"\b(not|isn'?t|no)\s+(sarcastic|sarcasm|ironic)\b|\bsincere\b|\bgenuine\b", re.IGNORECASE)
+_IS_SARC = re.compile(r"\b(sarcastic|sarcasm|ironic|irony)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the judge said: label (0/1) and sarcastic, each None when it could not be read."""
+
+    label: int | None
+    sarcastic: bool | None
+    raw: str
+
+    @property
+    def parsed(self) -> bool:
+        return self.label is not None and self.sarcastic is not None
+
+
+def parse_verdict(text: str) -> Verdict:
+    """Read "sentiment: negative / sarcastic: yes" from a free-form answer, leniently."""
+    clean = _THINK.sub("", text or "").strip()
+    label: int | None = None
+    sarcastic: bool | None = None
+    m = _SENT.search(clean)
+    if m:
+        label = 1 if m.group(1).lower().startswith("pos") else 0
+    else:  # a bare word, when exactly one of the two appears
+        pos = re.search(r"\bpositive\b", clean, re.IGNORECASE)
+        neg = re.search(r"\bnegative\b", clean, re.IGNORECASE)
+        if bool(pos) != bool(neg):
+            label = 1 if pos else 0
+    m = _SARC.search(clean)
+    if m:
+        sarcastic = m.group(1).lower() in ("yes", "true", "y")
+    elif _NOT_SARC.search(clean):
+        sarcastic = False
+    elif _IS_SARC.search(clean):
+        sarcastic = True
+    else:  # "negative\nyes": a bare yes/no on its own line
+        m = re.search(r"^\W*(yes|no)\W*$", clean, re.IGNORECASE | re.MULTILINE)
+        if m:
+            sarcastic = m.group(1).lower() == "yes"
+    return Verdict(label, sarcastic, text or "")
+
+
+@dataclass(frozen=True)
+class JudgeOutcome:
+    """Per review: the verdict and None (agrees) or a reason."""
+
+    id: str
+    verdict: Verdict
+    reason: str | None
+    detail: str = ""
+
+
+def compare(review: Review, verdict: Verdict) -> tuple[str | None, str]:
+    """None when the judge agrees with the record's label and sarcasm, else (reason, detail)."""
+    said = f"judge said sentiment={verdict.label} sarcastic={verdict.sarcastic}; record has label={review.label} sarcastic={review.sarcastic}"
+    if not verdict.parsed:
+        return UNPARSEABLE, f"unparseable answer: {verdict.raw.strip()[:120]!r}"
+    s_bad = verdict.label != review.label
+    z_bad = verdict.sarcastic != review.sarcastic
+    if s_bad and z_bad:
+        return BOTH, said
+    if s_bad:
+        return SENTIMENT, said
+    if z_bad:
+        return SARCASM, said
+    return None, said
+
+
+def judge_requests(reviews: Sequence[Review], template: Any, *, seed: int = 0, max_tokens: int = 16) -> list[GenerationRequest]:
+    """One greedy, short request per review; the judge sees only the text."""
+    return [
+        GenerationRequest(
+            key=r.id,
+            messages=template.messages(review=r.text),
+            seed=seed,
+            max_tokens=max_tokens,
+            temperature=0.0,
+            top_p=1.0,
+            top_k=1,
+            min_p=0.0,
+            repeat_penalty=1.0,
+        )
+        for r in reviews
+    ]
+
+
+def judge_reviews(
+    reviews: Sequence[Review],
+    backend: Backend,
+    *,
+    template_name: str = "judge.j2",
+    seed: int = 0,
+    max_tokens: int = 16,
+    progress: bool = True,
+) -> list[JudgeOutcome]:
+    """Ask `backend` (loaded here if needed) about each review; outcomes in input order."""
+    from tqdm import tqdm
+
+    from sarcgen.prompts import load_template
+
+    if not reviews:
+        return []
+    template = load_template(template_name)
+    requests = judge_requests(reviews, template, seed=seed, max_tokens=max_tokens)
+    by_id = {r.id: r for r in reviews}
+    outcomes: dict[str, JudgeOutcome] = {}
+    bar = tqdm(total=len(requests), desc="judge", unit="review", file=sys.stderr, disable=not progress, leave=False)
+    for res in backend.generate(iter(requests)):
+        review = by_id[res.key]
+        if res.finish_reason == "error" or res.error:
+            outcomes[res.key] = JudgeOutcome(res.key, Verdict(None, None, res.text or ""), ERROR, res.error or "backend error")
+        else:
+            verdict = parse_verdict(res.text)
+            reason, detail = compare(review, verdict)
+            outcomes[res.key] = JudgeOutcome(res.key, verdict, reason, detail)
+        bar.update(1)
+    bar.close()
+    missing = [r.id for r in reviews if r.id not in outcomes]
+    for rid in missing:  # a backend that stopped early: say so per item
+        outcomes[rid] = JudgeOutcome(rid, Verdict(None, None, ""), ERROR, "no answer from the backend")
+    return [outcomes[r.id] for r in reviews]
+
+
+def agreement(outcomes: Sequence[JudgeOutcome]) -> dict[str, Any]:
+    """Agreement rates: overall (over all judged), and per question over parsed answers."""
+    n = len(outcomes)
+    parsed = [o for o in outcomes if o.verdict.parsed]
+    agree = sum(o.reason is None for o in outcomes)
+    sent_ok = sum(o.reason in (None, SARCASM) for o in parsed)
+    sarc_ok = sum(o.reason in (None, SENTIMENT) for o in parsed)
+    return {
+        "judged": n,
+        "parsed": len(parsed),
+        "agreements": agree,
+        "agreement_rate": round(agree / n, 4) if n else None,
+        "sentiment_agreement_rate": round(sent_ok / len(parsed), 4) if parsed else None,
+        "sarcasm_agreement_rate": round(sarc_ok / len(parsed), 4) if parsed else None,
+        "unparseable": sum(o.reason == UNPARSEABLE for o in outcomes),
+        "errors": sum(o.reason == ERROR for o in outcomes),
+    }

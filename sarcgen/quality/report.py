@@ -1,0 +1,84 @@
+"""filter_report.md: the filter's numbers as Markdown tables (rendered from a `FilterReport`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in rows]
+    return out + [""]
+
+
+def _short(t: str, n: int = 140) -> str:
+    return t if len(t) <= n else t[: n - 1] + "\u2026"
+
+
+def render_markdown(rep: Any) -> str:
+    """The whole report. Deterministic: no timestamps or timings."""
+    L: list[str] = ["# Filter report", ""]
+    L += [f"- inputs: {', '.join(f'`{p}`' for p in rep.inputs)}", f"- settings from: `{rep.recipe_source}`",
+          f"- rows read: **{rep.total}**, kept: **{rep.kept}**, rejected: **{rep.rejected}**"
+          + (f" ({rep.kept / rep.total:.1%} kept)" if rep.total else ""), ""]
+    s = rep.settings
+    L += ["Thresholds: " + ", ".join(f"{k}={s[k]}" for k in ("min_words", "max_words", "language", "near_dup_threshold",
+                                                            "decontam_threshold", "judge")), ""]
+
+    L += ["## Drops per reason", ""]
+    rows = [[stage, reason, n] for stage, reasons in rep.by_stage.items() for reason, n in reasons.items()]
+    L += _table(["stage", "reason", "rows"], rows) if rows else ["Nothing was dropped.", ""]
+    L += _table(["stage", "rows in"], [[k, v] for k, v in rep.stage_in.items()])
+
+    L += ["## Device x aspect, before -> after", ""]
+    aspects = sorted({a for row in rep.cells_before.values() for a in row})
+    rows = []
+    for dev in sorted(rep.cells_before):
+        b, a = rep.cells_before[dev], rep.cells_after.get(dev, {})
+        rows.append([dev] + [f"{b.get(x, 0)} -> {a.get(x, 0)}" for x in aspects])
+    L += _table(["device"] + aspects, rows) if rows else ["No valid records.", ""]
+    empty = [f"{d} x {x}" for d in sorted(rep.cells_before) for x in aspects
+             if rep.cells_before[d].get(x, 0) and not rep.cells_after.get(d, {}).get(x, 0)]
+    if empty:
+        L += ["Cells emptied by the filter: " + ", ".join(empty), ""]
+
+    d = rep.dedupe
+    L += ["## Duplicates", ""]
+    if d:
+        L += [f"Template openers removed before comparing: {', '.join(repr(x) for x in d['template_openers']) or 'none'}; "
+              f"closers: {', '.join(repr(x) for x in d['template_closers']) or 'none'}.", ""]
+        L += [f"Stats: {', '.join(f'{k}={v}' for k, v in d['stats'].items())}", ""]
+        if d["clusters"]:
+            rows = [[c["kept"], ", ".join(f"{m['id']} ({m['reason']}, {m['score']})" for m in c["duplicates"])] for c in d["clusters"][:50]]
+            L += _table(["kept", "dropped as its duplicates"], rows)
+            if len(d["clusters"]) > 50:
+                L += [f"... and {len(d['clusters']) - 50} more clusters (filter_report.json has them all).", ""]
+
+    L += ["## Decontamination", ""]
+    L += ["Evaluation texts: " + ", ".join(f"{k} ({v})" for k, v in rep.eval_sets.items()), ""]
+    if rep.decontamination:
+        L += _table(["id", "score", "method", "matched", "review"],
+                    [[c["id"], c["score"], c["method"], f"{c['source']}#{c['eval_index']}: {_short(c['matched_text'])}", _short(c["text"])]
+                     for c in rep.decontamination])
+    else:
+        L += ["No item near-matched an evaluation text.", ""]
+
+    if rep.judge is not None:
+        j = rep.judge
+        L += ["## Judge", "", f"Model `{j.get('model_file')}` ({j.get('backend')}), blind to the requested attributes.", ""]
+        L += _table(["judged", "parsed", "agreements", "agreement rate", "sentiment agreement", "sarcasm agreement", "unparseable", "errors"],
+                    [[j["judged"], j["parsed"], j["agreements"], j["agreement_rate"], j["sentiment_agreement_rate"],
+                      j["sarcasm_agreement_rate"], j["unparseable"], j["errors"]]])
+
+    L += ["## Diversity", ""]
+    b, a = rep.diversity_before, rep.diversity_after
+    keys = ["reviews", "distinct_1", "distinct_2", "mean_pairwise_similarity", "mean_words"]
+    L += _table(["", *keys], [["before", *[b.get(k) for k in keys]], ["after", *[a.get(k) for k in keys]]])
+    hb = {h["bin"]: h["count"] for h in b.get("length_histogram", [])}
+    ha = {h["bin"]: h["count"] for h in a.get("length_histogram", [])}
+    L += _table(["words", "before", "after"], [[k, hb[k], ha.get(k, 0)] for k in hb if hb[k] or ha.get(k, 0)])
+    L += ["![review lengths](filter_lengths.png)", ""]
+
+    if rep.malformed:
+        L += ["## Malformed lines (skipped)", ""] + [f"- `{m}`" for m in rep.malformed] + [""]
+    return "\n".join(L)
