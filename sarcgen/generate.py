@@ -213,6 +213,9 @@ def generate_run(
 
     g = recipe.generate
     shard_t = parse_shard(shard)
+    if shard_t:  # the job's n is split over its shards: shard k of N makes n//N + (k < n%N)
+        g = g.model_copy(update={"n": g.n // shard_t[1] + int(shard_t[0] < g.n % shard_t[1])})
+        recipe = recipe.model_copy(update={"generate": g})
     out = Path(out_dir) if out_dir else default_run_dir(recipe, shard_t)
     recipe_hash = recipe.hash()
     template = load_template(g.template)

@@ -23,8 +23,7 @@ from sarcgen.jsonl import iter_jsonl, write_json, write_jsonl
 GENERATED = "generated.jsonl"
 REJECTED = "rejected.jsonl"
 MANIFEST = "manifest.json"
-# Files copied from the first run so the merged folder is a run folder later stages can read.
-COPIED = ("recipe.yaml",)
+RECIPE_FILE = "recipe.yaml"  # copied so the merged folder is a run folder later stages can read
 
 
 @dataclass
@@ -195,12 +194,10 @@ def merge_runs(runs: list[Path] | tuple[Path, ...], out: Path, *, force: bool = 
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / GENERATED, merged)
     write_jsonl(out / REJECTED, rejected)
-    first = parts[0]
-    for name in COPIED:
-        src = (ref or first).path / name
-        if src.exists():
-            shutil.copyfile(src, out / name)
     manifest = _merged_manifest(parts, ref, merged, rejected, missing)
+    src = (ref or parts[0]).path / RECIPE_FILE
+    if src.exists():
+        _write_recipe(src, out / RECIPE_FILE, int(manifest["target"]))
     write_json(out / MANIFEST, manifest)
     return MergeSummary(
         out=out,
@@ -213,10 +210,8 @@ def merge_runs(runs: list[Path] | tuple[Path, ...], out: Path, *, force: bool = 
     )
 
 
-def _sum(parts: list[RunPart], key: str) -> float | None:
-    vals = [p.manifest.get(key) for p in parts]
-    nums = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    return sum(nums) if nums else None
+def _num(v: Any) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
 
 
 def _merged_manifest(
@@ -226,14 +221,42 @@ def _merged_manifest(
     rejected: list[dict[str, Any]],
     missing: list[str],
 ) -> dict[str, Any]:
-    """The first part's manifest (model, recipe, ...) with counts, shard and sources replaced."""
+    """The first part's manifest (model, template, recipe) with counts, tokens and sources summed.
+
+    Run folders written by `sarcgen generate` carry `target`, `counts` and `tokens`; the merged
+    folder's are the sums over the parts, and its status is "complete" only when every part is.
+    """
     base = dict((ref or parts[0]).manifest)
-    base.pop("shard", None)
+    base.pop("sessions", None)
+    reasons: dict[str, int] = {}
+    for p in parts:
+        for reason, c in ((p.manifest.get("counts") or {}).get("reasons") or {}).items():
+            reasons[reason] = reasons.get(reason, 0) + int(_num(c))
+    toks = [p.manifest.get("tokens") or {} for p in parts]
+    prompt, completion = sum(_num(t.get("prompt")) for t in toks), sum(_num(t.get("completion")) for t in toks)
+    seconds = sum(_num(t.get("seconds")) for t in toks)
+    statuses = {p.manifest.get("status") for p in parts}
+    target = sum(int(_num(p.manifest.get("target"))) for p in parts) or len(merged)
     base.update(
         kind="merge",
+        status="complete" if statuses <= {"complete"} and not missing else "incomplete",
+        shard=None,
         recipe_hash=ref.recipe_hash if ref else None,
+        target=target,
         accepted=len(merged),
         rejected=len(rejected),
+        counts={
+            "accepted": len(merged),
+            "rejected": len(rejected),
+            "exhausted_items": sum(int(_num((p.manifest.get("counts") or {}).get("exhausted_items"))) for p in parts),
+            "reasons": reasons,
+        },
+        tokens={
+            "prompt": int(prompt),
+            "completion": int(completion),
+            "seconds": round(seconds, 3),  # summed over the parts (machine-seconds)
+            "tokens_per_s": round(completion / seconds, 2) if seconds else None,
+        },
         merged_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         sarcgen_version=__version__,
         missing_shards=missing,
@@ -241,6 +264,7 @@ def _merged_manifest(
             {
                 "run": str(p.path),
                 "shard": p.shard,
+                "status": p.manifest.get("status"),
                 "accepted": len(p.records),
                 "rejected": len(p.rejected),
                 "recipe_hash": p.recipe_hash,
@@ -248,8 +272,21 @@ def _merged_manifest(
             for p in parts
         ],
     )
-    for key in ("completion_tokens", "prompt_tokens"):
-        total = _sum(parts, key)
-        if total is not None:
-            base[key] = total
+    if isinstance(base.get("recipe"), dict) and isinstance(base["recipe"].get("generate"), dict):
+        base["recipe"] = {**base["recipe"], "generate": {**base["recipe"]["generate"], "n": target}}
     return base
+
+
+def _write_recipe(src: Path, dst: Path, n: int) -> None:
+    """Copy the parts' resolved recipe with generate.n set to the merged job's target."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(src.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("generate"), dict):
+        data["generate"]["n"] = n
+        dst.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    else:
+        shutil.copyfile(src, dst)

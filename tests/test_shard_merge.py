@@ -61,7 +61,7 @@ def test_merge_sorts_by_plan_index_and_writes_manifest(tmp_path: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "merge" and manifest["recipe_hash"] == "h1" and manifest["accepted"] == 7
     assert {m["run"] for m in manifest["merged_from"]} == {str(a), str(b)}
-    assert "shard" not in manifest and manifest["model"] == {"model_file": "m.gguf"}
+    assert manifest["shard"] is None and manifest["model"] == {"model_file": "m.gguf"}
     assert (out / "recipe.yaml").read_text() == "name: test\n"
 
 
@@ -127,3 +127,54 @@ def test_merge_cli(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["merge", str(a), str(bad), "--out", str(tmp_path / "m2")])
     assert exc.value.code == InputError.exit_code
+
+
+def _cli(args: list[str]) -> None:
+    from sarcgen.cli import main
+
+    try:
+        main(args)
+    except SystemExit as exc:
+        assert exc.code in (0, None), f"sarcgen {' '.join(args)} exited {exc.code}"
+
+
+def test_shards_through_generate_then_merge(tmp_path: Path) -> None:
+    """`generate --shard K/3` x 3 (fake backend), then `merge`: disjoint parts, the job's n in all."""
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: job\ngenerate:\n  n: 10\n  seed: 5\n  twin_ratio: 0.5\n  backend: fake\n")
+    runs = []
+    for k in range(3):
+        out = tmp_path / f"shard{k}"
+        _cli(["generate", "-r", str(recipe), "--shard", f"{k}/3", "--out", str(out), "-q"])
+        runs.append(out)
+    counts = [len(_lines(r / "generated.jsonl")) for r in runs]
+    assert counts == [4, 3, 3]  # n//N + (k < n%N)
+    groups = [{rec["id"].split("-")[0] for rec in _lines(r / "generated.jsonl")} for r in runs]
+    for k, g in enumerate(groups):
+        assert all(int(x) % 3 == k for x in g)
+    manifests = [json.loads((r / "manifest.json").read_text()) for r in runs]
+    assert [m["shard"] for m in manifests] == ["0/3", "1/3", "2/3"] and [m["target"] for m in manifests] == [4, 3, 3]
+
+    merged = tmp_path / "merged"
+    _cli(["merge", *map(str, runs), "--out", str(merged)])
+    recs = _lines(merged / "generated.jsonl")
+    assert len(recs) == 10 == len({r["id"] for r in recs})
+    assert [r["plan_index"] for r in recs] == sorted(r["plan_index"] for r in recs)
+    m = json.loads((merged / "manifest.json").read_text())
+    assert m["status"] == "complete" and m["target"] == 10 and m["counts"]["accepted"] == 10
+    assert m["recipe"]["generate"]["n"] == 10 and m["missing_shards"] == []
+    import yaml
+
+    assert yaml.safe_load((merged / "recipe.yaml").read_text())["generate"]["n"] == 10
+
+    # a shard of another seed is another recipe: refused, naming both folders
+    other = tmp_path / "other"
+    _cli(["generate", "-r", str(recipe), "--seed", "6", "--shard", "1/3", "--out", str(other), "-q"])
+    with pytest.raises(InputError, match="different recipes") as exc:
+        merge_runs([runs[0], other], tmp_path / "bad")
+    assert str(runs[0]) in str(exc.value) and str(other) in str(exc.value)
+    # the same shard generated twice (in two folders) holds the same ids: refused
+    again = tmp_path / "again"
+    _cli(["generate", "-r", str(recipe), "--shard", "1/3", "--out", str(again), "-q"])
+    with pytest.raises(InputError, match="duplicate id"):
+        merge_runs([*runs, again], tmp_path / "bad2")
