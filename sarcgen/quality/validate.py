@@ -121,7 +121,7 @@ def check_language(settings: FilterSettings) -> Check:
         if share >= 0.12:
             return None
         lang = detect_language(r.text)
-        if lang == "en" and share > 0:
+        if lang == "en":
             return None
         return _reason("not_english", f"stopword share {share:.2f}, langdetect {lang}")
 
