@@ -48,8 +48,12 @@ def main(argv: list[str] | None = None) -> None:
         if exc.hint:
             click.echo(f"  hint: {exc.hint}", err=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C into Abort (even with standalone_mode=False): keep the resume hint.
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            click.echo("Interrupted: everything accepted so far is saved; re-run the same command to resume.", err=True)
+        else:
+            click.echo("Aborted.", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
