@@ -105,8 +105,8 @@ class FilterSettings(Strict):
     min_words: int = Field(default=8, ge=1)
     max_words: int = Field(default=250, ge=1)
     language: str = "en"
-    near_dup_threshold: float = Field(default=90.0, ge=0, le=100, description="rapidfuzz token_set_ratio on stripped text")
-    decontam_threshold: float = Field(default=85.0, ge=0, le=100)
+    near_dup_threshold: float = Field(default=90.0, ge=0, le=100, description="rapidfuzz token_sort_ratio on de-templated text")
+    decontam_threshold: float = Field(default=85.0, ge=0, le=100, description="token_sort_ratio or partial_ratio against evaluation texts")
     against: list[str] = Field(default_factory=list, description="extra evaluation files to decontaminate against")
     imdb_test: str | None = Field(default=None, description="IMDB test split (csv/jsonl/parquet) to decontaminate against")
     judge: bool = False
