@@ -6,9 +6,9 @@ unigrams/bigrams as dedupe), so 25,000 IMDB test reviews cost seconds; each cand
 with rapidfuzz:
 
 - whole text: token_sort_ratio (catches paraphrased copies and reordered clauses);
-- part of a text: partial_ratio of the shorter text inside the longer one, when the shorter has at
-  least `min_partial_words` words (a challenge sentence inside a longer review, or a review
-  copied out of a longer test review).
+- part of a text: partial_ratio of the shorter text inside the longer one (a challenge sentence
+  inside a longer review, or a review copied out of a longer test review), when the shorter one
+  is long enough to be more than a stock phrase.
 """
 
 from __future__ import annotations
@@ -101,8 +101,13 @@ def decontaminate(
     *,
     min_containment: float = 0.3,
     min_partial_words: int = 6,
+    min_excerpt_words: int = 10,
 ) -> dict[int, Contamination]:
-    """Items (by index) that near-match an evaluation text, with the best match for each."""
+    """Items (by index) that near-match an evaluation text, with the best match for each.
+
+    Partial matching needs `min_partial_words` words in a short evaluation text found inside an
+    item, and `min_excerpt_words` in an item found inside a longer evaluation text (a stock phrase
+    such as "one of the worst films I have ever seen" alone should not count as a copy)."""
     from rapidfuzz import fuzz
     from rapidfuzz.utils import default_process
 
@@ -124,8 +129,10 @@ def decontaminate(
         a = proc_q.setdefault(qi, default_process(texts[qi]))
         b = proc_r.setdefault(ri, default_process(refs[ri][2]))
         score, method = fuzz.token_sort_ratio(a, b, processor=None), "whole"
-        short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-        if score < threshold and len(short.split()) >= min_partial_words:
+        item_shorter = len(a) <= len(b)
+        short, long_ = (a, b) if item_shorter else (b, a)
+        need = min_excerpt_words if item_shorter else min_partial_words
+        if score < threshold and len(short.split()) >= need:
             p = fuzz.partial_ratio(short, long_, processor=None)
             if p > score:
                 score, method = p, "partial"
