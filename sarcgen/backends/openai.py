@@ -8,6 +8,8 @@ Failures: 429, 5xx, timeouts and connection errors are retried with exponential 
 (a `Retry-After` header is honoured, capped). A server that stays down raises `BackendError` naming
 the URL, never a fake reply, so the generate run stops with everything accepted so far saved and a
 rerun of the same command resumes. Other 4xx replies are configuration errors and fail at once.
+Retries (default 4) and the first backoff (default 0.5 s, doubling, capped at 20 s) can be set with
+$SARCGEN_HTTP_RETRIES and $SARCGEN_HTTP_BACKOFF.
 """
 
 from __future__ import annotations
@@ -39,6 +41,20 @@ def normalize_base_url(url: str) -> str:
     if parts.path in ("", "/"):
         url += "/v1"
     return url
+
+
+def _env_number(name: str, default: Any, kind: type) -> Any:
+    """An operational knob from the environment (retries and backoff are not part of a recipe)."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise BackendError(f"${name}={raw!r} is not a number", f"unset it or give a {kind.__name__}") from None
+    if value < 0:
+        raise BackendError(f"${name}={raw!r} must not be negative")
+    return value
 
 
 class OpenAICompatBackend:
@@ -86,7 +102,14 @@ class OpenAICompatBackend:
                 "--backend openai needs the server's URL",
                 "pass --base-url http://HOST:PORT/v1 (recipe key generate.base_url)",
             )
-        return cls(g.base_url, model=g.api_model, concurrency=g.parallel, timeout=g.request_timeout)
+        return cls(
+            g.base_url,
+            model=g.api_model,
+            concurrency=g.parallel,
+            timeout=g.request_timeout,
+            max_retries=_env_number("SARCGEN_HTTP_RETRIES", 4, int),
+            backoff=_env_number("SARCGEN_HTTP_BACKOFF", 0.5, float),
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
