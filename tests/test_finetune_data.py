@@ -87,6 +87,19 @@ def test_synthetic_from_records_jsonl_keeps_twins_together(tmp_path: Path) -> No
     assert len(splits["train"]) > 30
 
 
+def test_synthetic_from_a_saved_datasetdict(tmp_path: Path) -> None:
+    import datasets
+
+    feats = datasets.Features({"text": datasets.Value("string"),
+                               "label": datasets.ClassLabel(names=["negative", "positive"]),
+                               "sarcastic": datasets.Value("bool")})
+    rows = {"text": ["Great, if you like naps.", "Great film."], "label": [0, 1], "sarcastic": [True, False]}
+    dd = datasets.DatasetDict({s: datasets.Dataset.from_dict(rows, features=feats) for s in ("train", "validation", "test")})
+    dd.save_to_disk(str(tmp_path / "pub" / "hf_dataset"))
+    splits = load_synthetic_splits(str(tmp_path / "pub"))
+    assert splits["train"].labels == [0, 1] and splits["test"].meta[0]["sarcastic"] is True
+
+
 def test_synthetic_empty_is_an_error(tmp_path: Path) -> None:
     p = tmp_path / "empty.jsonl"
     p.write_text("")

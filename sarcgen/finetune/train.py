@@ -74,13 +74,18 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
-def load_model(name: str, num_labels: int = 2) -> tuple[Any, Any]:
+ATTENTION_DROPOUT_KEYS = ("attention_probs_dropout_prob", "attention_dropout", "attn_pdrop")
+
+
+def load_model(name: str, num_labels: int = 2, attention_dropout: float | None = None) -> tuple[Any, Any]:
     """(tokenizer, model) for `name`: a local folder, or a Hub id (cached, or downloaded when online).
 
     A Hub id that is neither cached nor reachable fails at once with a ModelError naming the model,
-    instead of after a minute of retries inside the Hub client.
+    instead of after a minute of retries inside the Hub client. `attention_dropout` (when not None)
+    replaces the attention-probability dropout of the config: with 0, torch's scaled-dot-product
+    attention takes its fused path, which halves the cost of a training step on a CPU.
     """
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     path = resolve_model_path(name)
@@ -94,9 +99,12 @@ def load_model(name: str, num_labels: int = 2) -> tuple[Any, Any]:
     hf_logging.set_verbosity_error()  # "newly initialized classifier" warnings are expected here
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            path, num_labels=num_labels, id2label=ID2LABEL, label2id=LABEL2ID, **kwargs
-        )
+        config = AutoConfig.from_pretrained(path, num_labels=num_labels, id2label=ID2LABEL, label2id=LABEL2ID, **kwargs)
+        if attention_dropout is not None:
+            for key in ATTENTION_DROPOUT_KEYS:
+                if hasattr(config, key):
+                    setattr(config, key, attention_dropout)
+        model = AutoModelForSequenceClassification.from_pretrained(path, config=config, **kwargs)
     except (OSError, ValueError) as exc:
         offline = " (the Hugging Face Hub is not reachable and it is not in the local cache)" if kwargs else ""
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -248,7 +256,7 @@ def train_classifier(
     seed = settings.seed if seed is None else seed
     set_seed(seed)
     device = pick_device(num_threads)
-    tokenizer, model = load_model(base_model)
+    tokenizer, model = load_model(base_model, attention_dropout=settings.attention_dropout)
     model.to(device)
     s = settings
     train_ids = encode(tokenizer, train.texts, s.max_length)
@@ -269,8 +277,9 @@ def train_classifier(
 
     history: list[dict[str, float]] = []
     best_loss, best_epoch, best_state, bad_epochs = math.inf, 0, None, 0
-    seen, t0, stopped_early = 0, time.perf_counter(), False
+    seen, train_seconds, stopped_early = 0, 0.0, False
     for epoch in range(1, s.epochs + 1):
+        t0 = time.perf_counter()
         model.train()
         loss_sum, correct, count = 0.0, 0, 0
         batches = length_grouped_batches(lengths, s.batch_size, rng)
@@ -294,6 +303,7 @@ def train_classifier(
             if progress:
                 bar.set_postfix(loss=f"{loss_sum / count:.3f}")
         seen += count
+        train_seconds += time.perf_counter() - t0  # throughput counts training steps, not evaluation
         val_loss, val_acc = evaluate_loss(model, tokenizer, validation, s.max_length, s.batch_size, device)
         history.append({"epoch": epoch, "train_loss": loss_sum / count, "train_accuracy": correct / count,
                         "val_loss": val_loss, "val_accuracy": val_acc})
@@ -309,7 +319,6 @@ def train_classifier(
             if bad_epochs > s.patience:
                 stopped_early = epoch < s.epochs
                 break
-    train_seconds = time.perf_counter() - t0
     if best_state is not None:
         model.load_state_dict(best_state)
 
