@@ -243,6 +243,9 @@ def _judge(kept: list[Review], recipe: Recipe, backend: Any, rejected: list[Reje
     from sarcgen.quality import judge as jg
 
     report.stage_in["judge"] = len(kept)
+    if not kept:  # nothing left to judge: do not load a model for it
+        report.judge = {**jg.agreement([]), "model_file": None, "model_sha256": None, "backend": None}
+        return kept, []
     own = backend is None
     if own:
         from sarcgen.backends import create_backend

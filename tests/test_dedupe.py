@@ -69,7 +69,7 @@ def test_template_openers_are_stripped_before_comparing() -> None:
 def test_template_found_from_data_and_at_most_half_stripped() -> None:
     texts = ["same start here then " + w for w in ["alpha beta gamma delta", "x", "epsilon zeta eta theta", "iota kappa lambda mu"]]
     corpus = ix.tokenize_corpus(texts)
-    tpl = ix.find_template(corpus, texts, min_share=0.5)
+    tpl = ix.find_template(corpus, texts, min_share=0.5, min_count=3)
     assert tpl.prefixes[0] == "same start here then"
     assert tpl.start.tolist() == [4, 0, 4, 4]  # the 5-word text keeps its words
     assert ix.stripped_text(corpus, tpl, texts, 0) == "alpha beta gamma delta"

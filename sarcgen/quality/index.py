@@ -114,7 +114,7 @@ def _ngram_keys(h: np.ndarray, idx: np.ndarray, n: int, step: int) -> np.ndarray
     return key
 
 
-def find_template(corpus: Corpus, texts: Sequence[str], *, max_n: int = 12, min_share: float = 0.05, min_count: int = 3) -> Template:
+def find_template(corpus: Corpus, texts: Sequence[str], *, max_n: int = 12, min_share: float = 0.05, min_count: int = 5) -> Template:
     """Openers/closers shared by at least `min_share` of the items (and `min_count` items), and
     the word span of each doc that is left once its longest shared opener and closer are removed
     (at most half of a doc is ever stripped).
