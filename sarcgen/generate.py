@@ -132,6 +132,7 @@ class _Driver:
         self.in_flight: dict[str, tuple[PlanItem, int, GenerationRequest]] = {}
         self.retry: deque[tuple[PlanItem, int]] = deque()
         self.stop = False
+        self.accept_truncated = False
         self._items: Iterator[PlanItem] = iter(plan)
 
     def next_plan_item(self) -> PlanItem:
@@ -203,11 +204,13 @@ def generate_run(
     model_spec: ModelSpec | None = None,
     shard: Any = None,
     progress: bool = True,
+    accept_truncated: bool = False,
 ) -> RunSummary:
     """Generate until `recipe.generate.n` records are accepted in the run folder (resuming it).
 
     `backend` defaults to `create_backend(recipe, model_spec)`. Raises `ModelError`, `RecipeError`
     or `BackendError` with what to do; Ctrl-C marks the manifest "interrupted" and re-raises.
+    `accept_truncated` (benchmarks only) keeps replies cut at max_tokens instead of rejecting them.
     """
     from tqdm import tqdm
 
@@ -279,6 +282,7 @@ def generate_run(
              info.model_sha256[:12], info.backend, info.backend_version, time.perf_counter() - t_load)
 
     driver = _Driver(recipe, plan, template, state, g.n)
+    driver.accept_truncated = accept_truncated
     writer, rejected_writer = JsonlWriter(out / GENERATED), JsonlWriter(out / REJECTED)
     bar = tqdm(total=g.n, initial=summary.accepted, unit="rec", file=sys.stderr, disable=not progress,
                dynamic_ncols=True, desc="generate")
@@ -343,7 +347,7 @@ def _handle(res: GenerationResult, d: _Driver, summary: RunSummary, info: Any, t
     item, attempt, req = entry
     summary.prompt_tokens += res.prompt_tokens
     summary.completion_tokens += res.completion_tokens
-    outcome = parse_reply(res.text, res.finish_reason, res.error)
+    outcome = parse_reply(res.text, res.finish_reason, res.error, accept_truncated=d.accept_truncated)
     req_sampling = req.sampling()
     if outcome.ok:
         review = Review(

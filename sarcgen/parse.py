@@ -106,11 +106,17 @@ def clean_text(text: str) -> str:
     return text.strip()
 
 
-def parse_reply(text: str, finish_reason: str = "stop", error: str | None = None) -> ParseOutcome:
-    """Turn one model reply into accepted review text or a rejection reason."""
+def parse_reply(
+    text: str, finish_reason: str = "stop", error: str | None = None, *, accept_truncated: bool = False
+) -> ParseOutcome:
+    """Turn one model reply into accepted review text or a rejection reason.
+
+    `accept_truncated` keeps replies cut at max_tokens: for benchmarks that need a fixed token
+    budget per item, never for real data.
+    """
     if finish_reason == "error" or error:
         return ParseOutcome(None, BACKEND_ERROR, (error or "backend error")[:300])
-    if finish_reason == "length":
+    if finish_reason == "length" and not accept_truncated:
         return ParseOutcome(None, TRUNCATED, "reply reached max_tokens; raise generate.sampling.max_tokens if this is frequent")
     cleaned = clean_text(text or "")
     if not cleaned:
