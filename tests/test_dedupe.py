@@ -129,3 +129,10 @@ def test_recall_on_real_imdb_with_planted_duplicates(imdb_dir: Path) -> None:
     assert len(truth) >= 200
     assert len(truth & got) / len(truth) >= 0.99
     assert got <= truth | {(i, j) for i, j in got if fuzz.ratio(cmp[i], cmp[j]) >= 90}
+
+
+def test_fingerprints_with_empty_docs_around() -> None:
+    c = ix.tokenize_corpus(["", "alpha beta", "", "alpha", ""])
+    d = ix.tokenize_corpus(["alpha beta"])
+    assert c.fingerprint[1] == d.fingerprint[0] and c.fingerprint[3] != c.fingerprint[1]
+    assert c.fingerprint[0] == c.fingerprint[2] == c.fingerprint[4] == 0

@@ -13,7 +13,7 @@ from sarcgen.filter import run_filter
 from sarcgen.quality import judge as jg
 from sarcgen.recipe import Recipe
 from sarcgen.records import Review
-from tests.test_filter import GOOD_SARCASTIC, GOOD_SINCERE, review, write_run
+from test_filter import GOOD_SARCASTIC, GOOD_SINCERE, review, write_run
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 from sarcgen.quality import validate as v
 from sarcgen.recipe import FilterSettings
 from sarcgen.records import Review
-from tests.test_filter import PROV, review
+from test_filter import PROV, review
 
 
 def rec(text: str, **kw) -> Review:

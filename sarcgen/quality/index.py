@@ -91,7 +91,9 @@ def tokenize_corpus(texts: Sequence[str], chunk: int = 4000) -> Corpus:
     pos_in_doc = np.arange(n_words, dtype=np.int64) - offsets[doc_of]
     with np.errstate(over="ignore"):
         mixed = splitmix64(word_hash ^ splitmix64(pos_in_doc.astype(np.uint64)))
-        fp = np.add.reduceat(mixed, np.minimum(offsets[:-1], max(n_words - 1, 0))) if n_words else np.zeros(len(texts), np.uint64)
+        cs = np.zeros(n_words + 1, dtype=np.uint64)
+        np.cumsum(mixed, out=cs[1:])  # wraps mod 2^64, and so does the difference below
+        fp = cs[offsets[1:]] - cs[offsets[:-1]]
     fp = np.where(counts > 0, splitmix64(fp ^ counts.astype(np.uint64)), np.uint64(0))
     return Corpus(word_hash, offsets, byte_span, fp)
 
