@@ -80,6 +80,8 @@ class BatchedLlamaCppBackend:
         n_threads: int | None = None,
         n_gpu_layers: int = -1,
         n_batch: int = 512,
+        kv_unified: bool = True,
+        flash_attn: int = -1,
         verbose: bool = False,
     ) -> None:
         if parallel < 1:
@@ -91,6 +93,8 @@ class BatchedLlamaCppBackend:
         self.n_threads = n_threads or os.cpu_count() or 1
         self.n_gpu_layers = n_gpu_layers
         self.n_batch = n_batch
+        self.kv_unified = kv_unified
+        self.flash_attn = flash_attn  # llama.cpp's flash_attn_type: -1 auto, 0 off, 1 on
         self.verbose = verbose
         self.resolved: Any = None
         self.chat: ChatTemplate | None = None
@@ -99,6 +103,7 @@ class BatchedLlamaCppBackend:
         self._vocab: Any = None
         self._ctx: Any = None
         self._ctx_size = 0
+        self._seq_cap = 0  # the most tokens one sequence may hold in this context
         self._slots: list[_Slot] = []
         self._version = ""
         self.stats = {"decode_calls": 0, "prefix_tokens": 0, "reused_tokens": 0, "evaluated_prompt_tokens": 0}
@@ -218,11 +223,18 @@ class BatchedLlamaCppBackend:
 
     # -- context and samplers -----------------------------------------------------------------
 
-    def _ensure_context(self, need: int) -> bool:
-        """Create the context (or a bigger one). Returns True when it is fresh (empty KV cache)."""
+    def _ensure_context(self, prefix: int, per_seq: int) -> bool:
+        """Create the context (or a bigger one) for a shared prefix plus `per_seq` cells per sequence.
+
+        Returns True when the context is fresh (empty KV cache).
+        """
         ll = self._ll
-        need = self.kv_size or need
-        need = -(-need // 256) * 256
+        if self.kv_unified:  # one pool: the prefix once, then each sequence's own cells
+            need = self.kv_size or prefix + self.parallel * per_seq
+            need = -(-max(need, min(self.n_ctx, 1024)) // 256) * 256
+        else:  # one stream per sequence, each holding its own copy of the prefix
+            stream = (self.kv_size // self.parallel) if self.kv_size else prefix + per_seq
+            need = -(-stream // 256) * 256 * self.parallel
         if self._ctx is not None and need <= self._ctx_size:
             return False
         if self._ctx is not None:
@@ -238,7 +250,8 @@ class BatchedLlamaCppBackend:
         cparams.n_seq_max = self.parallel
         cparams.n_threads = self.n_threads
         cparams.n_threads_batch = self.n_threads
-        cparams.kv_unified = True  # one cell pool: a copied prefix is shared, not duplicated
+        cparams.kv_unified = self.kv_unified
+        cparams.flash_attn_type = self.flash_attn
         ctx = ll.llama_init_from_model(self._model, cparams)
         if not ctx:
             raise BackendError(
@@ -246,6 +259,7 @@ class BatchedLlamaCppBackend:
                 "lower --parallel or generate.n_ctx",
             )
         self._ctx, self._ctx_size = ctx, need
+        self._seq_cap = need if self.kv_unified else need // self.parallel
         self._slots = [_Slot(seq=i) for i in range(self.parallel)]
         return True
 
@@ -286,8 +300,7 @@ class BatchedLlamaCppBackend:
         max_new = max(r.max_tokens for r, _ in first)
         # One copy of the prefix, then each sequence's own prompt tail and reply, with room for
         # later prompts whose tails are longer than these (attribute text varies).
-        need = prefix + self.parallel * (int(longest * 1.5) + max_new + 32)
-        fresh = self._ensure_context(max(need, min(self.n_ctx, 1024)))
+        fresh = self._ensure_context(prefix, int(longest * 1.5) + max_new + 32)
         mem = ll.llama_get_memory(self._ctx)
         batch = ll.llama_batch_init(self.n_batch, 0, 1)
         try:
@@ -332,7 +345,7 @@ class BatchedLlamaCppBackend:
         Returns False (slot left free) when the prompt cannot fit one sequence's context.
         """
         ll = self._ll
-        if len(tokens) + 1 >= min(self.n_ctx, self._ctx_size) or not tokens:
+        if len(tokens) + 1 >= min(self.n_ctx, self._seq_cap) or not tokens:
             return False
         # Keep at least one prompt token to evaluate: its logits give the first reply token.
         keep = min(common_prefix_len(slot.cached, tokens), len(tokens) - 1)
@@ -354,7 +367,7 @@ class BatchedLlamaCppBackend:
             text="",
             finish_reason="error",
             prompt_tokens=len(tokens),
-            error=f"prompt of {len(tokens)} tokens does not fit a context of {min(self.n_ctx, self._ctx_size)} tokens",
+            error=f"prompt of {len(tokens)} tokens does not fit a context of {min(self.n_ctx, self._seq_cap)} tokens",
         )
 
     def _decode(self, batch: Any) -> None:
@@ -427,7 +440,7 @@ class BatchedLlamaCppBackend:
                 if cut >= 0:
                     s.text = bytearray(text[:cut].encode("utf-8"))
                     finish = "stop"
-            if finish is None and (len(s.out) >= req.max_tokens or len(s.cached) + 1 >= self._ctx_size):
+            if finish is None and (len(s.out) >= req.max_tokens or len(s.cached) + 1 >= self._seq_cap):
                 finish = "length"
         if finish is None:
             return None
