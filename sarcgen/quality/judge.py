@@ -159,11 +159,11 @@ def agreement(outcomes: Sequence[JudgeOutcome]) -> dict[str, Any]:
     agree = sum(o.reason is None for o in outcomes)
     sent_ok = sum(o.reason in (None, SARCASM) for o in parsed)
     sarc_ok = sum(o.reason in (None, SENTIMENT) for o in parsed)
-    return {
+    return {  # agreement_rate first: readers that look for the first "agreement" key get the rate
+        "agreement_rate": round(agree / n, 4) if n else None,
         "judged": n,
         "parsed": len(parsed),
         "agreements": agree,
-        "agreement_rate": round(agree / n, 4) if n else None,
         "sentiment_agreement_rate": round(sent_ok / len(parsed), 4) if parsed else None,
         "sarcasm_agreement_rate": round(sarc_ok / len(parsed), 4) if parsed else None,
         "unparseable": sum(o.reason == UNPARSEABLE for o in outcomes),
