@@ -170,6 +170,12 @@ def run_filter(
         raise InputError(f"{', '.join(map(str, paths))}: no records", "run `sarcgen generate` first")
     report.cells_before = dv.coverage(reviews)
     before = list(reviews)
+    import sys
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=4 if fs.judge else 3, desc="filter", unit="stage", file=sys.stderr, disable=not progress, leave=False)
+    bar.set_postfix_str(f"validate {len(reviews)}")
 
     # 1. validate
     report.stage_in["validate"] = len(reviews)
@@ -182,6 +188,8 @@ def run_filter(
         else:
             kept.append(r)
 
+    bar.update(1)
+    bar.set_postfix_str(f"dedupe {len(kept)}")
     # 2. dedupe (first by plan order wins)
     report.stage_in["dedupe"] = len(kept)
     res = dd.dedupe([r.text for r in kept], fs.near_dup_threshold)
@@ -196,6 +204,8 @@ def run_filter(
     }
     kept = [r for i, r in enumerate(kept) if i not in res.dropped]
 
+    bar.update(1)
+    bar.set_postfix_str(f"decontaminate {len(kept)}")
     # 3. decontaminate
     report.stage_in["decontaminate"] = len(kept)
     sets = dc.load_eval_sets(fs.against, fs.imdb_test)
@@ -207,10 +217,14 @@ def run_filter(
                                        "matched_text": c.matched_text, "score": c.score, "method": c.method})
     kept = [r for i, r in enumerate(kept) if i not in hits]
 
+    bar.update(1)
     # 4. judge (opt-in)
     disagreements: list[dict[str, Any]] = []
     if fs.judge:
+        bar.set_postfix_str(f"judge {len(kept)}")
         kept, disagreements = _judge(kept, recipe, backend, rejected, report, progress)
+        bar.update(1)
+    bar.close()
 
     report.kept = len(kept)
     report.cells_after = dv.coverage(kept)
