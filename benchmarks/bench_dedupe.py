@@ -179,27 +179,46 @@ def main() -> None:
         chosen.update((c, s))
     rest = [i for i in range(len(texts)) if i not in chosen]
     chosen.update(rng.sample(rest, args.sample - len(chosen)))
-    sample = [texts[i] for i in sorted(chosen)]
+    idx = sorted(chosen)
+
+    def exhaustive(cmp: list[str]) -> tuple[set[tuple[int, int]], float]:
+        t = time.perf_counter()
+        m = process.cdist(cmp, cmp, scorer=fuzz.ratio, score_cutoff=args.threshold, dtype=np.uint8, workers=args.threads)
+        iu, ju = np.nonzero(np.triu(m >= max(1, int(np.floor(args.threshold))), 1))
+        # cdist rounds scores to uint8; re-score the candidates exactly
+        truth = {(int(i), int(j)) for i, j in zip(iu, ju) if fuzz.ratio(cmp[i], cmp[j]) >= args.threshold}
+        return truth, time.perf_counter() - t
+
+    def show(title: str, truth: set[tuple[int, int]], got: set[tuple[int, int]], cmp: list[str], sample: list[str]) -> None:
+        tp = len(truth & got)
+        recall = tp / len(truth) if truth else 1.0
+        precision = tp / len(got) if got else 1.0
+        print(f"\n{title}: exhaustive pairs >= {args.threshold}: {len(truth)}; LSH pipeline found {len(got)}")
+        print(f"  recall {recall:.4f} (goal >= 0.99), precision {precision:.4f}")
+        for i, j in sorted(truth - got)[:5]:
+            print(f"  missed: {fuzz.ratio(cmp[i], cmp[j]):.1f} | {sample[i][:70]!r} | {sample[j][:70]!r}")
+
+    sample = [texts[i] for i in idx]
+    # (a) the pipeline at full scale: pairs found among all 100,000, restricted to the sample,
+    #     against exhaustive scoring of the sample's comparison strings (same de-templating)
+    if not args.skip_full:
+        t = time.perf_counter()
+        full_pairs, full_prep = near_duplicate_pairs(texts, args.threshold, params=params)
+        t_full = time.perf_counter() - t
+        pos = {g: k for k, g in enumerate(idx)}
+        got = {(pos[i], pos[j]) for i, j, _ in full_pairs if i in pos and j in pos}
+        cmp = [full_prep.cmp(i) for i in idx]
+        truth, t_all = exhaustive(cmp)
+        show(f"full-scale run ({len(texts):,} reviews, {t_full:.1f} s) on a {len(idx):,}-review sample", truth, got, cmp, sample)
+        print(f"  exhaustive cdist ({len(idx) ** 2:,} pairs): {t_all:.1f} s")
+    # (b) the pipeline run on the sample alone
     t = time.perf_counter()
     found, prep = near_duplicate_pairs(sample, args.threshold, params=params)
     t_lsh = time.perf_counter() - t
     cmp = [prep.cmp(i) for i in range(len(sample))]
-    t = time.perf_counter()
-    m = process.cdist(cmp, cmp, scorer=fuzz.ratio, score_cutoff=args.threshold, dtype=np.uint8, workers=args.threads)
-    t_all = time.perf_counter() - t
-    iu, ju = np.nonzero(np.triu(m >= max(1, int(np.ceil(args.threshold))), 1))
-    # cdist rounds scores to uint8; re-score borderline pairs exactly
-    truth = {(int(i), int(j)) for i, j in zip(iu, ju) if fuzz.ratio(cmp[i], cmp[j]) >= args.threshold}
-    got = {(i, j) for i, j, _ in found}
-    tp = len(truth & got)
-    recall = tp / len(truth) if truth else 1.0
-    precision = tp / len(got) if got else 1.0
-    print(f"\nsample: {len(sample):,} reviews; exhaustive pairs >= {args.threshold}: {len(truth)}; LSH found {len(got)}")
-    print(f"  recall {recall:.4f} (goal >= 0.99), precision {precision:.4f}")
-    print(f"  LSH pipeline {t_lsh:.1f} s; exhaustive cdist ({len(sample) ** 2:,} pairs) {t_all:.1f} s")
-    missed = sorted(truth - got)[:5]
-    for i, j in missed:
-        print(f"  missed: {fuzz.ratio(cmp[i], cmp[j]):.1f} | {sample[i][:80]!r} | {sample[j][:80]!r}")
+    truth, t_all = exhaustive(cmp)
+    show(f"sample-only run ({len(sample):,} reviews, {t_lsh:.1f} s)", truth, {(i, j) for i, j, _ in found}, cmp, sample)
+    print(f"  exhaustive cdist ({len(sample) ** 2:,} pairs): {t_all:.1f} s")
 
 
 if __name__ == "__main__":
