@@ -290,6 +290,9 @@ def train_classifier(
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                 logits = model(**inputs).logits
             loss = torch.nn.functional.cross_entropy(logits.float(), y)
+            if not torch.isfinite(loss):
+                raise TrainingError(f"{tag or 'training'}: the loss became {loss.item()} in epoch {epoch}",
+                                    "lower the learning rate (--lr) or use a smaller --batch-size")
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
