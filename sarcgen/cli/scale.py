@@ -19,8 +19,8 @@ def merge(runs: tuple[Path, ...], out: Path, force: bool) -> None:
 
     \b
     Example:
-      sarcgen generate -r recipes/imdb-sarcasm.yaml --shard 0/2 --run job-0   # machine A
-      sarcgen generate -r recipes/imdb-sarcasm.yaml --shard 1/2 --run job-1   # machine B
+      sarcgen generate -r recipes/imdb-sarcasm.yaml --shard 0/2 --out outputs/job-0  # machine A
+      sarcgen generate -r recipes/imdb-sarcasm.yaml --shard 1/2 --out outputs/job-1  # machine B
       sarcgen merge outputs/job-0 outputs/job-1 --out outputs/job
     """
     from sarcgen.merge import merge_runs
