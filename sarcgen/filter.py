@@ -15,7 +15,7 @@ Same input and settings -> byte-identical outputs (nothing time-dependent is wri
 
 from __future__ import annotations
 
-from collections import Counter
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +148,8 @@ def run_filter(
     """Filter the reviews in `inputs` (run folders or JSONL files) into `out_dir` (default: the
     first input's folder). `backend` overrides the judge's backend (tests); otherwise --judge
     builds one with `sarcgen.backends.create_backend(recipe, filter.judge_model or model)`."""
+    from tqdm import tqdm
+
     from sarcgen.quality import decontaminate as dc
     from sarcgen.quality import dedupe as dd
     from sarcgen.quality import diversity as dv
@@ -170,10 +172,6 @@ def run_filter(
         raise InputError(f"{', '.join(map(str, paths))}: no records", "run `sarcgen generate` first")
     report.cells_before = dv.coverage(reviews)
     before = list(reviews)
-    import sys
-
-    from tqdm import tqdm
-
     bar = tqdm(total=4 if fs.judge else 3, desc="filter", unit="stage", file=sys.stderr, disable=not progress, leave=False)
     bar.set_postfix_str(f"validate {len(reviews)}")
 

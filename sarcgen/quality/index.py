@@ -1,14 +1,14 @@
-"""Candidate generation shared by dedupe and decontaminate: token ids, template stripping,
-shingle hashes, MinHash LSH (numpy) and a sparse shingle-containment index (scipy).
+"""Candidate generation shared by dedupe and decontaminate: word hashes computed from raw bytes
+with numpy, template stripping, shingle hashes, MinHash LSH and a sparse shingle-containment
+index (scipy).
 
-Everything here is deterministic: token ids come from a vocabulary built in input order and
-shingles are hashed with splitmix64 (Python's salted `hash()` is never used), so the same input
-always yields the same candidates.
+Everything here is deterministic: words are hashed from their bytes and shingles with splitmix64
+(Python's salted `hash()` is never used), so the same input always yields the same candidates,
+and a word hashes the same in every corpus (items and evaluation texts share one space).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import ceil
@@ -17,7 +17,6 @@ import numpy as np
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_BIG = np.int64(1 << 22)  # vocabulary ids stay below this, so (a, b) bigrams fit in an int64
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:

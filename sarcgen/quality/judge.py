@@ -17,7 +17,6 @@ from typing import Any
 from sarcgen.backends.base import Backend, GenerationRequest
 from sarcgen.records import Review
 
-AGREE = None
 UNPARSEABLE = "judge_unparseable"
 ERROR = "judge_error"
 SENTIMENT = "judge_sentiment_disagrees"
