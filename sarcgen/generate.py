@@ -27,7 +27,7 @@ from typing import Any
 
 from sarcgen import __version__
 from sarcgen.backends.base import Backend, GenerationRequest, GenerationResult
-from sarcgen.errors import BackendError, RecipeError
+from sarcgen.errors import BackendError, InputError, RecipeError
 from sarcgen.jsonl import JsonlWriter, iter_jsonl, repair_tail, write_json
 from sarcgen.parse import parse_reply
 from sarcgen.plan import Plan, PlanItem, parse_shard
@@ -224,6 +224,7 @@ def generate_run(
     template = load_template(g.template)
     plan = Plan(g, shard=shard_t)
     out.mkdir(parents=True, exist_ok=True)
+    folder_lock = _lock_folder(out)  # noqa: F841 - held (by the open file) until this call returns
     old = _check_folder(out, recipe_hash, shard_t)
     state = _RunState(out)
     save_resolved(recipe, out / RECIPE_FILE)
@@ -269,15 +270,21 @@ def generate_run(
     if summary.accepted >= g.n:
         write_manifest("complete", 0.0)
         summary.status = "complete"
+        _close_log(log)
         return summary
 
-    if backend is None:
-        from sarcgen.backends import create_backend
+    try:
+        if backend is None:
+            from sarcgen.backends import create_backend
 
-        backend = create_backend(recipe, model_spec)
-    t_load = time.perf_counter()
-    backend.load()
-    info = backend.info()
+            backend = create_backend(recipe, model_spec)
+        t_load = time.perf_counter()
+        backend.load()
+        info = backend.info()
+    except BaseException as exc:
+        log.error("could not start: %s", exc)
+        _close_log(log)
+        raise
     log.info("model %s (%s, sha256 %s) on %s %s, loaded in %.1fs", info.model_file, info.quantization,
              info.model_sha256[:12], info.backend, info.backend_version, time.perf_counter() - t_load)
 
@@ -329,11 +336,31 @@ def generate_run(
         log.info("%s: %d accepted (%d new), %d rejected %s, %d completion tokens in %.1fs (%.1f tok/s)",
                  status, summary.accepted, summary.new_accepted, sum(summary.rejected.values()),
                  dict(summary.rejected), summary.completion_tokens, summary.seconds, summary.tokens_per_s)
-        for h in list(log.handlers):
-            h.close()
-            log.removeHandler(h)
+        _close_log(log)
         backend.close()
     return summary
+
+
+def _lock_folder(out: Path) -> Any:
+    """An exclusive lock on the run folder, so two runs never append to the same files. The OS
+    releases it when the process dies, even by SIGKILL."""
+    fh = (out / ".lock").open("a")
+    try:
+        import fcntl
+
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:  # pragma: no cover - not on POSIX
+        pass
+    except OSError:
+        fh.close()
+        raise InputError(f"{out} is being written by another sarcgen generate", "wait for it, or pass --out NEW_DIR") from None
+    return fh
+
+
+def _close_log(log: logging.Logger) -> None:
+    for h in list(log.handlers):
+        h.close()
+        log.removeHandler(h)
 
 
 def _handle(res: GenerationResult, d: _Driver, summary: RunSummary, info: Any, template: PromptTemplate,

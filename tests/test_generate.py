@@ -34,7 +34,7 @@ def test_run_folder_records_and_manifest(tmp_path: Path) -> None:
     s = generate_run(recipe, backend=fake, progress=False)
     run = default_run_dir(recipe)
     assert s.out_dir == run and run == tmp_path / "outputs" / "t-seed1234"
-    assert {p.name for p in run.iterdir()} == {"generated.jsonl", "rejected.jsonl", "manifest.json", "recipe.yaml", "generate.log"}
+    assert {p.name for p in run.iterdir()} == {"generated.jsonl", "rejected.jsonl", "manifest.json", "recipe.yaml", "generate.log", ".lock"}
     recs = [Review.model_validate(r) for r in read_jsonl(run / "generated.jsonl")]
     assert len(recs) == 6 == s.accepted and len({r.id for r in recs}) == 6
     assert any(not r.sarcastic for r in recs)
@@ -220,3 +220,18 @@ def test_same_seed_same_plan_and_seeds(tmp_path: Path) -> None:
 def test_factory_fake_backend(tmp_path: Path) -> None:
     s = generate_run(make_recipe(tmp_path, n=2), progress=False)  # backend: fake from the recipe
     assert s.accepted == 2
+
+
+def test_two_runs_cannot_write_one_folder(tmp_path: Path) -> None:
+    from sarcgen.errors import InputError
+    from sarcgen.generate import _lock_folder
+
+    out = tmp_path / "run"
+    out.mkdir()
+    held = _lock_folder(out)
+    try:
+        with pytest.raises(InputError, match="another sarcgen generate"):
+            generate_run(make_recipe(tmp_path, n=2), backend=FakeBackend([GOOD]), out_dir=out, progress=False)
+    finally:
+        held.close()
+    assert generate_run(make_recipe(tmp_path, n=2), backend=FakeBackend([GOOD]), out_dir=out, progress=False).accepted == 2
