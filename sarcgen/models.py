@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -202,9 +203,14 @@ def file_sha256(path: str | Path) -> str:
     except OSError:
         pass
     h = hashlib.sha256()
-    with p.open("rb") as fh:
+    from tqdm import tqdm
+
+    # Multi-GB models take a while: show it (once per file, thanks to the sidecar).
+    with p.open("rb") as fh, tqdm(total=st.st_size, unit="B", unit_scale=True, desc=f"sha256 {p.name}",
+                                  file=sys.stderr, leave=False, disable=st.st_size < 256 << 20) as bar:
         while chunk := fh.read(1 << 23):
             h.update(chunk)
+            bar.update(len(chunk))
     digest = h.hexdigest()
     try:
         sidecar.parent.mkdir(parents=True, exist_ok=True)
@@ -236,6 +242,11 @@ def parse_model_arg(value: str) -> dict[str, Any]:
     parts = v.split("/")
     if len(parts) >= 3 and v.endswith(".gguf") and not v.startswith(("/", ".", "~")):
         return {"repo": "/".join(parts[:2]), "file": "/".join(parts[2:])}
+    if len(parts) == 2 and all(parts) and not v.endswith(".gguf") and not v.startswith((".", "~")):
+        raise ModelError(
+            f"--model {v!r} looks like a Hub repo id without a file",
+            f"name the GGUF file too, e.g. --model {v}:MODEL-Q4_K_M.gguf, or pass a local .gguf path",
+        )
     return {"path": v}
 
 

@@ -69,6 +69,8 @@ def test_parse_model_arg(tiny_gguf: Path) -> None:
         "repo": "Qwen/Qwen3-0.6B-GGUF", "file": "Qwen3-0.6B-Q8_0.gguf"}
     assert parse_model_arg("models/missing.gguf") == {"path": "models/missing.gguf"}
     assert parse_model_arg("./x/y/z.gguf") == {"path": "./x/y/z.gguf"}
+    with pytest.raises(ModelError, match="without a file"):
+        parse_model_arg("unsloth/Qwen3-4B-Instruct-2507-GGUF")
 
 
 def _fake_hub_cache(hf_home: Path, repo: str, file: str, src: Path) -> Path:
