@@ -166,11 +166,11 @@ def test_parallel_1_matches_the_sequential_backend(make_backend, tiny_gguf: Path
     assert got == expected
 
 
-def test_split_kv_streams_mode(make_backend) -> None:
-    """kv_unified=False: one KV stream per sequence; the prefix is copied stream to stream."""
+def test_unified_kv_pool_mode(make_backend) -> None:
+    """kv_unified=True: one KV pool; the prefix cells are shared by every sequence (metadata copy)."""
     reqs = _requests(9)
-    a = _run(make_backend(3, kv_unified=False), reqs)
-    b = _run(make_backend(3, kv_unified=False), reqs)
+    a = _run(make_backend(3, kv_unified=True), reqs)
+    b = _run(make_backend(3, kv_unified=True), reqs)
     assert sorted(a) == [r.key for r in reqs]
     assert {k: r.text for k, r in a.items()} == {k: r.text for k, r in b.items()}
     assert all(r.finish_reason in ("stop", "length") for r in a.values())
