@@ -15,7 +15,14 @@ from sarcgen import __version__
 from sarcgen.errors import SarcgenError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _FlowOrderGroup(click.Group):
+    """Lists commands in the order they were added (the data flow), not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=_FlowOrderGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="sarcgen")
 def cli() -> None:
     """Labelled sarcastic movie reviews from a local LLM, and proof that they help.
