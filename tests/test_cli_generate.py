@@ -177,7 +177,10 @@ def _start(tmp_path: Path, tiny_gguf: Path, out: Path, n: int) -> subprocess.Pop
     # One llama.cpp thread: its spinning workers must not starve this test process on 2 cores.
     return subprocess.Popen([sys.executable, "-m", "sarcgen.cli", "generate", "-r", SMOKE, "--model", str(tiny_gguf),
                              "--n", str(n), "--out", str(out), "--threads", "1", "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            # A suite started in the background inherits SIGINT ignored, and Python
+                            # then installs no KeyboardInterrupt handler: give the child the default.
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_lines(path: Path, proc: subprocess.Popen, k: int, timeout: float = 90) -> None:
