@@ -49,6 +49,7 @@ def run_pipeline(
     echo: Callable[[str], None] = print,
 ) -> PipelineResult:
     """Run every stage of `recipe` into one run folder; returns what ran and what was skipped."""
+    from sarcgen.finetune.compare import compare_complete, run_compare
     from sarcgen.generate import default_run_dir
 
     run = Path(run_dir) if run_dir is not None else default_run_dir(recipe)
@@ -102,15 +103,13 @@ def run_pipeline(
         done("publish", "ran", f"{sizes} -> {pub.out_dir}" + (f", pushed to {pub.url}" if pub.url else ""))
         forced.add("finetune")
 
-    compare_dir = run / "compare"
-    results = compare_dir / "results.json"
+    compare_dir = run / "finetune"  # where `sarcgen finetune-compare --synthetic RUN` writes too
     # 4. finetune-compare
     if "finetune" in skip:
         done("finetune", "skipped", "--skip")
-    elif "finetune" not in forced and _fresh(results, publish_json):
-        done("finetune", "skipped", f"{results} is up to date")
+    elif "finetune" not in forced and compare_complete(compare_dir) and _fresh(compare_dir / "results.json", publish_json):
+        done("finetune", "skipped", f"{compare_dir} is up to date")
     else:
-        from sarcgen.finetune.compare import run_compare
 
         res: dict[str, Any] = run_compare(recipe.finetune, str(dataset_dir), compare_dir, progress=progress)
         done("finetune", "ran", f"report in {compare_dir / 'report.md'}" + _headline(res))

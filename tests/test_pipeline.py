@@ -79,9 +79,9 @@ def test_run_chains_every_stage_then_skips_them(varied_fake: None, tmp_path: Pat
     assert (run_dir / "filtered.jsonl").is_file() and (run_dir / "filter_report.json").is_file()
     pub = json.loads((run_dir / "dataset" / "publish.json").read_text())
     assert sum(pub["split_sizes"].values()) > 0
-    results = json.loads((run_dir / "compare" / "results.json").read_text())
+    results = json.loads((run_dir / "finetune" / "results.json").read_text())
     assert {"A", "B"} <= set(results["aggregate"])
-    assert (run_dir / "compare" / "report.md").is_file()
+    assert (run_dir / "finetune" / "report.md").is_file()
 
     # A second run finds every stage complete and redoes nothing.
     code, out, err = run(["run", str(recipe), "-q"], capsys)
