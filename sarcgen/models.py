@@ -259,6 +259,14 @@ def _hub_download(spec: ModelSpec) -> Path:
         return Path(hf_hub_download(spec.repo, spec.file, revision=spec.revision, local_files_only=True))
     except Exception:  # not cached (LocalEntryNotFoundError) or cache unreadable: try the network
         pass
+    from sarcgen.hub import hub_offline_mode, hub_reachable
+
+    if not hub_reachable():
+        why = "HF_HUB_OFFLINE is set" if hub_offline_mode() else "the Hugging Face Hub is not reachable"
+        raise ModelError(
+            f"model {where} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and could not be "
+            f"downloaded ({why}); pass --model PATH.gguf to use a local file, or connect once to download it"
+        )
     try:
         return Path(hf_hub_download(spec.repo, spec.file, revision=spec.revision))
     except KeyboardInterrupt:

@@ -162,8 +162,10 @@ class Recipe(Strict):
     def hash(self) -> str:
         """Hash of the settings that shape the *generated data* (not filter/publish/finetune)."""
         key = {"model": self.model.model_dump(mode="json"), "generate": self.generate.model_dump(mode="json")}
-        # Throughput knobs do not change what is generated for a given seed and parallelism.
-        for k in ("n", "n_threads", "request_timeout", "base_url"):
+        # Throughput knobs and the target count do not change which plan items exist or how they
+        # are prompted, so a run may be resumed (or its shards merged) with other values. Sampled
+        # text at parallel > 1 differs from sequential; each record's provenance names its backend.
+        for k in ("n", "n_threads", "request_timeout", "base_url", "parallel"):
             key["generate"].pop(k, None)
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 

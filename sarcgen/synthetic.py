@@ -15,16 +15,14 @@ finetune-compare calls this for its `--synthetic` source.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import socket
 from contextlib import contextmanager
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 
 from sarcgen.errors import InputError
+from sarcgen.hub import hub_reachable
 from sarcgen.recipe import PublishSettings
 
 if TYPE_CHECKING:
@@ -34,17 +32,6 @@ log = logging.getLogger(__name__)
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 SOURCES_HINT = "pass a run folder, a published dataset folder, a records .jsonl, or a Hub dataset id like owner/name"
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """A TCP connect to the Hub endpoint: dataset loading would otherwise retry a dead network for ~25 s."""
-    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        with socket.create_connection((url.hostname or "huggingface.co", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 @contextmanager
@@ -65,7 +52,7 @@ def _from_hub(repo_id: str) -> "datasets.DatasetDict":
     import datasets
     from huggingface_hub import constants
 
-    offline = bool(datasets.config.HF_HUB_OFFLINE or constants.HF_HUB_OFFLINE) or not _hub_reachable()
+    offline = bool(datasets.config.HF_HUB_OFFLINE or constants.HF_HUB_OFFLINE) or not hub_reachable()
     try:
         if offline:
             with _offline_mode():

@@ -3,7 +3,6 @@ location of the real IMDB data (tests that need it skip cleanly when it is missi
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,17 +11,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def find_imdb_dir() -> Path | None:
-    """The IMDB folder holding train.csv.gz / test.csv.gz: $SARCGEN_IMDB_DIR, else the first
-    `shared/data/imdb` found walking up from the repository (CI has it at ../shared/data/imdb)."""
-    env = os.environ.get("SARCGEN_IMDB_DIR")
-    if env:
-        p = Path(env)
-        return p if p.is_dir() else None
-    for parent in [REPO_ROOT, *REPO_ROOT.parents]:
-        cand = parent / "shared" / "data" / "imdb"
-        if cand.is_dir():
-            return cand
-    return None
+    """The IMDB folder holding train.csv.gz / test.csv.gz ($SARCGEN_IMDB_DIR, else the first
+    `shared/data/imdb` walking up from the repository; CI has it at ../shared/data/imdb)."""
+    from sarcgen.finetune.data import find_imdb_dir as find
+
+    return find(REPO_ROOT)
 
 
 @pytest.fixture(scope="session")
@@ -44,5 +37,7 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def llama_cpp():
-    """The llama_cpp module, or skip when llama-cpp-python is not installed."""
-    return pytest.importorskip("llama_cpp")
+    """The llama_cpp module. It is a hard dependency: a missing install fails the tests, never skips them."""
+    import llama_cpp
+
+    return llama_cpp

@@ -61,6 +61,6 @@ def test_resolved_round_trip_and_hash(tmp_path: Path) -> None:
     again = load_recipe(tmp_path / "recipe.yaml")
     assert again == r
     # n and thread counts don't change what is generated, so they don't change the hash
-    assert load_recipe(None, {"generate.n": 99, "generate.n_threads": 1}).hash() == r.hash()
+    assert load_recipe(None, {"generate.n": 99, "generate.n_threads": 1, "generate.parallel": 4}).hash() == r.hash()
     assert load_recipe(None, {"generate.seed": 5}).hash() != r.hash()
     assert isinstance(Recipe().hash(), str)

@@ -389,7 +389,6 @@ class BatchedLlamaCppBackend:
             raise BackendError(f"llama_decode failed (code {rc}) with {self.parallel} sequences in {self._ctx_size} KV cells", hint)
 
     def _run(self, batch: Any, mem: Any, it: Iterator[GenerationRequest]) -> Iterator[GenerationResult]:
-        ll = self._ll
         exhausted = False
         while True:
             active = [s for s in self._slots if s.req is not None]

@@ -8,6 +8,7 @@ challenge set. The model is a real `BertForSequenceClassification` (hidden 32, 2
 
 from __future__ import annotations
 
+import random
 import re
 import string
 from pathlib import Path

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from sarcgen.challenge import CHALLENGE_SET
 from sarcgen.errors import InputError
+from sarcgen.hub import hub_reachable
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".jsonl", ".jsonl.gz", ".json", ".parquet", ".tsv")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -193,24 +192,6 @@ def stratified_sample(data: TextSet, sizes: list[int], seed: int, names: list[st
 
 
 # ------------------------------------------------------------------------------------ base data
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the Hugging Face Hub can be reached (False at once when HF_HUB_OFFLINE is set).
-
-    The Hub clients retry a dead network for about a minute before failing; checking first lets
-    us fail in a second with a message that says what to pass instead.
-    """
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes") or os.environ.get(
-        "HF_DATASETS_OFFLINE", "0"
-    ).lower() in ("1", "true", "yes"):
-        return False
-    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def _hub_base(dataset_id: str) -> tuple[TextSet, TextSet | None]:
     """(train pool, test pool) from a Hub dataset with `text` and `label` columns."""
     hint = "pass local IMDB files with --base-data, e.g. --base-data ../shared/data/imdb"

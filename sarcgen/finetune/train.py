@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from sarcgen.errors import ModelError, TrainingError
-from sarcgen.finetune.data import TextSet, hub_reachable
+from sarcgen.finetune.data import TextSet
+from sarcgen.hub import hub_reachable
 from sarcgen.recipe import FinetuneSettings
 
 ID2LABEL = {0: "negative", 1: "positive"}
