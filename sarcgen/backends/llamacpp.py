@@ -71,6 +71,29 @@ class ChatTemplate:
             return self.fallback.render(**kw)
 
 
+def gguf_model_info(backend: Any, **extra: Any) -> ModelInfo:
+    """Provenance of a loaded llama.cpp backend (sequential or batched): the resolved GGUF file,
+    its hash and quantization, the llama-cpp-python version, and `extra` engine settings."""
+    r = backend.resolved
+    if r is None:
+        raise BackendError("the llama.cpp backend is not loaded yet", "call load() first")
+    return ModelInfo(
+        model_file=r.file_name,
+        model_sha256=r.sha256,
+        quantization=r.quantization,
+        backend=backend.name,
+        backend_version=backend._version,
+        extra={
+            "path": str(r.path),
+            "source": r.source,
+            "size": r.size,
+            "architecture": r.header.architecture,
+            **extra,
+            "chat_template": "chatml-fallback" if backend.chat and backend.chat.is_fallback else "gguf",
+        },
+    )
+
+
 class LlamaCppBackend:
     """Sequential llama-cpp-python backend. `load()` resolves, validates and loads the GGUF."""
 
@@ -146,25 +169,7 @@ class LlamaCppBackend:
             return ""
 
     def info(self) -> ModelInfo:
-        if self.resolved is None:
-            raise BackendError("the llama.cpp backend is not loaded yet", "call load() first")
-        r = self.resolved
-        return ModelInfo(
-            model_file=r.file_name,
-            model_sha256=r.sha256,
-            quantization=r.quantization,
-            backend=self.name,
-            backend_version=self._version,
-            extra={
-                "path": str(r.path),
-                "source": r.source,
-                "size": r.size,
-                "architecture": r.header.architecture,
-                "n_ctx": self.n_ctx,
-                "n_threads": self.n_threads,
-                "chat_template": "chatml-fallback" if self.chat and self.chat.is_fallback else "gguf",
-            },
-        )
+        return gguf_model_info(self, n_ctx=self.n_ctx, n_threads=self.n_threads)
 
     # -- generation ---------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from itertools import islice
 from typing import Any
 
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
-from sarcgen.backends.llamacpp import ChatTemplate
+from sarcgen.backends.llamacpp import ChatTemplate, gguf_model_info
 from sarcgen.errors import BackendError, ModelError
 from sarcgen.recipe import ModelSpec
 
@@ -157,27 +157,8 @@ class BatchedLlamaCppBackend:
         )
 
     def info(self) -> ModelInfo:
-        if self.resolved is None:
-            raise BackendError("the llama.cpp backend is not loaded yet", "call load() first")
-        r = self.resolved
-        return ModelInfo(
-            model_file=r.file_name,
-            model_sha256=r.sha256,
-            quantization=r.quantization,
-            backend=self.name,
-            backend_version=self._version,
-            extra={
-                "path": str(r.path),
-                "source": r.source,
-                "size": r.size,
-                "architecture": r.header.architecture,
-                "parallel": self.parallel,
-                "n_ctx": self.n_ctx,
-                "kv_size": self._ctx_size or self.kv_size,
-                "n_threads": self.n_threads,
-                "chat_template": "chatml-fallback" if self.chat and self.chat.is_fallback else "gguf",
-            },
-        )
+        return gguf_model_info(self, parallel=self.parallel, n_ctx=self.n_ctx,
+                               kv_size=self._ctx_size or self.kv_size, n_threads=self.n_threads)
 
     def close(self) -> None:
         ll = self._ll
