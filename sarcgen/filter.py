@@ -124,8 +124,12 @@ def _read(inputs: Sequence[Path], report: FilterReport, rejected: list[Rejection
                 continue
             seen.add(review.id)
             rows.append(_Row((review.plan_index, n_in, line_no), review))
-        if lines == 0 and not any(m.startswith(f"{path}:") for m in report.malformed):
-            raise InputError(f"{path}: no records (empty file)", "run `sarcgen generate` first, or pass a non-empty JSONL file")
+        if lines == 0:
+            bad_lines = [m for m in report.malformed if m.startswith(f"{path}:")]
+            if not bad_lines:
+                raise InputError(f"{path}: no records (empty file)", "run `sarcgen generate` first, or pass a non-empty JSONL file")
+            raise InputError(f"{path}: no readable records ({len(bad_lines)} malformed line(s); first: {bad_lines[0]})",
+                             "is this a sarcgen JSONL file? each line must be one JSON object")
     report.total = len(rows) + len(rejected)
     rows.sort(key=lambda r: r.order)
     return [r.review for r in rows]

@@ -68,3 +68,12 @@ def test_help_lists_the_options(runner: CliRunner) -> None:
     assert res.exit_code == 0
     for opt in ("--out", "--recipe", "--near-dup-threshold", "--decontam-threshold", "--against", "--imdb-test", "--judge", "--judge-model"):
         assert opt in res.output
+
+
+def test_a_file_of_only_malformed_lines_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1\nnot json\n')
+    with pytest.raises(SystemExit) as exc:
+        main(["filter", str(bad), "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    assert f"{bad}: no readable records (2 malformed line(s); first: {bad}:1:" in capsys.readouterr().err
