@@ -1,8 +1,9 @@
 """Shared fixtures: a tiny random-weight Qwen3 GGUF for the real llama-cpp-python path, and the
-location of the real IMDB data (tests that need it skip cleanly when it is missing)."""
+location of the real IMDB data (tests that need it skip when it is missing, and fail under CI=true)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,11 @@ def find_imdb_dir() -> Path | None:
 
 @pytest.fixture(scope="session")
 def imdb_dir() -> Path:
-    """The real IMDB data folder, or skip the test."""
+    """The real IMDB data folder; skip without it (fail in CI, where it must be)."""
     d = find_imdb_dir()
     if d is None:
+        if os.environ.get("CI"):  # CI has ../shared/data/imdb: the real-data tests must run there
+            pytest.fail("IMDB data not found in CI (expected ../shared/data/imdb or $SARCGEN_IMDB_DIR)")
         pytest.skip("IMDB data not found (set SARCGEN_IMDB_DIR or provide ../shared/data/imdb)")
     return d
 
