@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sarcgen.devtools.tiny_gguf import quantize_gguf, write_tiny_qwen3_gguf  # noqa: E402
+from sarcgen.devtools.tiny_gguf import BENCH_MODEL_NAME, quantize_gguf, write_tiny_qwen3_gguf  # noqa: E402
 from sarcgen.generate import dry_run, generate_run  # noqa: E402
 from sarcgen.parse import parse_reply  # noqa: E402
 from sarcgen.recipe import load_recipe  # noqa: E402
@@ -39,7 +39,7 @@ REVIEW_SCHEMA = {"type": "object", "properties": {"review": {"type": "string"}},
 
 def build_model(cache: Path, threads: int) -> Path:
     """The Qwen3-0.6B-shaped random Q4_K_M GGUF (built once: ~1 min, ~400 MB)."""
-    q = cache / "qwen3-0.6b-random-Q4_K_M.gguf"
+    q = cache / BENCH_MODEL_NAME
     if q.exists():
         return q
     cache.mkdir(parents=True, exist_ok=True)

@@ -33,16 +33,14 @@ BENCH_DIR = ROOT / ".bench"
 
 
 def bench_model() -> Path:
-    """The cached Qwen3-0.6B-shaped Q4_K_M GGUF (reusing one another benchmark cached)."""
-    BENCH_DIR.mkdir(exist_ok=True)
-    for cand in sorted(BENCH_DIR.glob("*.gguf")):
-        name = cand.name.lower()
-        if "0.6b" in name and "q4_k_m" in name and cand.stat().st_size > 300_000_000:
-            return cand
-    from sarcgen.devtools.tiny_gguf import quantize_gguf, write_tiny_qwen3_gguf
+    """The cached Qwen3-0.6B-shaped Q4_K_M GGUF (the same file bench_generate.py caches)."""
+    from sarcgen.devtools.tiny_gguf import BENCH_MODEL_NAME, quantize_gguf, write_tiny_qwen3_gguf
 
+    BENCH_DIR.mkdir(exist_ok=True)
+    dst = BENCH_DIR / BENCH_MODEL_NAME
+    if dst.exists() and dst.stat().st_size > 300_000_000:
+        return dst
     f16 = BENCH_DIR / "qwen3-0.6b-random-F16.gguf"
-    dst = BENCH_DIR / "qwen3-0.6b-random-Q4_K_M.gguf"
     print(f"building {dst} (once; about a minute)", file=sys.stderr)
     write_tiny_qwen3_gguf(f16, shape="qwen3-0.6b", seed=0)
     quantize_gguf(f16, dst, "Q4_K_M", n_threads=os.cpu_count())

@@ -11,7 +11,11 @@ Shapes:
 - ``"tiny"``: 2 layers, hidden 64, ~300 tokens of vocab: about 0.5 MB, loads in milliseconds.
 - ``"qwen3-0.6b"``: the exact Qwen3-0.6B shape (hidden 1024, 28 layers, 16 query / 8 KV heads,
   head dim 128, FFN 3072, vocab 151,936, tied embeddings), written in F16 and usually quantized
-  to Q4_K_M with `quantize_gguf` for benchmarks (about 400 MB).
+  to Q4_K_M with `quantize_gguf` for benchmarks (about 400 MB). Its tokenizer is a real byte-level
+  BPE (~32k tokens) trained in seconds with the `tokenizers` library on English movie reviews
+  (the local IMDB train split, else the prompt templates), so English text tokenizes about as
+  compactly as with the real Qwen3 tokenizer (the review prompt is ~650-670 tokens, not ~2,000);
+  the rest of the vocabulary is padding up to the Qwen special tokens at 151,643.
 """
 
 from __future__ import annotations
@@ -46,6 +50,19 @@ _MERGES = [
     "Ġt he", "i s", "a t", "o r", "e s", "Ġ b", "Ġ f", "Ġ o", "Ġ c", "Ġ p", "l l", "i t", "in g",
     "e d", "Ġ i", "Ġ g", "o v", "i e", "ov ie", "Ġm ovie", "Ġ g", "r e", "a t",
 ]
+
+# The trained BPE of the "qwen3-0.6b" shape: its size (merges + 256 byte tokens) and corpus.
+BPE_VOCAB = 32_000
+BPE_REVIEWS = 5_000
+# Qwen2's pre-tokenizer (the `qwen2` pre-type llama.cpp applies when it tokenizes), so the merges
+# are learned on the same pieces llama.cpp will split text into.
+QWEN2_PRETOKENIZE = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
+# File name of the cached Q4_K_M benchmark model under .bench/: change it whenever the
+# "qwen3-0.6b" GGUF changes (vocabulary, weights, layout) so a stale cached file is not reused.
+BENCH_MODEL_NAME = "qwen3-0.6b-random-bpe32k-Q4_K_M.gguf"
 
 # Token types as llama.cpp reads them (gguf.TokenType values).
 _NORMAL, _CONTROL, _UNUSED, _BYTE = 1, 3, 5, 6
@@ -88,11 +105,65 @@ def _bytes_to_unicode() -> list[str]:
     return [chr(table[b]) for b in range(256)]
 
 
+def _bpe_corpus() -> list[str]:
+    """English text to train the BPE on: the first `BPE_REVIEWS` IMDB train reviews when the
+    shared data is there, else the package's prompt templates and challenge text."""
+    import csv
+    import gzip
+
+    from sarcgen.finetune.data import find_imdb_dir
+
+    pkg = Path(__file__).resolve().parent.parent
+    imdb = find_imdb_dir() or find_imdb_dir(pkg)
+    if imdb is not None and (imdb / "train.csv.gz").is_file():
+        csv.field_size_limit(1 << 24)
+        texts: list[str] = []
+        with gzip.open(imdb / "train.csv.gz", "rt", encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                if row.get("text"):
+                    texts.append(row["text"])
+                if len(texts) >= BPE_REVIEWS:
+                    break
+        if texts:
+            return texts
+    files = sorted((pkg.parent / "prompts").glob("*.j2")) + [pkg / "challenge.py"]
+    return [f.read_text(encoding="utf-8") for f in files if f.is_file()]
+
+
+def _trained_bpe(vocab_size: int) -> list[str]:
+    """Merges ("left right", GPT-2 byte-to-unicode alphabet) of a byte-level BPE trained with the
+    `tokenizers` library on `_bpe_corpus()`, in merge order."""
+    import json
+
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_PRETOKENIZE), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(_bpe_corpus(), trainer=trainer)
+    merges = json.loads(tok.to_str())["model"]["merges"]
+    return [m if isinstance(m, str) else " ".join(m) for m in merges]
+
+
 def _vocab(shape: Shape) -> tuple[list[str], list[int], list[str], dict[str, int]]:
     """Tokens, token types, merges and the ids of the special tokens."""
     tokens = _bytes_to_unicode()
     merges: list[str] = []
-    for m in _MERGES:
+    known = set(tokens)
+    if shape.vocab is not None:
+        # Bytes in byte order, then each merge's result in merge order (as GPT-2/Qwen vocabularies).
+        for m in _trained_bpe(BPE_VOCAB):
+            left, right = m.split(" ")
+            if left not in known or right not in known or left + right in known:
+                continue
+            merges.append(m)
+            tokens.append(left + right)
+            known.add(left + right)
+    for m in ([] if shape.vocab is not None else _MERGES):
         left, right = m.split(" ")
         if left not in tokens or right not in tokens or m in merges:
             continue
@@ -116,8 +187,9 @@ def _vocab(shape: Shape) -> tuple[list[str], list[int], list[str], dict[str, int
         first_special = shape.vocab - 293
         i = 0
         while len(tokens) < first_special:
-            tokens.append(f"Ġw{i}")
-            types.append(_NORMAL)
+            if f"Ġw{i}" not in known:  # "w" + digits is never one pre-token, but be sure
+                tokens.append(f"Ġw{i}")
+                types.append(_NORMAL)
             i += 1
     specials = {}
     for name in (ENDOFTEXT, IM_START, IM_END, "<think>", "</think>"):
