@@ -6,9 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli as run
 
-from sarcgen.cli import main
-from sarcgen.devtools.tiny_bert import write_tiny_bert, write_toy_imdb, write_toy_synthetic
+from sarcgen.devtools.tiny_bert import (
+    write_tiny_bert,
+    write_toy_imdb,
+    write_toy_synthetic,
+)
 
 
 @pytest.fixture(scope="module")
@@ -16,16 +20,6 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("cli-ft")
     return {"model": write_tiny_bert(d / "tiny"), "imdb": write_toy_imdb(d / "imdb", 80, 30),
             "syn": write_toy_synthetic(d / "syn.jsonl", 30), "dir": d}
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def small(inputs: dict[str, Path], *extra: str) -> list[str]:

@@ -16,23 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
 
-from sarcgen.cli import main
 from sarcgen.jsonl import read_jsonl
 from sarcgen.records import Rejection, Review
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = str(REPO / "recipes" / "smoke.yaml")
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def sub_env(**extra: str) -> dict[str, str]:

@@ -12,11 +12,11 @@ import re
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli as run
 
 from sarcgen.backends import BACKENDS
 from sarcgen.backends.base import GenerationRequest
 from sarcgen.backends.fake import FakeBackend
-from sarcgen.cli import main
 from sarcgen.devtools.tiny_bert import write_tiny_bert, write_toy_imdb
 
 OPENERS = ["Honestly", "Well", "So", "Frankly", "Truly", "Look", "Admittedly", "Apparently", "Clearly", "Somehow"]
@@ -44,16 +44,6 @@ def varied_reply(req: GenerationRequest) -> str:
 @pytest.fixture()
 def varied_fake(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(BACKENDS, "fake", lambda recipe, spec=None: FakeBackend(varied_reply))
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_run_chains_every_stage_then_skips_them(varied_fake: None, tmp_path: Path,
