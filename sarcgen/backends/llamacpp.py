@@ -71,6 +71,15 @@ class ChatTemplate:
             return self.fallback.render(**kw)
 
 
+def import_llama_cpp() -> Any:
+    """The llama_cpp module (imported on first load, so `import sarcgen` stays fast)."""
+    try:
+        import llama_cpp
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise ModelError(f"llama-cpp-python is not importable ({exc})", "pip install llama-cpp-python") from None
+    return llama_cpp
+
+
 def gguf_model_info(backend: Any, **extra: Any) -> ModelInfo:
     """Provenance of a loaded llama.cpp backend (sequential or batched): the resolved GGUF file,
     its hash and quantization, the llama-cpp-python version, and `extra` engine settings."""
@@ -135,10 +144,7 @@ class LlamaCppBackend:
         if self.llm is not None:
             return
         self.resolved = resolve_model(self.model_spec)
-        try:
-            import llama_cpp
-        except ImportError as exc:  # pragma: no cover - a broken install
-            raise ModelError(f"llama-cpp-python is not importable ({exc})", "pip install llama-cpp-python") from None
+        llama_cpp = import_llama_cpp()
         self._version = getattr(llama_cpp, "__version__", "unknown")
         try:
             self.llm = llama_cpp.Llama(

@@ -34,7 +34,7 @@ from itertools import islice
 from typing import Any
 
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
-from sarcgen.backends.llamacpp import ChatTemplate, gguf_model_info
+from sarcgen.backends.llamacpp import ChatTemplate, gguf_model_info, import_llama_cpp
 from sarcgen.errors import BackendError, ModelError
 from sarcgen.recipe import ModelSpec
 
@@ -132,10 +132,7 @@ class BatchedLlamaCppBackend:
         if self._model is not None:
             return
         self.resolved = resolve_model(self.model_spec)
-        try:
-            import llama_cpp
-        except ImportError as exc:  # pragma: no cover - a broken install
-            raise ModelError(f"llama-cpp-python is not importable ({exc})", "pip install llama-cpp-python") from None
+        llama_cpp = import_llama_cpp()
         self._ll = llama_cpp
         self._version = getattr(llama_cpp, "__version__", "unknown")
         _quiet_logs(llama_cpp, self.verbose)
