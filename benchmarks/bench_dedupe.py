@@ -6,7 +6,7 @@ their sources but are not duplicates), and 5,000 planted near-duplicates of earl
 edits: typos, dropped/inserted/substituted words; reordered clauses; changed names; and mixes).
 
 Prints:
-- the time of `sarcgen.quality.dedupe.dedupe` on all 100,000 (goal: <= 60 s on 2 cores) and how
+- the time of `sarcgen.filter.dedupe.dedupe` on all 100,000 (goal: <= 60 s on 2 cores) and how
   many planted copies it caught;
 - recall and precision of the LSH candidate pipeline against exhaustive all-pairs rapidfuzz
   (`process.cdist`, same scorer, same de-templated comparison strings) on a 5,000-review sample
@@ -148,7 +148,7 @@ def main() -> None:
     import numpy as np
     from rapidfuzz import fuzz, process
 
-    from sarcgen.quality.dedupe import LshParams, dedupe, near_duplicate_pairs
+    from sarcgen.filter.dedupe import LshParams, dedupe, near_duplicate_pairs
 
     kw = {"threads": args.threads}
     if args.bands:

@@ -51,7 +51,7 @@ def bench_model() -> Path:
 def plan_requests(n: int, max_tokens: int, seed: int) -> tuple[list[GenerationRequest], str]:
     """The first `n` requests of the default recipe's plan, as `sarcgen generate` would send them."""
     recipe = load_recipe(None, {"generate.seed": seed, "generate.sampling.max_tokens": max_tokens})
-    from sarcgen.plan import Plan
+    from sarcgen.generate.plan import Plan
     from sarcgen.prompts import load_template, review_messages
 
     g = recipe.generate

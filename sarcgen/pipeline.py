@@ -50,7 +50,7 @@ def run_pipeline(
 ) -> PipelineResult:
     """Run every stage of `recipe` into one run folder; returns what ran and what was skipped."""
     from sarcgen.finetune.compare import compare_complete, run_compare
-    from sarcgen.generate import default_run_dir
+    from sarcgen.generate.run import default_run_dir
 
     run = Path(run_dir) if run_dir is not None else default_run_dir(recipe)
     result = PipelineResult(run)
@@ -64,7 +64,7 @@ def run_pipeline(
     if "generate" in skip:
         done("generate", "skipped", "--skip")
     else:
-        from sarcgen.generate import generate_run
+        from sarcgen.generate.run import generate_run
 
         s = generate_run(recipe, out_dir=run, progress=progress)
         if s.new_accepted:
@@ -82,7 +82,7 @@ def run_pipeline(
     elif "filter" not in forced and _fresh(filter_report, generated) and filtered.exists():
         done("filter", "skipped", f"{filter_report} is up to date")
     else:
-        from sarcgen.filter import run_filter
+        from sarcgen.filter.run import run_filter
 
         rep = run_filter([run], recipe, run, recipe_source="pipeline", progress=progress)
         done("filter", "ran", f"{rep.kept} kept, {rep.rejected} rejected")
@@ -96,7 +96,7 @@ def run_pipeline(
     elif "publish" not in forced and _fresh(publish_json, filtered, generated):
         done("publish", "skipped", f"{dataset_dir} is up to date")
     else:
-        from sarcgen.publish import publish_run
+        from sarcgen.publish.run import publish_run
 
         pub = publish_run(run, dataset_dir, recipe.publish)
         sizes = ", ".join(f"{k} {v}" for k, v in pub.split_sizes.items())

@@ -1,8 +1,8 @@
-"""Jinja2 prompt templates over prompts/: chat messages with a static prefix and a variable tail.
+"""Jinja2 prompt templates (packaged in sarcgen/templates/): chat messages with a static prefix and a variable tail.
 
 A template renders a small text format: each chat message starts with a marker line `[[system]]`,
 `[[user]]` or `[[assistant]]`, so a template reads like the conversation it produces. Templates
-shipped in prompts/ use a normal environment; a user template (any path given as
+shipped in sarcgen/templates/ (or a user's $SARCGEN_PROMPTS_DIR) use a normal environment; a user template (any path given as
 `generate.template` or `--template`) is rendered in a `SandboxedEnvironment`. Both use
 `StrictUndefined`, so a misspelt variable fails instead of silently vanishing.
 
@@ -25,10 +25,22 @@ ROLES = ("system", "user", "assistant")
 _MARKER = re.compile(r"^\[\[(system|user|assistant)\]\][ \t]*$", re.MULTILINE)
 
 
-def prompts_dir() -> Path:
-    """The shipped templates: $SARCGEN_PROMPTS_DIR, else prompts/ beside the package."""
+PACKAGED = Path(__file__).resolve().parent / "templates"
+
+
+def template_dirs() -> list[Path]:
+    """Where named templates are looked up, first match wins: $SARCGEN_PROMPTS_DIR (a user's own
+    folder, which overrides any packaged template of the same name), then the packaged templates/."""
     env = os.environ.get("SARCGEN_PROMPTS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "prompts"
+    return [Path(env).expanduser(), PACKAGED] if env else [PACKAGED]
+
+
+def find_template(name: str) -> Path | None:
+    """The file a template name resolves to, or None."""
+    for base in template_dirs():
+        if (base / name).is_file():
+            return base / name
+    return None
 
 
 @dataclass(frozen=True)
@@ -110,23 +122,25 @@ def _hash(env: Any, name: str) -> str:
 
 
 def load_template(spec: str) -> PromptTemplate:
-    """Load a template: a file name in prompts/ (trusted), or a path to a user template (sandboxed).
+    """Load a template: a packaged template name (trusted), or a path to a user template (sandboxed).
 
-    User templates may include the shipped partials (prompts/ is on their search path too).
+    User templates may include the shipped partials (the template folders are on their search path too).
     """
     import jinja2
 
-    base = prompts_dir()
+    dirs = template_dirs()
     candidate = Path(spec).expanduser()
-    if (base / spec).is_file() and not candidate.is_absolute():
-        path, sandboxed, search, name = base / spec, False, [base], spec
+    named = find_template(spec) if not candidate.is_absolute() else None
+    if named is not None:
+        path, sandboxed, search, name = named, False, dirs, spec
     elif candidate.is_file():
         path, sandboxed, name = candidate.resolve(), True, candidate.name
-        search = [path.parent, base]
+        search = [path.parent, *dirs]
     else:
+        looked = ", ".join(str(d) for d in dirs)
         raise RecipeError(
-            f"generate.template: template {spec!r} not found (looked in {base} and as a path)",
-            "pass the name of a file in prompts/ or a path to a Jinja2 template",
+            f"generate.template: template {spec!r} not found (looked in {looked} and as a path)",
+            "pass the name of a packaged template (review.j2) or a path to a Jinja2 template",
         )
     env = _environment(search, sandboxed)
     try:
@@ -140,7 +154,7 @@ def load_template(spec: str) -> PromptTemplate:
 
 
 def review_messages(template: PromptTemplate, item: Any, attributes: Any) -> list[dict[str, str]]:
-    """Chat messages for one plan item (`sarcgen.plan.PlanItem`) under the recipe's attributes."""
+    """Chat messages for one plan item (`sarcgen.generate.plan.PlanItem`) under the recipe's attributes."""
     return template.messages(
         item=item.prompt_vars(),
         devices=list(attributes.devices),

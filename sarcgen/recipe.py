@@ -85,7 +85,7 @@ class Attributes(Strict):
 class GenerateSettings(Strict):
     n: int = Field(default=500, ge=1, description="accepted records to produce")
     seed: int = 1234
-    template: str = Field(default="review.j2", description="file in prompts/ or a path to a user template")
+    template: str = Field(default="review.j2", description="packaged template name (review.j2) or a path to a user template")
     judge_template: str = "judge.j2"
     twin_ratio: float = Field(default=1 / 3, ge=0.0, le=1.0, description="share of sarcastic items that get a sincere twin")
     max_retries: int = Field(default=3, ge=0, le=20)

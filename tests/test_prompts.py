@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from sarcgen.errors import RecipeError
-from sarcgen.plan import Plan
-from sarcgen.prompts import load_template, parse_messages, prompts_dir, review_messages
+from sarcgen.generate.plan import Plan
+from sarcgen.prompts import load_template, parse_messages, PACKAGED, review_messages
 from sarcgen.recipe import load_recipe
 
 
@@ -39,7 +39,7 @@ def test_review_template_messages(recipe) -> None:
 
 def test_hash_covers_partials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     copy = tmp_path / "prompts"
-    shutil.copytree(prompts_dir(), copy)
+    shutil.copytree(PACKAGED, copy)
     monkeypatch.setenv("SARCGEN_PROMPTS_DIR", str(copy))
     h1 = load_template("review.j2").sha256
     assert load_template("review.j2").sha256 == h1

@@ -139,7 +139,7 @@ class LlamaCppBackend:
     # -- loading ------------------------------------------------------------------------------
 
     def load(self) -> None:
-        from sarcgen.models import resolve_model
+        from sarcgen.backends.gguf import resolve_model
 
         if self.llm is not None:
             return

@@ -127,7 +127,7 @@ class BatchedLlamaCppBackend:
 
     def load(self) -> None:
         """Resolve and validate the GGUF, then load the weights (the context comes with the first requests)."""
-        from sarcgen.models import resolve_model
+        from sarcgen.backends.gguf import resolve_model
 
         if self._model is not None:
             return

@@ -9,7 +9,7 @@ from sarcgen.cli.finetune import finetune_compare, predict
 from sarcgen.cli.generate import generate
 from sarcgen.cli.publish import publish
 from sarcgen.cli.run import run
-from sarcgen.cli.scale import merge
+from sarcgen.cli.merge import merge
 
 # In the order of the data flow, so `sarcgen --help` reads like the study.
 ALL: list[click.Command] = [generate, filter_cmd, publish, finetune_compare, run, predict, merge]

@@ -1,4 +1,4 @@
-"""`sarcgen filter`: a thin command over `sarcgen.filter.run_filter`."""
+"""`sarcgen filter`: a thin command over `sarcgen.filter.run.run_filter`."""
 
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
       sarcgen filter outputs/run --imdb-test ../shared/data/imdb --against my_eval.txt --judge
     """
     from sarcgen.errors import InputError
-    from sarcgen.filter import resolve_recipe, run_filter
-    from sarcgen.models import parse_model_arg
+    from sarcgen.filter.run import resolve_recipe, run_filter
+    from sarcgen.backends.gguf import parse_model_arg
 
     if len(runs) > 1 and out is None:
         raise InputError("several inputs need --out", "pass --out DIR for the combined filtered data")

@@ -1,4 +1,4 @@
-"""`sarcgen generate`: a thin command over `sarcgen.generate.generate_run`."""
+"""`sarcgen generate`: a thin command over `sarcgen.generate.run.generate_run`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from sarcgen.cli.options import overrides, recipe_option
 @click.option("--dry-run", is_flag=True, help="Print the first prompts and exit, without loading the model.")
 @click.option("--dry-run-items", type=int, default=3, show_default=True, help="How many prompts --dry-run prints.")
 @click.option("--threads", type=int, default=None, help="llama.cpp threads (generate.n_threads; default all cores).")
-@click.option("--template", default=None, help="Prompt template: a file in prompts/ or a path (sandboxed).")
+@click.option("--template", default=None, help="Prompt template: a packaged template name (review.j2) or a path (sandboxed).")
 @click.option("--temperature", type=float, default=None, help="generate.sampling.temperature")
 @click.option("--max-tokens", type=int, default=None, help="generate.sampling.max_tokens (longer replies are rejected as truncated)")
 @click.option("--twin-ratio", type=float, default=None, help="Share of sarcastic items that get a sincere twin (0-1).")
@@ -52,9 +52,9 @@ def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | 
       sarcgen generate -r recipes/smoke.yaml --model ./models/qwen3.gguf --n 5
       sarcgen generate -r recipes/smoke.yaml --dry-run
     """
-    from sarcgen.generate import dry_run as render_dry_run
-    from sarcgen.generate import generate_run
-    from sarcgen.models import parse_model_arg
+    from sarcgen.generate.run import dry_run as render_dry_run
+    from sarcgen.generate.run import generate_run
+    from sarcgen.backends.gguf import parse_model_arg
     from sarcgen.recipe import load_recipe
 
     ov: dict[str, Any] = overrides(

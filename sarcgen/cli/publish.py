@@ -34,7 +34,7 @@ def publish(run: Path, out: Path | None, recipe: Path | None, train: float | Non
     Example:
       sarcgen publish outputs/imdb-sarcasm --push your-name/sarcastic-reviews --private
     """
-    from sarcgen.publish import publish_run, run_recipe
+    from sarcgen.publish.run import publish_run, run_recipe
     from sarcgen.recipe import load_recipe
 
     flags = overrides(publish__train=train, publish__validation=validation, publish__test=test, publish__seed=seed)

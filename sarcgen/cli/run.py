@@ -35,7 +35,7 @@ def run(recipe: Path, model: str | None, n: int | None, out: Path | None, base_m
     so re-running after a crash or Ctrl-C picks up where it stopped.
     Example:  sarcgen run recipes/imdb-sarcasm.yaml --base-data ../shared/data/imdb
     """
-    from sarcgen.models import parse_model_arg
+    from sarcgen.backends.gguf import parse_model_arg
     from sarcgen.pipeline import STAGES, run_pipeline
     from sarcgen.recipe import load_recipe
 

@@ -1,6 +1,6 @@
 """The synthetic splits for run B: from a run folder, a published folder, a JSONL file or a Hub id.
 
-`sarcgen.synthetic.load_synthetic` (publish's round trip) reads run folders, published folders and
+`sarcgen.publish.load.load_synthetic` (publish's round trip) reads run folders, published folders and
 Hub ids; a bare JSONL of records is read here, leniently, so hand-made data works too. Either way
 the result is three `TextSet`s.
 """
@@ -60,9 +60,9 @@ def load_synthetic_splits(src: str) -> dict[str, TextSet]:
 
     A bare .jsonl is read leniently here (only text and label are required, so hand-made data
     works; twins stay together by pair_id). Everything else (run folder, published folder, Hub id)
-    goes through `sarcgen.synthetic.load_synthetic`, which splits a run exactly as publish does.
+    goes through `sarcgen.publish.load.load_synthetic`, which splits a run exactly as publish does.
     """
-    from sarcgen.synthetic import load_synthetic
+    from sarcgen.publish.load import load_synthetic
 
     p = Path(src).expanduser()
     if p.is_file() and p.suffix == ".jsonl":

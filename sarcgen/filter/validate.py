@@ -1,0 +1,223 @@
+"""Per-record validation: each check takes a `Review` and returns None (keep) or a reason.
+
+A reason is a short snake_case name, optionally followed by ": detail" (split off by
+`validate_record`), e.g. ``"label_leak: 'sarcastic'"``. `sarcgen.filter.run` counts drops per reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from pydantic import ValidationError
+
+from sarcgen.records import SINCERE, Review
+from sarcgen.recipe import FilterSettings
+from sarcgen.filter.text import tokens
+
+Check = Callable[[Review], "str | None"]
+
+STOPWORDS = frozenset(
+    "a an the and or but if of to in on at for with as by from this that these those it its is are was were be been "
+    "being i you he she we they me my your his her our their them what which who whom how why when where not no so "
+    "than too very just only can could would should will do does did have has had there here all any some such more "
+    "most much one about into over after before while because".split()
+)
+
+POSITIVE_WORDS = frozenset(
+    "great brilliant masterpiece amazing love loved loving lovely stunning perfect perfectly wonderful best fantastic "
+    "beautiful beautifully unforgettable incredible awesome superb excellent outstanding magnificent breathtaking "
+    "gorgeous spectacular marvelous marvellous delightful thrilling riveting gripping captivating impressive "
+    "remarkable flawless terrific fabulous stellar phenomenal genius masterful masterclass sublime exquisite "
+    "enjoyable enjoyed charming dazzling triumph bravo wow thanks thank grateful treat gem classic must-see "
+    "highlight unbelievable extraordinary mesmerizing mesmerising astonishing glorious".split()
+)
+
+NEGATIVE_WORDS = frozenset(
+    "boring bored dull tedious terrible awful worst bad badly waste wasted mess messy nonsense pointless painful "
+    "disappointing disappointment disaster horrible horrendous unwatchable forgettable lifeless wooden flat "
+    "cringe cringeworthy clumsy lazy predictable incoherent confusing confused stupid dumb ridiculous laughable "
+    "failed fails failure sloppy tiresome bland insufferable unbearable excruciating snooze zero garbage trash "
+    "headache asleep sleep".split()
+)
+NEGATIONS = frozenset("not never no nothing nor isnt wasnt arent dont doesnt didnt cant couldnt hardly barely without".split())
+
+_META = re.compile(
+    r"^\s*(here\s+(is|are)|here's|sure[,!.]|certainly[,!.]|of course[,!.]|okay[,!.]|ok[,!.]|absolutely[,!.]\s+here)"
+    r"|\bas an ai\b|\blanguage model\b|\bi (cannot|can't|can not|am unable to) (write|help|create|produce|generate)"
+    r"|\b(sarcastic|sincere|positive|negative) review\s*:|^\s*review\s*:|\(\s*\d+\s+words?\s*\)|\bword count\b"
+    r"|^\s*(note|title)\s*:|</?think>|\bthis review (uses|employs)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_LEAK = re.compile(r"\b(sarcas\w*|iron(y|ic|ical|ically)|satir\w*)\b|(^|\s)/s\b", re.IGNORECASE)
+_QUOTE_PAIRS = {'"': '"', "\u201c": "\u201d", "'": "'", "\u2018": "\u2019", "\u00ab": "\u00bb", "`": "`"}
+_MARKDOWN = re.compile(r"^\s{0,3}#{1,6}\s|\*\*[^*\n]+\*\*|__[^_\n]+__|```|^\s*[-*+]\s+\S|^\s*\d+\.\s+\S|^\s*>\s", re.MULTILINE)
+_TWIST = re.compile(
+    r"\bif you (enjoy|like|love|want|prefer)\b|\bif your idea of\b|\bsaid no one\b|\byeah,? right\b|\boh,? sure\b"
+    r"|\bas if\b|\bso-called\b|\bnot!|\bwho needs\b|\bassuming\b"
+    r"|\bthanks for (nothing|that)\b|\bwhat a waste\b|\bbecause it meant\b|\bonly (checked|looked at) my watch\b",
+    re.IGNORECASE,
+)
+_CONTRAST = frozenset("but however though although yet except unfortunately sadly".split())
+
+
+def _reason(name: str, detail: str = "") -> str:
+    return f"{name}: {detail}" if detail else name
+
+
+def check_length(settings: FilterSettings) -> Check:
+    def length(r: Review) -> str | None:
+        n = len(r.text.split())
+        if n < settings.min_words:
+            return _reason("too_short", f"{n} words < {settings.min_words}")
+        if n > settings.max_words:
+            return _reason("too_long", f"{n} words > {settings.max_words}")
+        return None
+
+    return length
+
+
+@lru_cache(maxsize=1)
+def _langdetect():  # deterministic: langdetect samples, so fix its seed once
+    try:
+        from langdetect import DetectorFactory, detect_langs
+
+        DetectorFactory.seed = 0
+        return detect_langs
+    except ImportError:  # pragma: no cover - langdetect is a dependency
+        return None
+
+
+def detect_language(text: str) -> str | None:
+    """langdetect's best guess (seeded, so deterministic), or None when it cannot tell."""
+    detect = _langdetect()
+    if detect is None:
+        return None
+    try:
+        langs = detect(text)
+    except Exception:  # langdetect raises on text without features
+        return None
+    return langs[0].lang if langs else None
+
+
+def check_language(settings: FilterSettings) -> Check:
+    """English: a cheap stopword / ASCII test, with langdetect as the tie-breaker for short or
+    list-like texts that have few stopwords. Other languages: langdetect."""
+
+    def language(r: Review) -> str | None:
+        letters = [c for c in r.text if c.isalpha()]
+        if not letters:
+            return _reason("not_english", "no letters")
+        if settings.language != "en":
+            lang = detect_language(r.text)
+            return None if lang in (None, settings.language) else _reason("wrong_language", f"detected {lang}")
+        non_ascii = sum(1 for c in letters if not c.isascii()) / len(letters)
+        if non_ascii > 0.1:
+            return _reason("not_english", f"{non_ascii:.0%} non-ASCII letters")
+        toks = tokens(r.text)
+        share = sum(t in STOPWORDS for t in toks) / max(1, len(toks))
+        if share >= 0.12:
+            return None
+        lang = detect_language(r.text)
+        if lang == "en":
+            return None
+        return _reason("not_english", f"stopword share {share:.2f}, langdetect {lang}")
+
+    return language
+
+
+def check_meta_text(r: Review) -> str | None:
+    m = _META.search(r.text)
+    return _reason("meta_text", repr(m.group(0).strip())) if m else None
+
+
+def check_label_leak(r: Review) -> str | None:
+    m = _LEAK.search(r.text)
+    return _reason("label_leak", repr(m.group(0).strip())) if m else None
+
+
+def check_formatting(r: Review) -> str | None:
+    t = r.text.strip()
+    if len(t) >= 2 and _QUOTE_PAIRS.get(t[0]) == t[-1] and t[0] not in t[1:-1]:
+        return "wrapping_quotes"
+    m = _MARKDOWN.search(r.text)
+    return _reason("markdown", repr(m.group(0).strip())) if m else None
+
+
+def _has_word(toks: list[str], phrase: str) -> bool:
+    """`phrase` appears as words (a word may be inflected: love ~ loved ~ loving)."""
+    words = tokens(phrase)
+    if not words:
+        return False
+    stems = [w[: max(4, len(w) - 2)] for w in words]
+    for i in range(len(toks) - len(words) + 1):
+        if all(toks[i + k].startswith(stems[k]) and abs(len(toks[i + k]) - len(words[k])) <= 3 for k in range(len(words))):
+            return True
+    return False
+
+
+def check_positive_cue(r: Review) -> str | None:
+    """Sarcastic negatives must praise on the surface: the contrast is what makes it sarcasm."""
+    if not (r.sarcastic and r.label == 0):
+        return None
+    toks = tokens(r.text)
+    if _has_word(toks, r.cue) or any(t in POSITIVE_WORDS for t in toks):
+        return None
+    return _reason("missing_positive_cue", f"no {r.cue!r} and no positive word")
+
+
+def check_negative_twist(r: Review) -> str | None:
+    """Sincere twins must stay sincere: no sarcasm markers, no "but ... boring" turn."""
+    if not (r.device == SINCERE or (r.label == 1 and not r.sarcastic)):
+        return None
+    m = _TWIST.search(r.text)
+    if m:
+        return _reason("negative_twist", repr(m.group(0)))
+    toks = tokens(r.text)
+    for i, t in enumerate(toks):
+        if t in NEGATIVE_WORDS and not any(p in NEGATIONS for p in toks[max(0, i - 3) : i]):
+            before = toks[max(0, i - 8) : i]
+            if any(c in _CONTRAST for c in before) or t in {"worst", "awful", "terrible", "unwatchable", "waste", "garbage", "trash"}:
+                return _reason("negative_twist", repr(" ".join(toks[max(0, i - 4) : i + 1])))
+    return None
+
+
+def build_checks(settings: FilterSettings) -> list[Check]:
+    """The record checks, in order (the first reason wins)."""
+    return [
+        check_length(settings),
+        check_meta_text,
+        check_label_leak,
+        check_formatting,
+        check_language(settings),
+        check_positive_cue,
+        check_negative_twist,
+    ]
+
+
+def split_reason(reason: str) -> tuple[str, str]:
+    name, _, detail = reason.partition(": ")
+    return name, detail
+
+
+def parse_record(obj: dict[str, Any]) -> tuple[Review | None, str]:
+    """A dict as a `Review`, or (None, "field: message") naming the first schema problem."""
+    try:
+        return Review.model_validate(obj), ""
+    except ValidationError as exc:
+        errs = exc.errors()
+        loc = ".".join(str(p) for p in errs[0]["loc"]) or "(record)"
+        msg = "unknown field" if errs[0]["type"] == "extra_forbidden" else errs[0]["msg"]
+        more = f" (+{len(errs) - 1} more)" if len(errs) > 1 else ""
+        return None, f"{loc}: {msg}{more}"
+
+
+def validate_record(record: Review, checks: list[Check]) -> tuple[str, str] | None:
+    """None when every check keeps the record, else (reason, detail) of the first that does not."""
+    for check in checks:
+        reason = check(record)
+        if reason:
+            return split_reason(reason)
+    return None

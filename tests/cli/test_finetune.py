@@ -1,0 +1,111 @@
+"""`sarcgen finetune-compare` and `sarcgen predict` through the real CLI, on a tiny BERT; bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.cli_helpers import run_cli as run
+
+from sarcgen.devtools.tiny_bert import (
+    write_tiny_bert,
+    write_toy_imdb,
+    write_toy_synthetic,
+)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("cli-ft")
+    return {"model": write_tiny_bert(d / "tiny"), "imdb": write_toy_imdb(d / "imdb", 80, 30),
+            "syn": write_toy_synthetic(d / "syn.jsonl", 30), "dir": d}
+
+
+def small(inputs: dict[str, Path], *extra: str) -> list[str]:
+    return ["finetune-compare", "--synthetic", str(inputs["syn"]), "--base-model", str(inputs["model"]),
+            "--base-data", str(inputs["imdb"]), "--n-train", "40", "--n-validation", "16", "--n-test", "16",
+            "--epochs", "2", "--batch-size", "8", "--max-length", "48", "--lr", "2e-3", "--threads", "2", "-q", *extra]
+
+
+def test_finetune_compare_then_predict(inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    code, stdout, err = run(small(inputs, "--out", str(out)), capsys)
+    assert code == 0, err
+    assert "report:" in stdout and "IMDB test accuracy" in stdout
+    for f in ("report.md", "results.json", "loss_curves.png", "attributions.png"):
+        assert (out / f).is_file(), f
+    ckpt = out / "checkpoints" / "B-seed42"
+    assert (ckpt / "model.safetensors").is_file() and (ckpt / "tokenizer.json").is_file()
+    settings = json.loads((ckpt / "sarcgen_training.json").read_text())["settings"]
+    assert settings["n_train"] == 40 and settings["max_length"] == 48  # flags reached the checkpoint
+
+    code, stdout, err = run(["predict", "--model", str(ckpt), "Great movie, if you enjoy watching paint dry.", "Loved it."], capsys)
+    assert code == 0, err
+    lines = stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0].split()[0] in ("negative", "positive") and "P(neg)=" in lines[0]
+    f = tmp_path / "texts.txt"
+    f.write_text("one review\nanother review\n")
+    code, stdout, _ = run(["predict", "-m", str(ckpt), "--file", str(f), "--json"], capsys)
+    rows = [json.loads(x) for x in stdout.strip().splitlines()]
+    assert code == 0 and [r["text"] for r in rows] == ["one review", "another review"]
+
+
+def test_default_out_dir_is_inside_a_run_folder(tmp_path: Path) -> None:
+    from sarcgen.cli.finetune import default_out_dir
+
+    run_dir = tmp_path / "outputs" / "r1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "generated.jsonl").write_text("")
+    assert default_out_dir("outputs", str(run_dir)) == run_dir / "finetune"
+    assert default_out_dir("outputs", "user/dataset").parent == Path("outputs")
+
+
+def test_bad_base_data_columns(inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("review,sentiment\n" + "x,1\n" * 100)
+    argv = small(inputs)
+    argv[argv.index("--base-data") + 1] = str(bad)
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "bad.csv: missing column(s) text, label" in err and "Traceback" not in err
+
+
+def test_bad_labels(inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "labels.csv"
+    bad.write_text("text,label\n" + "fine movie,1\n" * 50 + "odd,3\n")
+    argv = small(inputs)
+    argv[argv.index("--base-data") + 1] = str(bad)
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "labels.csv: column 'label'" in err and "outside {0, 1}" in err
+
+
+def test_bad_challenge_file(inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "ch.jsonl"
+    bad.write_text('{"text": "x", "label": -1}\n')
+    code, _, err = run(small(inputs, "--challenge", str(bad)), capsys)
+    assert code == 2 and "ch.jsonl" in err and "outside {0, 1}" in err
+
+
+def test_empty_synthetic(inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    argv = small(inputs)
+    argv[argv.index("--synthetic") + 1] = str(empty)
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "synthetic training split is empty" in err
+
+
+def test_model_not_loadable_offline(inputs: dict[str, Path], capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    argv = small(inputs, "--out", str(inputs["dir"] / "never"))
+    argv[argv.index("--base-model") + 1] = "bert-base-uncased-not-cached"
+    code, _, err = run(argv, capsys)
+    assert code == 3 and "bert-base-uncased-not-cached" in err and "--base-model" in err
+
+
+def test_predict_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["predict", "--model", str(tmp_path), "hello"], capsys)
+    assert code == 3 and "not a model folder" in err
+    code, _, err = run(["predict", "--model", str(tmp_path)], capsys)
+    assert code == 2 and "nothing to classify" in err

@@ -1,0 +1,109 @@
+"""The blind judge: answer parsing, agreement, the filter's judge stage (fake and real tiny GGUF)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sarcgen.backends.base import GenerationRequest, GenerationResult
+from sarcgen.backends.fake import FakeBackend
+from sarcgen.filter.run import run_filter
+from sarcgen.filter import judge as jg
+from sarcgen.recipe import Recipe
+from sarcgen.records import Review
+from tests.filter.test_run import GOOD_SARCASTIC, GOOD_SINCERE, review, write_run
+
+
+@pytest.mark.parametrize(
+    ("answer", "label", "sarcastic"),
+    [
+        ("sentiment: negative\nsarcastic: yes", 0, True),
+        ("Sentiment: Positive\nSarcastic: No", 1, False),
+        ("<think>hmm</think>**Sentiment:** negative\n**Sarcastic:** true", 0, True),
+        ("The sentiment is negative and the review is not sarcastic.", 0, False),
+        ("negative\nyes", 0, True),
+        ("sentiment - pos, sarcasm - n", 1, False),
+        ("I think this reviewer is being sarcastic; overall negative.", 0, True),
+    ],
+)
+def test_parse_verdict(answer: str, label: int, sarcastic: bool) -> None:
+    v = jg.parse_verdict(answer)
+    assert (v.label, v.sarcastic) == (label, sarcastic) and v.parsed
+
+
+@pytest.mark.parametrize("answer", ["", "qwe rty uiop", "positive or negative? yes or no", "sentiment: unsure"])
+def test_unparseable_answers(answer: str) -> None:
+    assert not jg.parse_verdict(answer).parsed
+
+
+def _reviews() -> list[Review]:
+    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
+    recs += [review(10 + i, t, aspect=a, cue=c, sarcastic=False) for i, (a, c, t) in enumerate(GOOD_SINCERE)]
+    return [Review.model_validate(r) for r in recs]
+
+
+def test_judge_is_blind_and_counts_reasons() -> None:
+    reviews = _reviews()
+    answers = {
+        reviews[0].text: "sentiment: negative\nsarcastic: yes",
+        reviews[1].text: "sentiment: positive\nsarcastic: no",  # both wrong
+        reviews[2].text: "sentiment: negative\nsarcastic: no",  # sarcasm wrong
+        reviews[3].text: "gibberish",
+        reviews[6].text: "sentiment: positive\nsarcastic: no",
+        reviews[7].text: "sentiment: negative\nsarcastic: no",  # sentiment wrong
+    }
+
+    def reply(req: GenerationRequest):
+        text = req.messages[-1]["content"].removeprefix("Review: ")
+        if text == reviews[4].text:
+            return GenerationResult(key=req.key, text="", finish_reason="error", error="boom")
+        return answers.get(text, "sentiment: negative\nsarcastic: yes")
+
+    be = FakeBackend(reply)
+    out = jg.judge_reviews(reviews, be, progress=False)
+    assert [o.reason for o in out] == [None, jg.BOTH, jg.SARCASM, jg.UNPARSEABLE, jg.ERROR, None, None, jg.SENTIMENT]
+    for req, r in zip(be.requests, reviews):
+        last = req.messages[-1]["content"]
+        assert last == f"Review: {r.text}"  # the judge sees only the text
+        assert req.temperature == 0.0 and req.max_tokens <= 32
+        assert not any(r.device in m["content"] and r.device != "deadpan" for m in req.messages if m["role"] == "user")
+    stats = jg.agreement(out)
+    assert stats["judged"] == 8 and stats["agreements"] == 3 and stats["agreement_rate"] == 0.375
+    assert stats["unparseable"] == 1 and stats["errors"] == 1 and stats["parsed"] == 6
+
+
+def test_filter_judge_stage_with_fake_backend(tmp_path: Path) -> None:
+    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
+    recs += [review(10 + i, t, aspect=a, cue=c, sarcastic=False) for i, (a, c, t) in enumerate(GOOD_SINCERE)]
+    run = write_run(tmp_path / "run", recs)
+    rec = Recipe()
+    rec.filter.judge = True
+    be = FakeBackend(["sentiment: negative\nsarcastic: yes"])  # right for sarcastic, wrong for sincere twins
+    rep = run_filter([run], rec, backend=be, progress=False)
+    assert rep.kept == 6 and rep.counts == {jg.BOTH: 2}
+    assert rep.judge["agreement_rate"] == 0.75 and rep.judge["backend"] == "fake"
+    dis = [json.loads(x) for x in (run / "judge_disagreements.jsonl").read_text().splitlines()]
+    assert [d["id"] for d in dis] == ["000010-t", "000011-t"]
+    assert dis[0]["judge_label"] == 0 and dis[0]["label"] == 1 and dis[0]["answer"].startswith("sentiment")
+    assert "## Judge" in (run / "filter_report.md").read_text()
+
+
+@pytest.mark.llama
+def test_judge_runs_on_real_tiny_gguf(tmp_path: Path, tiny_gguf: Path, llama_cpp) -> None:
+    """Random weights answer gibberish: the stage must run end to end and name the reason."""
+    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC[:3])]
+    run = write_run(tmp_path / "run", recs)
+    rec = Recipe()
+    rec.model.path = str(tiny_gguf)
+    rec.filter.judge = True
+    rec.generate.n_threads = 1
+    rec.generate.n_ctx = 2048
+    rep = run_filter([run], rec, progress=False)
+    assert rep.judge is not None and rep.judge["judged"] == 3
+    assert rep.judge["model_file"] == tiny_gguf.name and rep.judge["backend"].startswith("llama")
+    assert rep.kept + sum(rep.by_stage.get("judge", {}).values()) == 3
+    assert set(rep.by_stage.get("judge", {})) <= {jg.UNPARSEABLE, jg.SENTIMENT, jg.SARCASM, jg.BOTH}
+    lines = (run / "judge_disagreements.jsonl").read_text().splitlines()
+    assert len(lines) == 3 - rep.kept

@@ -1,0 +1,171 @@
+"""run_filter on hand-made run folders: outputs, counts, bad input, determinism."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sarcgen.errors import InputError
+from sarcgen.filter.run import resolve_recipe, run_filter
+from sarcgen.recipe import Recipe
+
+PROV = {
+    "model_file": "fake.gguf", "model_sha256": "0" * 64, "quantization": None, "backend": "fake", "backend_version": "0",
+    "template_name": "review.j2", "template_hash": "abc", "recipe_hash": "def", "sampling": {"temperature": 0.9},
+    "seed": 1, "created_at": "2026-01-01T00:00:00+00:00", "sarcgen_version": "0.1.0",
+}
+
+GOOD_SARCASTIC = [
+    ("backhanded compliment", "plot", "great", "A great plot for anyone who enjoys guessing nothing, because every twist was announced an hour before it happened."),
+    ("hyperbolic praise", "acting", "brilliant", "The most brilliant acting of the century, provided the century is measured in cardboard cutouts standing very still."),
+    ("rhetorical question", "pacing", "amazing", "Who knew a film could be this amazing at making ninety minutes feel like an entire winter spent waiting for a bus?"),
+    ("mock gratitude", "dialogue", "thanks", "Many thanks to the writers for dialogue so stiff that my grandmother's furniture sounded more natural by comparison."),
+    ("deadpan", "ending", "perfect", "The ending was perfect in the way a parking ticket is perfect: it arrived, it cost me, and I learned nothing."),
+    ("understatement", "soundtrack", "stunning", "The soundtrack was stunning, in that it stunned my ears into a state of permanent ringing for days after."),
+]
+GOOD_SINCERE = [
+    ("plot", "great", "A great plot that kept me guessing until the final scene, with twists that felt earned and surprising every time."),
+    ("acting", "brilliant", "Brilliant performances all round; the two leads share a warmth that made every quiet scene feel alive and true."),
+]
+
+
+def review(i: int, text: str, *, device: str = "deadpan", aspect: str = "plot", cue: str = "great",
+           sarcastic: bool = True, pair: str | None = None, **extra: Any) -> dict[str, Any]:
+    sincere = not sarcastic
+    rec = {
+        "id": f"{i:06d}-{'t' if sincere else 's'}", "plan_index": i, "text": text, "label": 1 if sincere else 0,
+        "sarcastic": sarcastic, "device": "sincere" if sincere else device, "aspect": aspect, "genre": "drama",
+        "length": "short", "cue": cue, "pair_id": pair, "provenance": PROV,
+    }
+    rec.update(extra)
+    return rec
+
+
+def sample_records() -> list[dict[str, Any]]:
+    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
+    recs += [review(10 + i, t, aspect=a, cue=c, sarcastic=False) for i, (a, c, t) in enumerate(GOOD_SINCERE)]
+    recs += [
+        review(20, "Too short to count."),  # too_short
+        review(21, "Here is a sarcastic review: a great movie if you like staring at walls for two long hours."),  # meta_text
+        review(22, "This sarcastic take says the great film was a total snooze from the first scene to the credits."),  # label_leak
+        review(23, "The film was dull and slow and the actors mumbled through every single scene of it."),  # missing_positive_cue
+        review(24, "A great film, if you enjoy watching the same scene repeated for an hour with no payoff.", sarcastic=False),  # twist
+        review(25, GOOD_SARCASTIC[0][3]),  # exact duplicate of 0
+        review(26, GOOD_SARCASTIC[1][3].replace("very still", "very, very still")),  # near duplicate of 1
+        review(27, "Great movie, if you enjoy watching paint dry for two hours. I certainly did not, sadly."),  # contaminated
+    ]
+    return recs
+
+
+def write_run(folder: Path, recs: list[dict[str, Any]], extra_lines: list[str] = ()) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(r) for r in recs] + list(extra_lines)
+    (folder / "generated.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_run_filter_outputs_and_reasons(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run", sample_records(), ["{not json", "[1, 2]"])
+    rep = run_filter([run], Recipe(), progress=False)
+    assert rep.kept == 8
+    assert rep.counts == {
+        "contaminated": 1, "exact_duplicate": 1, "label_leak": 1, "malformed_json": 2, "meta_text": 1,
+        "missing_positive_cue": 1, "near_duplicate": 1, "negative_twist": 1, "too_short": 1,
+    }
+    assert rep.total == 18 and rep.rejected == 10
+    assert len(rep.malformed) == 2 and f"{run / 'generated.jsonl'}:17:" in rep.malformed[0]
+    kept = [json.loads(x) for x in (run / "filtered.jsonl").read_text().splitlines()]
+    assert [r["plan_index"] for r in kept] == sorted(r["plan_index"] for r in kept)
+    assert "000000-s" in {r["id"] for r in kept} and "000025-s" not in {r["id"] for r in kept}
+    rej = [json.loads(x) for x in (run / "filter_rejected.jsonl").read_text().splitlines()]
+    assert all({"stage", "reason", "detail"} <= set(r) for r in rej)
+    dup = next(r for r in rej if r["reason"] == "exact_duplicate")
+    assert dup["id"] == "000025-s" and "000000-s" in dup["detail"]
+    cont = next(r for r in rej if r["reason"] == "contaminated")
+    assert "paint dry" in cont["detail"] and "challenge#0" in cont["detail"]
+    data = json.loads((run / "filter_report.json").read_text())
+    assert data["cells_before"]["deadpan"]["plot"] >= 1 and data["kept"] == 8
+    assert data["decontamination"][0]["matched_text"].startswith("Great movie, if you enjoy")
+    assert data["diversity_after"]["distinct_1"] > 0
+    md = (run / "filter_report.md").read_text()
+    for heading in ("Drops per reason", "Device x aspect", "Decontamination", "Diversity", "Malformed lines"):
+        assert heading in md
+    assert (run / "filter_lengths.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_filter_is_deterministic(tmp_path: Path) -> None:
+    recs = sample_records()
+    a = run_filter([write_run(tmp_path / "a", recs)], Recipe(), tmp_path / "out_a", progress=False)
+    b = run_filter([write_run(tmp_path / "b", recs)], Recipe(), tmp_path / "out_b", progress=False)
+    for name in ("filtered.jsonl", "filter_rejected.jsonl", "filter_lengths.png"):
+        assert (a.out_dir / name).read_bytes() == (b.out_dir / name).read_bytes(), name
+    md_a = (a.out_dir / "filter_report.md").read_text().replace(str(tmp_path / "a"), "RUN")
+    assert md_a == (b.out_dir / "filter_report.md").read_text().replace(str(tmp_path / "b"), "RUN")
+    ja = json.loads((a.out_dir / "filter_report.json").read_text())
+    jb = json.loads((b.out_dir / "filter_report.json").read_text())
+    for j in (ja, jb):
+        j.pop("inputs"), j.pop("out_dir")
+    assert ja == jb
+    # and rerunning in place gives the same bytes
+    before = (a.out_dir / "filtered.jsonl").read_bytes()
+    run_filter([tmp_path / "a"], Recipe(), tmp_path / "out_a", progress=False)
+    assert (a.out_dir / "filtered.jsonl").read_bytes() == before
+
+
+def test_jsonl_file_input_schema_errors_and_duplicate_ids(tmp_path: Path) -> None:
+    recs = sample_records()[:3]
+    bad = dict(recs[0], id="x1", label=3)
+    unknown = dict(recs[1], id="x2", colour="red")
+    f = tmp_path / "reviews.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in [*recs, bad, unknown, recs[2]]) + "\n")
+    rep = run_filter([f], Recipe(), progress=False)
+    assert rep.counts["schema"] == 2 and rep.counts["duplicate_id"] == 1
+    assert (tmp_path / "filtered.jsonl").exists()
+    rej = [json.loads(x) for x in (tmp_path / "filter_rejected.jsonl").read_text().splitlines()]
+    schema = [r for r in rej if r["reason"] == "schema"]
+    assert any("label" in r["detail"] for r in schema) and any("colour" in r["detail"] for r in schema)
+    assert all(":" in r["detail"] for r in schema)  # file:line named
+
+
+def test_empty_and_missing_inputs_raise(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "generated.jsonl").write_text("")
+    with pytest.raises(InputError, match="empty"):
+        run_filter([empty], Recipe(), progress=False)
+    with pytest.raises(InputError, match="no such file"):
+        run_filter([tmp_path / "nope.jsonl"], Recipe(), progress=False)
+    with pytest.raises(InputError, match="generated.jsonl"):
+        run_filter([tmp_path], Recipe(), progress=False)
+    with pytest.raises(InputError):
+        run_filter([], Recipe(), progress=False)
+
+
+def test_thresholds_come_from_run_recipe_then_flags(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run", sample_records())
+    (run / "recipe.yaml").write_text("filter:\n  min_words: 3\n  near_dup_threshold: 99.5\n")
+    rec, source = resolve_recipe([run])
+    assert source.endswith("recipe.yaml") and rec.filter.min_words == 3
+    rep = run_filter([run], rec, progress=False)
+    assert "too_short" not in rep.counts and "near_duplicate" not in rep.counts  # 99.5 is too strict for the edit
+    rec2, _ = resolve_recipe([run], None, {"filter.near_dup_threshold": 90})
+    assert rec2.filter.near_dup_threshold == 90 and rec2.filter.min_words == 3
+    rep2 = run_filter([run], rec2, tmp_path / "o2", progress=False)
+    assert rep2.counts.get("near_duplicate") == 1
+
+
+def test_against_file_and_two_runs(tmp_path: Path) -> None:
+    recs = sample_records()
+    a = write_run(tmp_path / "a", recs[:4])
+    b = write_run(tmp_path / "b", recs[4:8])
+    ev = tmp_path / "eval.txt"
+    ev.write_text(GOOD_SARCASTIC[2][3].replace("amazing", "astonishing") + "\nsomething unrelated entirely here\n")
+    rec = Recipe()
+    rec.filter.against = [str(ev)]
+    rep = run_filter([a, b], rec, tmp_path / "out", progress=False)
+    assert rep.counts == {"contaminated": 1}
+    assert rep.decontamination[0]["source"] == "eval.txt" and rep.kept == 7
+    assert rep.eval_sets["eval.txt"] == 2

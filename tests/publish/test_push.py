@@ -1,0 +1,325 @@
+"""Pushing to the Hub, tested at the HTTP boundary.
+
+A small stand-in for the Hub runs on 127.0.0.1 and implements the endpoints huggingface_hub's
+real `HfApi.create_repo` / `upload_folder` call: repo info, repo creation, tree listing, YAML
+validation, preupload, the LFS batch API with a basic PUT transfer, and the ndjson commit. The real
+huggingface_hub client talks to it over HTTP; the tests then assert on exactly which files (names
+and bytes) ended up in the fake repo. hf_xet is switched off for these tests: its upload goes to a
+separate content-addressed storage service that this stand-in does not implement.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from tests.publish.test_run import make_run  # noqa: E402
+
+from sarcgen.errors import PublishError  # noqa: E402
+
+TOKEN = "hf_test_write_token"
+
+
+class FakeHub:
+    """Repos, LFS objects and a request log, shared with the request handler."""
+
+    def __init__(self) -> None:
+        self.repos: dict[str, dict[str, Any]] = {}
+        self.lfs: dict[str, bytes] = {}
+        self.log: list[tuple[str, str]] = []
+        self.fail: dict[str, int] = {}  # step name -> HTTP status to answer with
+        self.tokens = {TOKEN}
+        self.all_regular = False  # answer "regular" for every file (the xet pipeline then needs no CAS)
+        self.server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # keep pytest output quiet
+            pass
+
+        def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+            data = b"" if body is None else json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self) -> bytes:
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def _authorized(self, step: str) -> bool:
+            if step in hub.fail:
+                status = hub.fail[step]
+                self._send(status, {"error": f"refused by test at {step}"}, {"X-Error-Message": f"refused by test at {step}"})
+                return False
+            auth = self.headers.get("Authorization", "")
+            if auth.removeprefix("Bearer ") not in hub.tokens:
+                self._send(401, {"error": "Invalid credentials in Authorization header"},
+                           {"X-Error-Message": "Invalid credentials in Authorization header"})
+                return False
+            return True
+
+        def _route(self, method: str) -> None:
+            path = unquote(urlparse(self.path).path)
+            hub.log.append((method, path))
+            body = self._body() if method in ("POST", "PUT") else b""
+            parts = path.strip("/").split("/")
+            if method == "GET" and parts[:2] == ["api", "datasets"] and len(parts) == 4:
+                if not self._authorized("repo_info"):
+                    return
+                repo = "/".join(parts[2:4])
+                if repo not in hub.repos:
+                    return self._send(404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
+                return self._send(200, {"id": repo, "sha": "0" * 40, "private": hub.repos[repo]["private"],
+                                        "siblings": [{"rfilename": p} for p in hub.repos[repo]["files"]]})
+            if method == "POST" and path == "/api/repos/create":
+                if not self._authorized("create"):
+                    return
+                req = json.loads(body)
+                repo = f"{req['organization']}/{req['name']}" if req.get("organization") else req["name"]
+                assert req.get("type") == "dataset", req
+                url = f"{hub.url}/datasets/{repo}"
+                if repo in hub.repos:
+                    return self._send(409, {"error": "You already created this dataset repo", "url": url})
+                private = req.get("visibility", "private" if req.get("private") else "public") != "public"
+                hub.repos[repo] = {"private": private, "files": {}}
+                return self._send(200, {"url": url, "name": repo})
+            if method == "GET" and parts[:2] == ["api", "datasets"] and len(parts) >= 6 and parts[4] == "tree":
+                repo = "/".join(parts[2:4])
+                files = hub.repos.get(repo, {}).get("files", {})
+                return self._send(200, [{"type": "file", "path": p, "size": len(b), "oid": hashlib.sha1(b).hexdigest()}
+                                        for p, b in sorted(files.items())])
+            if method == "POST" and path == "/api/validate-yaml":
+                return self._send(200, {})
+            if method == "POST" and len(parts) == 6 and parts[4] == "preupload":
+                if not self._authorized("preupload"):
+                    return
+                files = json.loads(body)["files"]
+                return self._send(200, {"files": [
+                    {"path": f["path"],
+                     "uploadMode": "lfs" if f["path"].endswith(".parquet") and not hub.all_regular else "regular",
+                     "shouldIgnore": False} for f in files]})
+            if method == "POST" and path.endswith(".git/info/lfs/objects/batch"):
+                if not self._authorized("lfs_batch"):
+                    return
+                objects = []
+                for obj in json.loads(body)["objects"]:
+                    entry = {"oid": obj["oid"], "size": obj["size"]}
+                    if obj["oid"] not in hub.lfs:
+                        entry["actions"] = {"upload": {"href": f"{hub.url}/lfs-upload/{obj['oid']}"}}
+                    objects.append(entry)
+                return self._send(200, {"transfer": "basic", "objects": objects})
+            if method == "PUT" and parts[0] == "lfs-upload":
+                if "lfs_put" in hub.fail:
+                    return self._send(hub.fail["lfs_put"], {"error": "storage refused"})
+                assert hashlib.sha256(body).hexdigest() == parts[1], "uploaded bytes do not match their oid"
+                hub.lfs[parts[1]] = body
+                return self._send(200, {})
+            if method == "POST" and len(parts) == 6 and parts[4] == "commit":
+                if not self._authorized("commit"):
+                    return
+                repo = "/".join(parts[2:4])
+                staged = dict(hub.repos[repo]["files"])
+                for line in body.splitlines():
+                    item = json.loads(line)
+                    key, value = item["key"], item["value"]
+                    if key == "file":
+                        staged[value["path"]] = base64.b64decode(value["content"])
+                    elif key == "lfsFile":
+                        assert value["oid"] in hub.lfs, f"commit references LFS object {value['oid']} never uploaded"
+                        staged[value["path"]] = hub.lfs[value["oid"]]
+                    elif key == "deletedFile":
+                        staged.pop(value["path"], None)
+                hub.repos[repo]["files"] = staged
+                return self._send(200, {"commitUrl": f"{hub.url}/datasets/{repo}/commit/{'c' * 40}",
+                                        "commitOid": "c" * 40, "pullRequestUrl": None})
+            self._send(404, {"error": f"fake hub: no route for {method} {path}"})
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._route("GET")
+
+        def do_POST(self) -> None:  # noqa: N802
+            self._route("POST")
+
+        def do_PUT(self) -> None:  # noqa: N802
+            self._route("PUT")
+
+    return Handler
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A running fake Hub; HF_ENDPOINT points at it, xet and offline mode are off, no cached token."""
+    from huggingface_hub import constants
+
+    fake = FakeHub()
+    fake.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    thread = threading.Thread(target=fake.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    monkeypatch.setenv("HF_ENDPOINT", fake.url)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setattr("huggingface_hub.get_token", lambda: None)
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One published folder (Hub layout + save_to_disk copy) shared by the push tests."""
+    from sarcgen.publish.run import publish_run
+
+    root = tmp_path_factory.mktemp("push")
+    return publish_run(make_run(root), root / "out").out_dir
+
+
+def _expected(folder: Path) -> dict[str, bytes]:
+    files = {"README.md": (folder / "README.md").read_bytes()}
+    for p in sorted((folder / "data").glob("*.parquet")):
+        files[f"data/{p.name}"] = p.read_bytes()
+    return files
+
+
+def test_push_uploads_exactly_the_hub_layout(hub: FakeHub, published: Path) -> None:
+    from sarcgen.publish.push import push_folder
+
+    result = push_folder(published, "alice/sarcasm", token=TOKEN, private=True)
+    assert result.created and result.url == f"{hub.url}/datasets/alice/sarcasm"
+    assert hub.repos["alice/sarcasm"]["private"] is True
+    uploaded = hub.repos["alice/sarcasm"]["files"]
+    assert sorted(uploaded) == ["README.md", "data/test-00000-of-00001.parquet",
+                                "data/train-00000-of-00001.parquet", "data/validation-00000-of-00001.parquet"]
+    assert uploaded == _expected(published)  # byte for byte; nothing from hf_dataset/ or publish.json
+    assert result.files == sorted(uploaded, key=lambda p: (p != "README.md", p))
+    # parquet went through LFS, the card as a regular file, in one commit
+    assert len(hub.lfs) == 3
+    assert sum(1 for m, p in hub.log if p.endswith("/commit/main")) == 1
+
+
+def test_push_existing_repo_replaces_stale_splits(hub: FakeHub, published: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sarcgen.publish.push import push_folder
+
+    hub.repos["alice/sarcasm"] = {"private": False, "files": {"data/old-00000-of-00001.parquet": b"stale",
+                                                                "notes.txt": b"keep me"}}
+    monkeypatch.setenv("HF_TOKEN", TOKEN)  # token from the environment this time
+    result = push_folder(published, "alice/sarcasm")
+    assert not result.created
+    files = hub.repos["alice/sarcasm"]["files"]
+    assert "data/old-00000-of-00001.parquet" not in files and files["notes.txt"] == b"keep me"
+    assert {p: b for p, b in files.items() if p != "notes.txt"} == _expected(published)
+
+
+def test_cached_login_token_is_used(hub: FakeHub, published: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sarcgen.publish.push import push_folder
+
+    monkeypatch.setattr("huggingface_hub.get_token", lambda: TOKEN)
+    assert push_folder(published, "alice/cached").created
+
+
+def test_no_token_fails_before_any_request(hub: FakeHub, published: Path) -> None:
+    from sarcgen.publish.push import push_folder
+
+    with pytest.raises(PublishError, match="no Hugging Face token") as err:
+        push_folder(published, "alice/sarcasm")
+    assert "HF_TOKEN" in str(err.value) and hub.log == []
+
+
+def test_bad_token_is_a_clear_401(hub: FakeHub, published: Path) -> None:
+    from sarcgen.publish.push import push_folder
+
+    with pytest.raises(PublishError, match=r"refused the token \(HTTP 401\).*nothing was pushed"):
+        push_folder(published, "alice/sarcasm", token="hf_wrong")
+    assert hub.repos == {}
+
+
+def test_forbidden_namespace_is_a_clear_403(hub: FakeHub, published: Path) -> None:
+    from sarcgen.publish.push import push_folder
+
+    hub.fail["create"] = 403
+    with pytest.raises(PublishError, match=r"HTTP 403.*'bigcorp' namespace.*nothing was pushed"):
+        push_folder(published, "bigcorp/sarcasm", token=TOKEN)
+
+
+@pytest.mark.parametrize("step", ["commit", "lfs_batch", "preupload"])
+def test_failure_after_create_says_repo_is_empty(hub: FakeHub, published: Path, step: str) -> None:
+    from sarcgen.publish.push import push_folder
+
+    hub.fail[step] = 403
+    with pytest.raises(PublishError, match="repo alice/sarcasm was created but is empty or partial"):
+        push_folder(published, "alice/sarcasm", token=TOKEN)
+    assert hub.repos["alice/sarcasm"]["files"] == {}
+
+
+def test_unreachable_hub_is_a_clear_error(published: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import constants
+
+    from sarcgen.publish.push import push_folder
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with pytest.raises(PublishError, match=r"cannot reach the Hugging Face Hub at http://127\.0\.0\.1"):
+        push_folder(published, "alice/sarcasm", token=TOKEN, endpoint=f"http://127.0.0.1:{port}")
+
+
+def test_offline_mode_fails_before_any_request(hub: FakeHub, published: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sarcgen.publish.push import push_folder
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(PublishError, match="offline mode"):
+        push_folder(published, "alice/sarcasm", token=TOKEN)
+    assert hub.log == []
+
+
+def test_incomplete_folder_and_bad_repo_id(tmp_path: Path, published: Path) -> None:
+    from sarcgen.publish.push import push_folder
+
+    with pytest.raises(PublishError, match="no README.md"):
+        push_folder(tmp_path, "alice/sarcasm", token=TOKEN)
+    with pytest.raises(PublishError, match="expected a Hub repo id"):
+        push_folder(published, "sarcasm", token=TOKEN)
+
+
+def test_publish_run_pushes(hub: FakeHub, tmp_path: Path) -> None:
+    from sarcgen.publish.run import publish_run
+
+    result = publish_run(make_run(tmp_path), tmp_path / "out", push="alice/run", token=TOKEN)
+    assert result.url == f"{hub.url}/datasets/alice/run"
+    card = hub.repos["alice/run"]["files"]["README.md"].decode()
+    assert 'load_dataset("alice/run")' in card
+
+
+def test_push_with_xet_pipeline(hub: FakeHub, published: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default path when hf_xet is installed (streamed pipeline), with every file stored as a regular blob."""
+    from huggingface_hub import constants
+
+    from sarcgen.publish.push import push_folder
+
+    pytest.importorskip("hf_xet")
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
+    hub.all_regular = True
+    push_folder(published, "alice/xet", token=TOKEN)
+    assert hub.repos["alice/xet"]["files"] == _expected(published)
