@@ -1,8 +1,9 @@
 """Crash-safe JSONL: append one flushed line per record; read with file:line errors.
 
 Run folders are append-only logs. A record is durable once its line (with the trailing newline)
-is fsynced; a crash can leave at most one partial last line, which `repair_tail` cuts off so that a
-resumed run neither loses nor duplicates accepted records.
+is fsynced; a crash can leave at most one partial last line, which `repair_tail` cuts off (a complete
+record that only lacks its newline is kept), so that a resumed run neither loses nor duplicates
+accepted records.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,32 +20,59 @@ from sarcgen.errors import InputError
 ErrorHandler = Callable[[Path, int, str], None]
 
 
-def repair_tail(path: Path) -> int:
-    """Truncate a partial (newline-less) last line left by a crash. Returns bytes removed."""
-    if not path.exists():
-        return 0
-    size = path.stat().st_size
-    if size == 0:
-        return 0
+@dataclass(frozen=True)
+class TailRepair:
+    """What `repair_tail` did to a file's last line."""
+
+    cut: bytes = b""  # a torn (unparseable) last line that was removed
+    completed: bool = False  # a complete last record lacked only its newline, which was added
+
+    def __bool__(self) -> bool:
+        return bool(self.cut) or self.completed
+
+    def describe(self, path: Path) -> str:
+        if self.completed:
+            return f"{path}: the last record lacked its newline; kept it and added the newline"
+        preview = self.cut[:80].decode("utf-8", "replace")
+        return f"{path}: cut a torn last line of {len(self.cut)} bytes (never acknowledged): {preview!r}"
+
+
+def repair_tail(path: Path) -> TailRepair:
+    """Finish a file whose last line lacks its newline: a complete JSON object keeps its line (the
+    newline is added); anything else is a torn write left by a crash and is cut off."""
+    if not path.exists() or path.stat().st_size == 0:
+        return TailRepair()
     with path.open("rb+") as fh:
+        size = fh.seek(0, os.SEEK_END)
         fh.seek(-1, os.SEEK_END)
         if fh.read(1) == b"\n":
-            return 0
-        # Walk back to the last newline; everything after it is an unfinished write.
+            return TailRepair()
+        # Walk back to the last newline; what follows it is the unfinished line.
+        keep = 0
         pos = size - 1
-        chunk = 4096
         while pos > 0:
-            start = max(0, pos - chunk)
+            start = max(0, pos - 4096)
             fh.seek(start)
-            data = fh.read(pos - start)
-            idx = data.rfind(b"\n")
+            idx = fh.read(pos - start).rfind(b"\n")
             if idx >= 0:
                 keep = start + idx + 1
-                fh.truncate(keep)
-                return size - keep
+                break
             pos = start
-        fh.truncate(0)
-        return size
+        fh.seek(keep)
+        tail = fh.read()
+        if _is_record(tail):
+            fh.seek(0, os.SEEK_END)
+            fh.write(b"\n")
+            return TailRepair(completed=True)
+        fh.truncate(keep)
+        return TailRepair(cut=tail)
+
+
+def _is_record(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line.decode("utf-8")), dict)
+    except ValueError:  # UnicodeDecodeError is a ValueError too
+        return False
 
 
 def iter_jsonl(path: Path, on_error: ErrorHandler | None = None) -> Iterator[tuple[int, dict[str, Any]]]:

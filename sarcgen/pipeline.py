@@ -51,6 +51,7 @@ def run_pipeline(
     """Run every stage of `recipe` into one run folder; returns what ran and what was skipped."""
     from sarcgen.finetune.compare import compare_complete, run_compare
     from sarcgen.generate.run import default_run_dir
+    from sarcgen.publish.run import publish_complete
 
     run = Path(run_dir) if run_dir is not None else default_run_dir(recipe)
     result = PipelineResult(run)
@@ -93,7 +94,7 @@ def run_pipeline(
     # 3. publish (and push when the recipe names a repo)
     if "publish" in skip:
         done("publish", "skipped", "--skip")
-    elif "publish" not in forced and _fresh(publish_json, filtered, generated):
+    elif "publish" not in forced and _fresh(publish_json, filtered, generated) and publish_complete(dataset_dir):
         done("publish", "skipped", f"{dataset_dir} is up to date")
     else:
         from sarcgen.publish.run import publish_run

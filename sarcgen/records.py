@@ -69,3 +69,28 @@ class Rejection(BaseModel):
     final: bool = Field(default=False, description="generate: no retries left for this plan item")
     text: str | None = None
     record: dict[str, Any] | None = None
+
+
+class RecipeMix:
+    """Watches the records of one file for a second recipe hash (a run folder holds one recipe)."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, int] = {}  # recipe hash -> first line holding it
+
+    def add(self, line_no: int, review: Review) -> tuple[str, int, str, int] | None:
+        """Record one review; returns (first hash, its line, other hash, this line) at the first mix."""
+        h = review.provenance.recipe_hash
+        if h in self.first:
+            return None
+        self.first[h] = line_no
+        if len(self.first) == 1:
+            return None
+        (h0, l0), = list(self.first.items())[:1]
+        return h0, l0, h, line_no
+
+    @staticmethod
+    def message(path: object, mix: tuple[str, int, str, int]) -> tuple[str, str]:
+        h0, l0, h1, l1 = mix
+        return (f"{path}:{l1}: a record of recipe {h1}, but line {l0} is recipe {h0}: one file mixes two recipes",
+                "a resume with other settings appended to this run; keep each recipe in its own run folder "
+                "(sarcgen filter A B --out DIR combines two runs on purpose)")

@@ -15,12 +15,12 @@ def test_writer_appends_and_repairs_partial_tail(tmp_path: Path) -> None:
     # a crash mid-write leaves half a line
     with p.open("a") as fh:
         fh.write('{"id": "c", "te')
-    assert repair_tail(p) > 0
+    assert repair_tail(p).cut
     assert [r["id"] for r in read_jsonl(p)] == ["a", "b"]
     with JsonlWriter(p) as w:  # opening repairs too
         w.write({"id": "c"})
     assert [r["id"] for r in read_jsonl(p)] == ["a", "b", "c"]
-    assert repair_tail(p) == 0
+    assert not repair_tail(p)
 
 
 def test_repair_single_partial_line(tmp_path: Path) -> None:
@@ -48,3 +48,18 @@ def test_atomic_writers(tmp_path: Path) -> None:
     write_json(tmp_path / "o.json", {"k": [1]})
     assert json.loads((tmp_path / "o.json").read_text()) == {"k": [1]}
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_complete_last_record_without_newline_is_kept(tmp_path: Path) -> None:
+    """Data loss #1: a complete record that lacks only its newline is kept (the newline is added)."""
+    p = tmp_path / "g.jsonl"
+    p.write_text('{"id": "a"}\n{"id": "b"}', encoding="utf-8")
+    fixed = repair_tail(p)
+    assert fixed.completed and not fixed.cut and "kept it" in fixed.describe(p)
+    assert p.read_text(encoding="utf-8") == '{"id": "a"}\n{"id": "b"}\n'
+    p.write_text('{"id": "a"}\n{"id": "b", "te', encoding="utf-8")
+    fixed = repair_tail(p)
+    assert fixed.cut == b'{"id": "b", "te' and "cut a torn last line of 15 bytes" in fixed.describe(p)
+    assert p.read_text(encoding="utf-8") == '{"id": "a"}\n'
+    p.write_text('{"id": "a"}\n[1, 2]', encoding="utf-8")  # valid JSON, but not a record: torn
+    assert repair_tail(p).cut == b"[1, 2]"

@@ -24,7 +24,7 @@ from typing import Any
 from sarcgen.errors import InputError
 from sarcgen.jsonl import iter_jsonl, write_json, write_jsonl
 from sarcgen.recipe import Recipe, load_recipe
-from sarcgen.records import Rejection, Review
+from sarcgen.records import RecipeMix, Rejection, Review
 
 STAGES = ("read", "validate", "dedupe", "decontaminate", "judge")
 RUN_FILE = "generated.jsonl"
@@ -105,6 +105,7 @@ def _read(inputs: Sequence[Path], report: FilterReport, rejected: list[Rejection
     seen: set[str] = set()
     for n_in, path in enumerate(inputs):
         lines = 0
+        mix = RecipeMix()
 
         def bad(p: Path, line_no: int, msg: str) -> None:
             report.malformed.append(f"{p}:{line_no}: {msg}")
@@ -118,6 +119,9 @@ def _read(inputs: Sequence[Path], report: FilterReport, rejected: list[Rejection
                 rejected.append(Rejection(id=rid, stage="validate", reason="schema", detail=f"{path}:{line_no}: {problem}",
                                           text=obj.get("text") if isinstance(obj.get("text"), str) else None, record=obj))
                 continue
+            mixed = mix.add(line_no, review)
+            if mixed:
+                raise InputError(*RecipeMix.message(path, mixed))
             if review.id in seen:
                 rejected.append(Rejection(id=review.id, plan_index=review.plan_index, stage="validate", reason="duplicate_id",
                                           detail=f"{path}:{line_no}: id {review.id!r} seen before", text=review.text, record=obj))

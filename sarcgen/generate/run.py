@@ -80,16 +80,23 @@ def dry_run(recipe: Recipe, k: int = 3, shard: Any = None) -> list[tuple[PlanIte
 class _RunState:
     """What the run folder already holds: accepted ids, attempts used per item, exhausted items."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, log: logging.Logger) -> None:
         self.accepted: set[str] = set()
         self.attempts: Counter = Counter()
         self.exhausted: set[str] = set()
         self.reasons: Counter = Counter()
         for name in (GENERATED, REJECTED):
-            repair_tail(out / name)  # a SIGKILL can leave half a line; it was never acknowledged
+            fixed = repair_tail(out / name)  # a SIGKILL can leave half a line; it was never acknowledged
+            if fixed:
+                log.warning("%s", fixed.describe(out / name))
+        self.hashes: dict[str, int] = {}  # recipe hash in the records' provenance -> its first line
         if (out / GENERATED).exists():
-            for _, rec in iter_jsonl(out / GENERATED, on_error=lambda *a: None):
+            for line_no, rec in iter_jsonl(out / GENERATED, on_error=lambda *a: None):
                 self.accepted.add(rec.get("id"))
+                prov = rec.get("provenance")
+                h = prov.get("recipe_hash") if isinstance(prov, dict) else None
+                if isinstance(h, str):
+                    self.hashes.setdefault(h, line_no)
         if (out / REJECTED).exists():
             for _, rej in iter_jsonl(out / REJECTED, on_error=lambda *a: None):
                 rid = rej.get("id")
@@ -173,8 +180,22 @@ def _logger(out: Path) -> logging.Logger:
     return log
 
 
+def _check_records(out: Path, state: _RunState, recipe_hash: str) -> None:
+    """The records' own provenance must name this recipe too: a lost or corrupt manifest must not
+    let a resume with other settings append a second recipe's records to the same file."""
+    others = sorted((line, h) for h, line in state.hashes.items() if h != recipe_hash)
+    if not others:
+        return
+    line, other = others[0]
+    raise RecipeError(
+        f"{out / GENERATED}:{line}: a record of another recipe (hash {other}, this command resolves to {recipe_hash})",
+        "re-run with the original recipe and flags to resume it, or pass --out NEW_DIR for a new run",
+    )
+
+
 def _check_folder(out: Path, recipe_hash: str, shard: tuple[int, int] | None) -> dict[str, Any]:
-    """The previous manifest, after checking it belongs to the same recipe and shard."""
+    """The previous manifest, after checking it belongs to the same recipe and shard. A missing or
+    unreadable manifest gives {} (the records' provenance is checked by `_check_records`)."""
     import json
 
     p = out / MANIFEST
@@ -182,7 +203,9 @@ def _check_folder(out: Path, recipe_hash: str, shard: tuple[int, int] | None) ->
         return {}
     try:
         old = json.loads(p.read_text(encoding="utf-8"))
-    except ValueError:
+    except ValueError:  # UnicodeDecodeError included
+        return {}
+    if not isinstance(old, dict):
         return {}
     if old.get("recipe_hash") and old["recipe_hash"] != recipe_hash:
         raise RecipeError(
@@ -226,9 +249,14 @@ def generate_run(
     out.mkdir(parents=True, exist_ok=True)
     folder_lock = _lock_folder(out)  # noqa: F841 - held (by the open file) until this call returns
     old = _check_folder(out, recipe_hash, shard_t)
-    state = _RunState(out)
-    save_resolved(recipe, out / RECIPE_FILE)
     log = _logger(out)
+    try:
+        state = _RunState(out, log)
+        _check_records(out, state, recipe_hash)
+    except BaseException:
+        _close_log(log)
+        raise
+    save_resolved(recipe, out / RECIPE_FILE)
     summary = RunSummary(out_dir=out, target=g.n, accepted=len(state.accepted), resumed=bool(old or state.accepted))
     summary.rejected = Counter(state.reasons)
     summary.exhausted = len(state.exhausted)

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from sarcgen.errors import InputError, PublishError
 from sarcgen.jsonl import iter_jsonl
 from sarcgen.recipe import PublishSettings
-from sarcgen.records import Review
+from sarcgen.records import RecipeMix, Review
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
     import datasets
@@ -238,16 +238,24 @@ class RunInputs:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_reviews(path: Path) -> list[Review]:
-    """Validate every line of a JSONL file of Review records (errors name the file and line)."""
+def read_reviews(path: Path, *, one_recipe: bool = True) -> list[Review]:
+    """Validate every line of a JSONL file of Review records (errors name the file and line).
+
+    `one_recipe` refuses a file whose records name two recipe hashes (a resume with other settings
+    appended to the run); pass False where several runs were combined on purpose."""
     out = []
+    mix = RecipeMix()
     for line_no, obj in iter_jsonl(path):
         try:
-            out.append(Review.model_validate(obj))
+            review = Review.model_validate(obj)
         except ValidationError as exc:
             first = exc.errors()[0]
             key = ".".join(str(p) for p in first["loc"]) or "(record)"
             raise InputError(f"{path}:{line_no}: not a sarcgen review record: {key}: {first['msg']}") from None
+        mixed = mix.add(line_no, review)
+        if mixed and one_recipe:
+            raise InputError(*RecipeMix.message(path, mixed))
+        out.append(review)
     return out
 
 
@@ -294,37 +302,76 @@ def read_run(run_dir: str | Path) -> RunInputs:
     """Records plus the optional filter_report.json, manifest.json and recipe.yaml of a run folder."""
     run = Path(run_dir)
     source, warnings = find_records_file(run)  # callers show the warnings (CLI, card, log)
-    records = read_reviews(source)
+    filter_report = _read_json(run / "filter_report.json")
+    # `sarcgen filter A B --out DIR` combines runs on purpose (its report lists every input).
+    combined = source.name == "filtered.jsonl" and len((filter_report or {}).get("inputs") or []) > 1
+    records = read_reviews(source, one_recipe=not combined)
     if not records:
         raise InputError(f"{source}: no records", "nothing survived; generate more or relax the filter thresholds")
     recipe = run_recipe(run, warnings)
-    return RunInputs(run, source, records, _read_json(run / "filter_report.json"),
-                     _read_json(run / "manifest.json"), recipe, warnings)
+    return RunInputs(run, source, records, filter_report, _read_json(run / "manifest.json"), recipe, warnings)
 
 
 # ---------------------------------------------------------------------------------------------
 # Writing and publishing
 
 
+def owned_files(out_dir: Path) -> set[str]:
+    """Paths (relative to `out_dir`) an earlier publish wrote there, from its marker publish.json,
+    after refusing with PublishError when the folder holds a file publish would replace but did not
+    write (a README.md, data/*.parquet or hf_dataset/ of someone else's)."""
+    listed = _marker(out_dir).get("files")
+    owned = {str(f) for f in listed} | {"README.md", HF_DATASET_DIR} if isinstance(listed, list) else set()
+    candidates = [out_dir / "README.md", out_dir / HF_DATASET_DIR]
+    if (out_dir / DATA_DIR).is_dir():
+        candidates += sorted((out_dir / DATA_DIR).glob("*.parquet"))
+    for path in candidates:
+        if path.exists() and path.relative_to(out_dir).as_posix() not in owned:
+            raise PublishError(
+                f"{path}: not written by sarcgen publish (no {PUBLISH_REPORT} in {out_dir} lists it); refusing to replace it",
+                "pass --out NEW_DIR (an empty or new folder), or move that file away yourself")
+    return owned
+
+
 def write_dataset(dd: "datasets.DatasetDict", out_dir: Path, card: str | None = None) -> None:
     """Write data/<split>-00000-of-00001.parquet, the save_to_disk copy and (if given) README.md.
 
-    Only files publish owns are replaced (data/*.parquet, hf_dataset/, README.md), so a stale split
-    from an earlier publish cannot linger and be loaded by `load_dataset`.
+    Only files an earlier publish wrote (its publish.json lists them) are replaced, so a stale split
+    cannot linger and be loaded by `load_dataset`; anything else in the way is refused
+    (`owned_files`). The marker is written first, listing what this publish will write, so a
+    publish that dies half-way can be re-run.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    data = out_dir / DATA_DIR
-    if data.is_dir():
-        for old in data.glob("*.parquet"):
-            old.unlink()
+    owned = owned_files(out_dir)
+    planned = ["README.md"] + [split_file(s) for s in dd]
+    marker = {"status": "writing", "files": sorted(owned | set(planned))}
+    (out_dir / PUBLISH_REPORT).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+    for rel in sorted(owned):
+        path = out_dir / rel
+        if rel.startswith(DATA_DIR + "/") and path.is_file():
+            path.unlink()
     if (out_dir / HF_DATASET_DIR).is_dir():
         shutil.rmtree(out_dir / HF_DATASET_DIR)
-    data.mkdir(exist_ok=True)
+    (out_dir / DATA_DIR).mkdir(exist_ok=True)
     for split, ds in dd.items():
         ds.to_parquet(str(out_dir / split_file(split)))
     dd.save_to_disk(str(out_dir / HF_DATASET_DIR))
     if card is not None:
         (out_dir / "README.md").write_text(card, encoding="utf-8")
+
+
+def publish_complete(out_dir: Path) -> bool:
+    """A publish finished writing `out_dir` (its publish.json is the final report, not the marker)."""
+    report = _marker(out_dir)
+    return bool(report) and report.get("status", "complete") == "complete"
+
+
+def _marker(out_dir: Path) -> dict[str, Any]:
+    """publish.json of `out_dir` ({} when missing or unreadable: then publish owns nothing there)."""
+    try:
+        return _read_json(out_dir / PUBLISH_REPORT) or {}
+    except InputError:
+        return {}
 
 
 @dataclass
@@ -371,7 +418,7 @@ def publish_run(
     (out / "README.md").write_text(card, encoding="utf-8")
     files = ["README.md"] + [split_file(s) for s in dd]
     result = PublishResult(out, inputs.source, {s: len(ds) for s, ds in dd.items()}, files, inputs.warnings)
-    report = {"source": str(inputs.source), "split_sizes": result.split_sizes, "files": files,
+    report = {"status": "complete", "source": str(inputs.source), "split_sizes": result.split_sizes, "files": files,
               "warnings": inputs.warnings, "settings": settings.model_dump(mode="json")}
     (out / PUBLISH_REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if repo_id:
