@@ -45,6 +45,10 @@ class BackendError(SarcgenError):
     exit_code = 4
 
 
+class ReplicaUnavailable(BackendError):
+    """One server or worker of several could not answer; another replica may (the request is re-sent)."""
+
+
 class PublishError(SarcgenError):
     """Building, saving or pushing a dataset failed."""
 

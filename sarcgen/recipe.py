@@ -92,13 +92,17 @@ class GenerateSettings(Strict):
     sampling: Sampling = Sampling()
     attributes: Attributes = Attributes()
     backend: Literal["llamacpp", "openai", "fake"] = "llamacpp"
-    base_url: str | None = None
+    base_url: str | list[str] | None = Field(default=None, description="OpenAI-compatible server URL, or a list (a fleet)")
     api_model: str | None = Field(default=None, description="model name sent to an OpenAI-compatible server")
     parallel: int = Field(default=1, ge=1, le=64, description="sequences decoded at once")
     n_ctx: int = Field(default=4096, ge=256)
     n_threads: int | None = Field(default=None, ge=1, description="llama.cpp threads (default: all cores)")
     n_gpu_layers: int = Field(default=-1, description="-1 offloads every layer when llama.cpp was built with a GPU")
     request_timeout: float = Field(default=120.0, gt=0)
+    executor: Literal["local", "ray"] = Field(default="local", description="local: this process; ray: one worker per model copy on a Ray cluster")
+    workers: int | None = Field(default=None, ge=1, description="Ray workers (default: what the cluster's CPUs or GPUs hold)")
+    ray_address: str | None = Field(default=None, description="existing Ray cluster (auto, or ray://HOST:10001); default: start a local one")
+    gpus_per_worker: float = Field(default=0.0, ge=0.0, description="GPUs each Ray worker asks for")
 
 
 class FilterSettings(Strict):
@@ -165,7 +169,8 @@ class Recipe(Strict):
         # Throughput knobs and the target count do not change which plan items exist or how they
         # are prompted, so a run may be resumed (or its shards merged) with other values. Sampled
         # text at parallel > 1 differs from sequential; each record's provenance names its backend.
-        for k in ("n", "n_threads", "request_timeout", "base_url", "parallel"):
+        for k in ("n", "n_threads", "request_timeout", "base_url", "parallel", "executor", "workers", "ray_address",
+                  "gpus_per_worker"):
             key["generate"].pop(k, None)
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 

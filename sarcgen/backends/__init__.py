@@ -4,6 +4,9 @@
 - `openai`: any OpenAI-compatible server (llama-server, vLLM, llama_cpp.server).
 - `fake`: a queue-driven stand-in for fast tests.
 
+Several `base_url`s make the openai backend a fleet (`fleet.FleetBackend`); `executor: ray` runs
+the engine in Ray workers (`ray_pool.RayPool`); both route with `pool.ReplicaPool`.
+
 `create_backend(recipe)` picks one from `recipe.generate.backend`. Engines are registered in
 `BACKENDS` as "module:Class" strings (imported only when chosen, so `sarcgen --help` stays fast);
 the class must provide ``from_recipe(recipe, model_spec) -> Backend``. `register_backend` adds one
@@ -29,6 +32,10 @@ BACKENDS: dict[str, Any] = {
 }
 # Used instead of BACKENDS["llamacpp"] when generate.parallel > 1 (continuous batching).
 BATCHED_LLAMACPP = "sarcgen.backends.llamacpp_batch:BatchedLlamaCppBackend"
+# Used instead of BACKENDS["openai"] when generate.base_url lists several servers.
+FLEET = "sarcgen.backends.fleet:FleetBackend"
+# Wraps the chosen engine when generate.executor is "ray": one copy per Ray worker.
+RAY_POOL = "sarcgen.backends.ray_pool:RayPool"
 
 
 def register_backend(name: str, factory: Any) -> None:
@@ -54,8 +61,15 @@ def create_backend(recipe: "Recipe", model_spec: "ModelSpec | None" = None) -> B
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}", f"choose one of {', '.join(sorted(BACKENDS))}")
     target = BACKENDS[name]
+    if g.executor == "ray":
+        return _load(RAY_POOL, "ray executor").from_recipe(recipe, model_spec)
     if name == "llamacpp" and g.parallel > 1:
         target, name = BATCHED_LLAMACPP, f"llamacpp (parallel={g.parallel})"
+    if name == "openai" and isinstance(g.base_url, list):
+        from sarcgen.backends.openai import base_urls
+
+        if len(base_urls(g.base_url)) > 1:
+            target, name = FLEET, "openai fleet"
     if callable(target):
         return target(recipe, model_spec)
     cls = _load(target, name)

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
-from sarcgen.errors import BackendError
+from sarcgen.errors import BackendError, ReplicaUnavailable
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
@@ -43,7 +43,18 @@ def normalize_base_url(url: str) -> str:
     return url
 
 
-def _env_number(name: str, default: Any, kind: type) -> Any:
+def base_urls(value: str | list[str] | None) -> list[str]:
+    """The recipe's `generate.base_url` (one URL or a list) as a list of normalized URLs, each once."""
+    raw = [value] if isinstance(value, str) else list(value or [])
+    out: list[str] = []
+    for url in raw:
+        norm = normalize_base_url(url)
+        if norm not in out:
+            out.append(norm)
+    return out
+
+
+def env_number(name: str, default: Any, kind: type) -> Any:
     """An operational knob from the environment (retries and backoff are not part of a recipe)."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -103,12 +114,12 @@ class OpenAICompatBackend:
                 "pass --base-url http://HOST:PORT/v1 (recipe key generate.base_url)",
             )
         return cls(
-            g.base_url,
+            base_urls(g.base_url)[0],
             model=g.api_model,
             concurrency=g.parallel,
             timeout=g.request_timeout,
-            max_retries=_env_number("SARCGEN_HTTP_RETRIES", 4, int),
-            backoff=_env_number("SARCGEN_HTTP_BACKOFF", 0.5, float),
+            max_retries=env_number("SARCGEN_HTTP_RETRIES", 4, int),
+            backoff=env_number("SARCGEN_HTTP_BACKOFF", 0.5, float),
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -118,6 +129,7 @@ class OpenAICompatBackend:
         import httpx
 
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        self.close()  # a second load (a fleet replica that was down) replaces the client
         limits = httpx.Limits(max_connections=self.concurrency + 2, max_keepalive_connections=self.concurrency)
         self._client = httpx.Client(
             headers=headers,
@@ -274,7 +286,7 @@ class OpenAICompatBackend:
             if attempt < self.max_retries:
                 self.retries += 1
                 time.sleep(self._delay(attempt, retry_after))
-        raise BackendError(
+        raise ReplicaUnavailable(
             f"the server at {self.base_url} did not answer {method} {path}"
             f"{' (' + what + ')' if what else ''} after {self.max_retries + 1} attempts: {last}",
             "start or fix the server, then rerun the same command: the run resumes where it stopped",

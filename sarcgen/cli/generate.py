@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sarcgen.cli.options import overrides, recipe_option
+from sarcgen.cli.options import overrides, recipe_option, url_option
 
 
 @click.command("generate")
@@ -28,15 +28,26 @@ from sarcgen.cli.options import overrides, recipe_option
 @click.option("--max-retries", type=int, default=None, help="Retries per item, each with a new seed.")
 @click.option("--backend", type=click.Choice(["llamacpp", "openai", "fake"]), default=None,
               help="llamacpp (in-process, default), openai (an OpenAI-compatible server), fake (tests).")
-@click.option("--base-url", default=None, help="Server URL for --backend openai, e.g. http://127.0.0.1:8080/v1")
-@click.option("--parallel", type=int, default=None, help="Sequences decoded at once (llamacpp) or requests in flight (openai).")
+@click.option("--base-url", "base_url", multiple=True, metavar="URL",
+              help="Server URL for --backend openai, e.g. http://127.0.0.1:8080/v1. Repeat it for a fleet of "
+                   "replicas (least-in-flight routing, failover).")
+@click.option("--base-url-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A text file of server URLs, one a line (added to --base-url).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
+              help="local (this process, default) or ray: one model copy per Ray worker (pip install 'sarcgen[ray]').")
+@click.option("--ray-address", default=None, metavar="ADDR",
+              help="An existing Ray cluster (auto, HOST:6379, ray://HOST:10001); default: start a local one.")
+@click.option("--workers", type=int, default=None, help="Ray workers (default: as many as the cluster's CPUs/GPUs hold).")
+@click.option("--gpus-per-worker", type=float, default=None, help="GPUs each Ray worker asks for (default 0).")
+@click.option("--parallel", type=int, default=None, help="Sequences decoded at once (llamacpp, per Ray worker) or requests in flight (openai, per server).")
 @click.option("--shard", default=None, metavar="K/N", help="Generate only shard K of N of the plan (combine with `sarcgen merge`).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | None, out: Path | None,
              dry_run: bool, dry_run_items: int, threads: int | None, template: str | None,
              temperature: float | None, max_tokens: int | None, twin_ratio: float | None,
-             max_retries: int | None, backend: str | None, base_url: str | None, parallel: int | None,
-             shard: str | None, quiet: bool) -> None:
+             max_retries: int | None, backend: str | None, base_url: tuple[str, ...], base_url_file: Path | None,
+             executor: str | None, ray_address: str | None, workers: int | None, gpus_per_worker: float | None,
+             parallel: int | None, shard: str | None, quiet: bool) -> None:
     """Write labelled sarcastic movie reviews (and sincere contrast twins) with a local GGUF model.
 
     \b
@@ -51,6 +62,8 @@ def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | 
       sarcgen generate -r recipes/imdb-sarcasm.yaml
       sarcgen generate -r recipes/smoke.yaml --model ./models/qwen3.gguf --n 5
       sarcgen generate -r recipes/smoke.yaml --dry-run
+      sarcgen generate -r recipes/imdb-sarcasm.yaml --executor ray --workers 4 --gpus-per-worker 1
+      sarcgen generate --backend openai --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1
     """
     from sarcgen.generate.run import dry_run as render_dry_run
     from sarcgen.generate.run import generate_run
@@ -61,7 +74,9 @@ def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | 
         generate__n=n, generate__seed=seed, generate__n_threads=threads, generate__template=template,
         generate__sampling__temperature=temperature, generate__sampling__max_tokens=max_tokens,
         generate__twin_ratio=twin_ratio, generate__max_retries=max_retries, generate__backend=backend,
-        generate__base_url=base_url, generate__parallel=parallel,
+        generate__base_url=url_option(base_url, base_url_file), generate__parallel=parallel,
+        generate__executor=executor, generate__ray_address=ray_address, generate__workers=workers,
+        generate__gpus_per_worker=gpus_per_worker,
     )
     if model:
         ov["model"] = parse_model_arg(model)

@@ -177,6 +177,8 @@ def _logger(out: Path) -> logging.Logger:
     handler = logging.FileHandler(out / LOG, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
+    logging.getLogger("sarcgen.backends").setLevel(logging.INFO)  # replicas ejected, workers ready
+    logging.getLogger("sarcgen.backends").addHandler(handler)
     return log
 
 
@@ -288,6 +290,8 @@ def generate_run(
                     "records_per_s": round(summary.accepted / secs, 3) if secs > 0 else None},
             sessions=sessions + [this],
         )
+        if hasattr(backend, "replica_stats"):  # a fleet or Ray pool: what each replica did
+            manifest["replicas"] = backend.replica_stats()
         if info is not None:
             manifest["model"] = {"file": info.model_file, "sha256": info.model_sha256, "quantization": info.quantization,
                                  "backend": info.backend, "backend_version": info.backend_version, **info.extra}
@@ -336,7 +340,7 @@ def generate_run(
                 bar.update(driver.accepted - bar.n)
                 el = time.perf_counter() - t0
                 bar.set_postfix_str(f"{summary.completion_tokens / el if el else 0:.1f} tok/s, "
-                                    f"{sum(summary.rejected.values())} rejected", refresh=False)
+                                    f"{sum(summary.rejected.values())} rejected{_replicas(backend)}", refresh=False)
                 if consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
                     raise BackendError(f"{consecutive_errors} requests in a row failed in the backend; last: {res.error}",
                                        f"see {out / LOG}; everything accepted so far is saved")
@@ -387,8 +391,15 @@ def _lock_folder(out: Path) -> Any:
 
 def _close_log(log: logging.Logger) -> None:
     for h in list(log.handlers):
+        logging.getLogger("sarcgen.backends").removeHandler(h)
         h.close()
         log.removeHandler(h)
+
+
+def _replicas(backend: Any) -> str:
+    """`, 2/2 up [0:14 1:12]` for a fleet or a Ray pool (records per replica), else nothing."""
+    line = getattr(backend, "status_line", None)
+    return f", {line()}" if callable(line) else ""
 
 
 def _handle(res: GenerationResult, d: _Driver, summary: RunSummary, info: Any, template: PromptTemplate,
