@@ -100,6 +100,23 @@ def iter_jsonl(path: Path, on_error: ErrorHandler | None = None) -> Iterator[tup
             yield line_no, obj
 
 
+def scan_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """(line number, byte offset, object) for every JSON-object line, skipping blank and malformed
+    ones: for readers that index a file to seek back into it later (the review page)."""
+    offset = 0
+    with path.open("rb") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            start, offset = offset, offset + len(line)
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                yield line_no, start, obj
+
+
 def read_jsonl(path: Path, on_error: ErrorHandler | None = None) -> list[dict[str, Any]]:
     """All objects of a JSONL file (see `iter_jsonl`)."""
     return [obj for _, obj in iter_jsonl(path, on_error)]

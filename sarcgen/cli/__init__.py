@@ -31,6 +31,7 @@ def cli() -> None:
     The study runs in four stages, each writing to a run folder under outputs/:
       sarcgen generate          a local Qwen3 GGUF writes labelled sarcastic reviews
       sarcgen filter RUN        validate, deduplicate, decontaminate, optionally judge
+      sarcgen review RUN        read, search and curate the run in the browser (optional)
       sarcgen publish RUN       a Hugging Face dataset with a card (and --push to the Hub)
       sarcgen finetune-compare  BERT with and without the data, before/after report
     `sarcgen run RECIPE` chains all four, skipping stages that are already complete.

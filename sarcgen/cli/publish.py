@@ -29,6 +29,8 @@ def publish(run: Path, out: Path | None, recipe: Path | None, train: float | Non
     stratified by label and device, contrast twins together) and writes OUT/README.md,
     OUT/data/<split>-00000-of-00001.parquet (load with `datasets.load_dataset(OUT)`) and
     OUT/hf_dataset (`datasets.load_from_disk`). Settings: --recipe, else RUN/recipe.yaml, then flags.
+    Decisions made with `sarcgen review` (RUN/review.jsonl) are applied: rejected reviews are left
+    out, flipped labels are used and marked `label_source: human`; the card counts them.
 
     \b
     Example:
@@ -49,6 +51,10 @@ def publish(run: Path, out: Path | None, recipe: Path | None, train: float | Non
     result = publish_run(run, out, settings, push=push, private=private, token=token)
     for warning in result.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
+    if result.review.decisions:
+        r = result.review
+        click.echo(f"applied {r.decisions} review decisions (review.jsonl): {r.rejected} rejected, {r.flipped} labels "
+                   f"flipped, {r.accepted} accepted, {r.not_in_data} on records not in {result.source.name}")
     sizes = ", ".join(f"{split} {n}" for split, n in result.split_sizes.items())
     click.echo(f"published {sum(result.split_sizes.values())} reviews from {result.source} ({sizes})")
     click.echo(f"wrote {result.out_dir} (README.md, data/*.parquet; save_to_disk copy in {result.out_dir / 'hf_dataset'})")

@@ -46,6 +46,7 @@ def card_metadata(dd: "datasets.DatasetDict", settings: PublishSettings, out_dir
     from sarcgen.publish.run import split_file
 
     total = sum(len(ds) for ds in dd.values())
+    human = any("human" in ds.unique("label_source") for ds in dd.values() if "label_source" in ds.column_names)
     data = DatasetCardData(
         license=settings.license,
         language=["en"],
@@ -53,7 +54,7 @@ def card_metadata(dd: "datasets.DatasetDict", settings: PublishSettings, out_dir
         task_ids=["sentiment-classification"],
         size_categories=[size_category(total)],
         pretty_name=settings.pretty_name,
-        annotations_creators=["machine-generated"],
+        annotations_creators=["machine-generated", "expert-generated"] if human else ["machine-generated"],
         language_creators=["machine-generated"],
         multilinguality=["monolingual"],
         source_datasets=["original"],
@@ -184,6 +185,7 @@ def card_context(dd: "datasets.DatasetDict", inputs: "RunInputs", settings: Publ
         "splits": {s: len(ds) for s, ds in dd.items()},
         "distribution": _distribution(dd),
         "features": [(name, _dtype(feat)) for name, feat in first.features.items()],
+        "human_review": inputs.review.counts() if inputs.review.decisions else None,
     }
 
 

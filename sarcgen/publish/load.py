@@ -103,7 +103,7 @@ def load_synthetic(src: str | Path, settings: PublishSettings | None = None) -> 
             inputs = read_run(path)
             for warning in inputs.warnings:
                 log.warning(warning)
-            dd = build_dataset(inputs.records, settings or _settings_from_recipe(inputs.recipe))
+            dd = build_dataset(inputs.records, settings or _settings_from_recipe(inputs.recipe), inputs.review.human_labels)
         else:
             found = _from_folder(path)
             if found is None:

@@ -19,7 +19,7 @@ import math
 import random
 import shutil
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from sarcgen.errors import InputError, PublishError
 from sarcgen.jsonl import iter_jsonl
 from sarcgen.recipe import PublishSettings
 from sarcgen.records import RecipeMix, Review
+from sarcgen.review.store import HumanReview, apply_decisions, load_decisions
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
     import datasets
@@ -70,16 +71,18 @@ def features() -> "datasets.Features":
         "pair_id": string,  # null for items without a contrast twin
         "id": string,
         "plan_index": int64,
+        "label_source": string,  # "generator" (the requested label), or "human" (flipped in `sarcgen review`)
     }
     for name in PROVENANCE_COLUMNS:
         cols[name] = int64 if name in ("seed", "attempt") else string
     return Features(cols)
 
 
-def record_to_row(review: Review) -> dict[str, Any]:
+def record_to_row(review: Review, human_label: bool = False) -> dict[str, Any]:
     """Flatten one Review (provenance included) into a row of `features()`."""
     prov = review.provenance
     row = review.model_dump(mode="json", exclude={"provenance"})
+    row["label_source"] = "human" if human_label else "generator"
     for name in PROVENANCE_COLUMNS:
         row[name] = getattr(prov, name)
     row["sampling"] = json.dumps(prov.sampling, sort_keys=True)
@@ -179,8 +182,11 @@ def split_records(records: Iterable[Review], settings: PublishSettings) -> dict[
     return out
 
 
-def build_dataset(records: Iterable[Review], settings: PublishSettings) -> "datasets.DatasetDict":
+def build_dataset(records: Iterable[Review], settings: PublishSettings,
+                  human_labels: Collection[str] = ()) -> "datasets.DatasetDict":
     """Split `records` (see `split_records`) into a DatasetDict with the explicit `features()`.
+
+    `human_labels`: ids whose label a reviewer set (their `label_source` is "human").
 
     A split with no rows (only possible with a handful of reviews) is left out rather than written
     empty, because `load_dataset` cannot load an empty parquet split back.
@@ -203,7 +209,7 @@ def build_dataset(records: Iterable[Review], settings: PublishSettings) -> "data
             continue
         columns: dict[str, list[Any]] = {name: [] for name in feats}
         for r in rows:
-            for name, value in record_to_row(r).items():
+            for name, value in record_to_row(r, r.id in human_labels).items():
                 columns[name].append(value)
         dd[split] = Dataset.from_dict(columns, features=feats)
     return dd
@@ -236,6 +242,7 @@ class RunInputs:
     manifest: dict[str, Any] | None = None
     recipe: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    review: HumanReview = field(default_factory=HumanReview)  # decisions from `sarcgen review`
 
 
 def read_reviews(path: Path, *, one_recipe: bool = True) -> list[Review]:
@@ -299,7 +306,11 @@ def run_recipe(run_dir: str | Path, warnings: list[str] | None = None) -> dict[s
 
 
 def read_run(run_dir: str | Path) -> RunInputs:
-    """Records plus the optional filter_report.json, manifest.json and recipe.yaml of a run folder."""
+    """Records plus the optional filter_report.json, manifest.json and recipe.yaml of a run folder.
+
+    Human decisions in RUN/review.jsonl (`sarcgen review`) are applied here: rejected records are
+    left out and flipped labels replace the generated ones (see `sarcgen.review.store`).
+    """
     run = Path(run_dir)
     source, warnings = find_records_file(run)  # callers show the warnings (CLI, card, log)
     filter_report = _read_json(run / "filter_report.json")
@@ -308,8 +319,11 @@ def read_run(run_dir: str | Path) -> RunInputs:
     records = read_reviews(source, one_recipe=not combined)
     if not records:
         raise InputError(f"{source}: no records", "nothing survived; generate more or relax the filter thresholds")
+    records, review = apply_decisions(records, load_decisions(run))
+    if not records:
+        raise InputError(f"{run}: every record was rejected in review.jsonl", "accept or clear some in `sarcgen review`")
     recipe = run_recipe(run, warnings)
-    return RunInputs(run, source, records, filter_report, _read_json(run / "manifest.json"), recipe, warnings)
+    return RunInputs(run, source, records, filter_report, _read_json(run / "manifest.json"), recipe, warnings, review)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,6 +398,7 @@ class PublishResult:
     files: list[str]
     warnings: list[str]
     url: str | None = None
+    review: HumanReview = field(default_factory=HumanReview)
 
 
 def publish_run(
@@ -408,7 +423,7 @@ def publish_run(
     inputs = read_run(run_dir)
     if settings is None:
         settings = _settings_from_recipe(inputs.recipe)
-    dd = build_dataset(inputs.records, settings)
+    dd = build_dataset(inputs.records, settings, inputs.review.human_labels)
     inputs.warnings.extend(split_warnings(dd, settings, len(inputs.records)))
     out = Path(out_dir) if out_dir is not None else inputs.run_dir / "dataset"
     repo_id = push if push is not None else settings.push
@@ -417,9 +432,11 @@ def publish_run(
     card = render_card(dd, inputs, settings, repo_id=repo_id, out_dir=out)
     (out / "README.md").write_text(card, encoding="utf-8")
     files = ["README.md"] + [split_file(s) for s in dd]
-    result = PublishResult(out, inputs.source, {s: len(ds) for s, ds in dd.items()}, files, inputs.warnings)
+    result = PublishResult(out, inputs.source, {s: len(ds) for s, ds in dd.items()}, files, inputs.warnings,
+                           review=inputs.review)
     report = {"status": "complete", "source": str(inputs.source), "split_sizes": result.split_sizes, "files": files,
-              "warnings": inputs.warnings, "settings": settings.model_dump(mode="json")}
+              "warnings": inputs.warnings, "settings": settings.model_dump(mode="json"),
+              "human_review": inputs.review.counts()}
     (out / PUBLISH_REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if repo_id:
         from sarcgen.publish.push import push_folder

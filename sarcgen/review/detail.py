@@ -1,0 +1,112 @@
+"""One record in full for the review page: the record with provenance, what dropped it, the
+judge's answer, its near-duplicate cluster with the members' texts, and the rendered prompt.
+
+The prompt is not stored in the run folder; it is rendered again from the run's recipe.yaml and
+the record's plan position (the plan is a pure function of the recipe and seed), and checked
+against the template hash in the record's provenance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sarcgen.errors import SarcgenError
+from sarcgen.jsonl import scan_jsonl
+from sarcgen.review.index import JUDGE_FILE, LABELS, Row, RunIndex
+
+
+def row_summary(index: RunIndex, row: Row, text_chars: int | None = None) -> dict[str, Any]:
+    """The JSON a list row (or the head of a detail) shows."""
+    text = row.text if text_chars is None or len(row.text) <= text_chars else row.text[:text_chars] + "\u2026"
+    d = index.store.get(row.id) if row.reviewable else None
+    return {
+        "key": row.key, "id": row.id, "plan_index": row.plan_index, "outcome": row.outcome, "stage": row.stage,
+        "reason": row.reason, "detail": row.detail, "text": text, "words": row.words,
+        "label": LABELS[row.label] if row.label is not None else None, "sarcastic": row.sarcastic,
+        "device": row.device, "aspect": row.aspect, "genre": row.genre, "length": row.length,
+        "judge": row.judge, "reviewable": row.reviewable,
+        "decision": d.model_dump(mode="json") if d is not None else None,
+    }
+
+
+def record_detail(index: RunIndex, row: Row) -> dict[str, Any]:
+    """Everything the detail pane shows about one row."""
+    raw = index.raw(row)
+    record = raw.get("record") if row.source.endswith("rejected.jsonl") else raw
+    out = row_summary(index, row)
+    out["record"] = record if isinstance(record, dict) else None
+    out["provenance"] = (record or {}).get("provenance") if isinstance(record, dict) else None
+    out["cue"] = (record or {}).get("cue") if isinstance(record, dict) else None
+    out["pair_id"] = (record or {}).get("pair_id") if isinstance(record, dict) else None
+    out["rejection"] = {k: v for k, v in raw.items() if k not in ("record", "text")} if record is not raw else None
+    out["cluster"] = _cluster(index, row)
+    out["twin"] = _twin(index, row, out["pair_id"])
+    out["decontamination"] = [d for d in index.report.get("decontamination") or [] if str(d.get("id")) == row.id]
+    if row.stage == "judge":
+        out["judge_answer"] = _judge_answer(index, row.id)
+    return out
+
+
+def _peer(index: RunIndex, rid: str) -> dict[str, Any] | None:
+    i = index.by_id.get(rid)
+    return row_summary(index, index.rows[i]) if i is not None else None
+
+
+def _cluster(index: RunIndex, row: Row) -> list[dict[str, Any]]:
+    members = index.clusters.get(row.id) or []
+    out = []
+    for m in members:
+        peer = _peer(index, str(m["id"]))
+        out.append({"id": m["id"], "role": m["reason"], "score": m["score"], "text": peer["text"] if peer else None,
+                    "key": peer["key"] if peer else None, "self": m["id"] == row.id})
+    return out
+
+
+def _twin(index: RunIndex, row: Row, pair_id: Any) -> dict[str, Any] | None:
+    if not isinstance(pair_id, str):
+        return None
+    other = f"{pair_id}-t" if row.id.endswith("-s") else f"{pair_id}-s"
+    return _peer(index, other)
+
+
+def _judge_answer(index: RunIndex, rid: str) -> dict[str, Any] | None:
+    path = index.run_dir / JUDGE_FILE
+    if not path.is_file():
+        return None
+    for _, _, obj in scan_jsonl(path):
+        if str(obj.get("id")) == rid:
+            return {k: obj.get(k) for k in ("reason", "judge_label", "judge_sarcastic", "answer")}
+    return None
+
+
+def render_prompt(index: RunIndex, row: Row) -> dict[str, Any]:
+    """The chat messages the generator was sent for this record, rendered again from recipe.yaml.
+
+    Returns {"messages": [...], "template": name, "matches_provenance": bool} or {"error": why}.
+    """
+    from sarcgen.generate.plan import Plan
+    from sarcgen.prompts import load_template, review_messages
+    from sarcgen.recipe import load_recipe
+
+    recipe_file = index.run_dir / "recipe.yaml"
+    if not recipe_file.is_file():
+        return {"error": "the run folder has no recipe.yaml, so the prompt cannot be rendered again"}
+    group = row.id.split("-", 1)[0]
+    if not group.isdigit():
+        return {"error": f"id {row.id!r} is not a plan position (<group>-s / <group>-t)"}
+    try:
+        recipe = load_recipe(recipe_file)
+        plan = Plan(recipe.generate)
+        item = next((it for it in plan.group(int(group)) if it.id == row.id), None)
+        if item is None:
+            return {"error": f"{row.id} is not in the plan of recipe.yaml (was the recipe changed?)"}
+        template = load_template(recipe.generate.template)
+        messages = review_messages(template, item, recipe.generate.attributes)
+    except SarcgenError as exc:
+        return {"error": str(exc)}
+    raw = index.raw(row)
+    record = raw.get("record") if isinstance(raw.get("record"), dict) else raw
+    recorded = ((record or {}).get("provenance") or {}).get("template_hash")
+    return {"messages": messages, "template": template.name, "template_hash": template.sha256,
+            "matches_provenance": recorded == template.sha256 if recorded else None,
+            "seed": item.seed}

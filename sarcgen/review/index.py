@@ -1,0 +1,333 @@
+"""An in-memory index of every record of one run folder, kept or not, for the review page.
+
+Sources (all read-only): filtered.jsonl (kept), filter_rejected.jsonl (dropped, with stage, reason
+and detail), generated.jsonl (only when the run was never filtered), rejected.jsonl (replies that
+never became records), judge_disagreements.jsonl and filter_report.json (duplicate clusters,
+decontamination matches, coverage). Human decisions come from `sarcgen.review.store`.
+
+Only the small fields live in memory; a record's full JSON (provenance) is re-read from its byte
+offset on demand, so a 100,000-record run costs tens of MB, not GBs. Queries are one Python pass
+over the rows in the requested order: search terms (all must appear, case-insensitive, in the text
+or id), facet filters (OR within a facet, AND across facets) and facet counts where each facet is
+counted under every *other* active filter, so the values a click would add stay visible.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sarcgen.errors import InputError
+from sarcgen.jsonl import scan_jsonl
+from sarcgen.publish.run import LABEL_NAMES
+from sarcgen.review.store import DecisionStore
+
+FILTERED, FILTER_REJECTED, GENERATED, GEN_REJECTED = (
+    "filtered.jsonl", "filter_rejected.jsonl", "generated.jsonl", "rejected.jsonl")
+JUDGE_FILE, FILTER_REPORT = "judge_disagreements.jsonl", "filter_report.json"
+LABELS = tuple(LABEL_NAMES)  # 0 = negative, 1 = positive, as published
+# Facets shown on the page, in order. "outcome" is kept / unfiltered / "<stage>: <reason>".
+FACETS = ("outcome", "decision", "label", "device", "aspect", "genre", "judge")
+STATIC_FACETS = FACETS[2:]
+SORTS = ("plan", "id", "words", "label", "device", "outcome")
+TEXT_IN_LIST = 400  # characters of a review sent with a list page (the detail has all of it)
+
+
+@dataclass(slots=True)
+class Row:
+    """What the list, facets and search need of one record."""
+
+    key: str  # unique on the page: the record id, or gen:<id>:<attempt> for a failed generation
+    id: str
+    plan_index: int
+    outcome: str
+    stage: str
+    reason: str
+    detail: str
+    text: str
+    label: int | None
+    sarcastic: bool | None
+    device: str
+    aspect: str
+    genre: str
+    length: str
+    words: int
+    source: str  # file name in the run folder
+    offset: int  # byte offset of its line
+    judge: str = "not judged"
+    reviewable: bool = True  # a review record (decisions apply); False for failed generations
+
+    def facet_values(self) -> tuple[str, ...]:
+        label = LABELS[self.label] if self.label in (0, 1) else "none"
+        return (label, self.device or "none", self.aspect or "none", self.genre or "none", self.judge)
+
+
+@dataclass
+class Page:
+    """One page of a query: the rows, how many matched, and the facet counts."""
+
+    total: int
+    offset: int
+    rows: list[Row]
+    facets: dict[str, dict[str, int]]
+
+
+@dataclass
+class Query:
+    """A search: free text, facet filters, sort order."""
+
+    q: str = ""
+    filters: dict[str, set[str]] = field(default_factory=dict)
+    sort: str = "plan"
+    desc: bool = False
+
+
+def _row(rec: dict[str, Any], *, key: str, outcome: str, source: str, offset: int, stage: str = "",
+         reason: str = "", detail: str = "", text: str | None = None, reviewable: bool = True) -> Row:
+    body = text if text is not None else rec.get("text")
+    body = body if isinstance(body, str) else ""
+    label = rec.get("label")
+    sarcastic = rec.get("sarcastic")
+    plan_index = rec.get("plan_index")
+    return Row(key=key, id=str(rec.get("id", key)), plan_index=plan_index if isinstance(plan_index, int) else -1,
+               outcome=outcome, stage=stage, reason=reason, detail=detail[:500], text=body,
+               label=label if label in (0, 1) else None, sarcastic=sarcastic if isinstance(sarcastic, bool) else None,
+               device=str(rec.get("device") or ""), aspect=str(rec.get("aspect") or ""),
+               genre=str(rec.get("genre") or ""), length=str(rec.get("length") or ""), words=len(body.split()),
+               source=source, offset=offset, reviewable=reviewable)
+
+
+class RunIndex:
+    """Every record of a run folder plus its decisions; see the module docstring."""
+
+    def __init__(self, run_dir: str | Path, store: DecisionStore | None = None) -> None:
+        self.run_dir = Path(run_dir).resolve()
+        if not self.run_dir.is_dir():
+            raise InputError(f"{run_dir}: no such run folder", "pass the folder `sarcgen generate` wrote (outputs/<run>)")
+        self.store = store or DecisionStore(self.run_dir)
+        self.report: dict[str, Any] = self._read_report()
+        self.filtered = (self.run_dir / FILTERED).is_file()
+        self.judged = bool(self.report.get("judge"))
+        self.rows: list[Row] = []
+        self._load()
+        if not self.rows:
+            raise InputError(f"{self.run_dir}: no records to review",
+                             "run `sarcgen generate` (and `sarcgen filter`) into this folder first")
+        self.by_key = {r.key: i for i, r in enumerate(self.rows)}
+        self.by_id: dict[str, int] = {}
+        for i, r in enumerate(self.rows):
+            if r.reviewable:
+                self.by_id.setdefault(r.id, i)
+        self._lower = [f"{r.text}\n{r.key}".lower() for r in self.rows]
+        self._orders: dict[str, list[int]] = {}
+        self._static_totals = self._count_static()
+        self.clusters = self._clusters()
+
+    # -- loading -----------------------------------------------------------------------------
+    def _read_report(self) -> dict[str, Any]:
+        path = self.run_dir / FILTER_REPORT
+        if not path.is_file():
+            return {}
+        try:
+            obj = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            return {}
+        return obj if isinstance(obj, dict) else {}
+
+    def _load(self) -> None:
+        judge = self._judge_answers()
+        if self.filtered:
+            for _, off, kept in scan_jsonl(self.run_dir / FILTERED):
+                self.rows.append(_row(kept, key=str(kept.get("id")), outcome="kept", source=FILTERED, offset=off))
+            rej = self.run_dir / FILTER_REJECTED
+            for line_no, off, rj in (scan_jsonl(rej) if rej.is_file() else ()):
+                record = rj.get("record")
+                rec: dict[str, Any] = record if isinstance(record, dict) else {"id": rj.get("id")}
+                stage, reason = str(rj.get("stage", "")), str(rj.get("reason", ""))
+                key = str(rj.get("id")) if isinstance(record, dict) else f"{stage}:{FILTER_REJECTED}:{line_no}"
+                self.rows.append(_row(rec, key=key, outcome=f"{stage}: {reason}", source=FILTER_REJECTED, offset=off,
+                                      stage=stage, reason=reason, detail=str(rj.get("detail", "")), text=rj.get("text"),
+                                      reviewable=isinstance(record, dict)))
+        elif (self.run_dir / GENERATED).is_file():
+            for _, off, rec in scan_jsonl(self.run_dir / GENERATED):
+                self.rows.append(_row(rec, key=str(rec.get("id")), outcome="unfiltered", source=GENERATED, offset=off))
+        seen: set[str] = set()
+        for n, r in enumerate(self.rows):  # ids repeat only in hand-edited files: keep keys unique
+            if r.key in seen:
+                r.key, r.reviewable = f"{r.key}#{n}", False
+            seen.add(r.key)
+        gen = self.run_dir / GEN_REJECTED
+        for line_no, off, rj in (scan_jsonl(gen) if gen.is_file() else ()):
+            reason = str(rj.get("reason", ""))
+            self.rows.append(_row({"id": rj.get("id"), "plan_index": rj.get("plan_index")},
+                                  key=f"gen:{rj.get('id')}:{rj.get('attempt', line_no)}:{line_no}",
+                                  outcome=f"generate: {reason}", source=GEN_REJECTED, offset=off, stage="generate",
+                                  reason=reason, detail=str(rj.get("detail", "")), text=rj.get("text"), reviewable=False))
+        for r in self.rows:
+            if r.stage == "judge":
+                r.judge = "disagrees"
+            elif self.judged and r.outcome == "kept":
+                r.judge = "agrees"
+            if r.id in judge and r.stage == "judge":
+                r.detail = r.detail or str(judge[r.id].get("answer", ""))
+        self.rows.sort(key=lambda r: (not r.reviewable, r.plan_index, r.key))
+
+    def _judge_answers(self) -> dict[str, dict[str, Any]]:
+        path = self.run_dir / JUDGE_FILE
+        return {str(o.get("id")): o for _, _, o in scan_jsonl(path)} if path.is_file() else {}
+
+    def _clusters(self) -> dict[str, list[dict[str, Any]]]:
+        """id -> its near-duplicate cluster (kept member first), from filter_report.json."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for c in (self.report.get("dedupe") or {}).get("clusters") or []:
+            members = [{"id": c.get("kept"), "reason": "kept", "score": None}]
+            members += [{"id": d.get("id"), "reason": d.get("reason"), "score": d.get("score")}
+                        for d in c.get("duplicates") or []]
+            for m in members:
+                out[str(m["id"])] = members
+        return out
+
+    def _count_static(self) -> list[Counter[str]]:
+        counts: list[Counter[str]] = [Counter() for _ in STATIC_FACETS]
+        for r in self.rows:
+            for c, v in zip(counts, r.facet_values()):
+                c[v] += 1
+        return counts
+
+    # -- queries -----------------------------------------------------------------------------
+    def decision_of(self, row: Row) -> str:
+        if not row.reviewable:
+            return "n/a"
+        d = self.store.get(row.id)
+        return d.decision if d is not None else "undecided"
+
+    def _order(self, sort: str) -> list[int]:
+        if sort not in SORTS:
+            raise InputError(f"sort {sort!r}: expected one of {', '.join(SORTS)}")
+        if sort not in self._orders:
+            keys = {
+                "plan": lambda r: (not r.reviewable, r.plan_index, r.key),
+                "id": lambda r: r.key,
+                "words": lambda r: (r.words, r.key),
+                "label": lambda r: (r.label if r.label is not None else 9, r.plan_index, r.key),
+                "device": lambda r: (r.device, r.aspect, r.plan_index, r.key),
+                "outcome": lambda r: (r.outcome != "kept", r.outcome, r.plan_index, r.key),
+            }
+            self._orders[sort] = sorted(range(len(self.rows)), key=lambda i: keys[sort](self.rows[i]))
+        return self._orders[sort]
+
+    def _values(self, i: int) -> tuple[str, ...]:
+        r = self.rows[i]
+        return (r.outcome, self.decision_of(r), *r.facet_values())
+
+    def query(self, query: Query, offset: int = 0, limit: int = 50) -> Page:
+        """Rows `offset:offset+limit` of the matches, the match count and the facet counts."""
+        order = self._order(query.sort)
+        if query.desc:
+            order = order[::-1]
+        terms = query.q.lower().split()
+        active = [(FACETS.index(f), vals) for f, vals in query.filters.items() if vals and f in FACETS]
+        counts: list[Counter[str]] = [Counter() for _ in FACETS]
+        if not terms and not active:
+            return self._unfiltered(order, offset, limit, counts)
+        matches: list[int] = []
+        lower = self._lower
+        for i in order:
+            if terms and not all(t in lower[i] for t in terms):
+                continue
+            values = self._values(i)
+            failed = [fi for fi, vals in active if values[fi] not in vals]
+            if not failed:
+                matches.append(i)
+                for c, v in zip(counts, values):
+                    c[v] += 1
+            elif len(failed) == 1:
+                counts[failed[0]][values[failed[0]]] += 1
+        page = [self.rows[i] for i in matches[offset:offset + limit]]
+        return Page(len(matches), offset, page, self._facet_dict(counts))
+
+    def _unfiltered(self, order: list[int], offset: int, limit: int, counts: list[Counter[str]]) -> Page:
+        """No search and no filter: the precomputed counts (the fast path a page opens with)."""
+        counts[0] = Counter(r.outcome for r in self.rows)
+        counts[1] = self.decision_counts()
+        counts[2:] = self._static_totals
+        return Page(len(order), offset, [self.rows[i] for i in order[offset:offset + limit]], self._facet_dict(counts))
+
+    def decision_counts(self) -> Counter[str]:
+        reviewable = sum(1 for _ in self.by_id)
+        c: Counter[str] = Counter()
+        for rid, d in self.store.current.items():
+            if rid in self.by_id:
+                c[d.decision] += 1
+        c["undecided"] = reviewable - sum(c.values())
+        if len(self.rows) > len(self.by_id):
+            c["n/a"] = len(self.rows) - len(self.by_id)
+        return c
+
+    def _facet_dict(self, counts: list[Counter[str]]) -> dict[str, dict[str, int]]:
+        out = {}
+        for name, c in zip(FACETS, counts):
+            items = sorted(c.items(), key=lambda kv: (kv[0] != "kept", -kv[1], kv[0]))
+            out[name] = {k: v for k, v in items if v}
+        return out
+
+    # -- one record --------------------------------------------------------------------------
+    def raw(self, row: Row) -> dict[str, Any]:
+        """The full line a row came from (record with provenance, or the rejection)."""
+        with (self.run_dir / row.source).open("rb") as fh:
+            fh.seek(row.offset)
+            obj = json.loads(fh.readline())
+        return obj if isinstance(obj, dict) else {}
+
+    def row_for(self, key: str) -> Row:
+        i = self.by_key.get(key)
+        if i is None:
+            raise KeyError(key)
+        return self.rows[i]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for the header: they are the filter report's numbers, recounted from the files."""
+        by_stage: dict[str, dict[str, int]] = {}
+        for r in self.rows:
+            if r.stage and r.stage != "generate":
+                by_stage.setdefault(r.stage, Counter())[r.reason] += 1  # type: ignore[index]
+        return {
+            "run": self.run_dir.name,
+            "records": len(self.rows),
+            "filtered": self.filtered,
+            "judged": self.judged,
+            "kept": sum(1 for r in self.rows if r.outcome == "kept"),
+            "filter_total": sum(1 for r in self.rows if r.outcome == "kept" or r.source == FILTER_REJECTED),
+            "unfiltered": sum(1 for r in self.rows if r.outcome == "unfiltered"),
+            "failed_generations": sum(1 for r in self.rows if r.source == GEN_REJECTED),
+            "by_stage": {s: dict(sorted(c.items())) for s, c in by_stage.items()},
+            "decisions": dict(self.decision_counts()),
+        }
+
+    def coverage(self) -> dict[str, Any]:
+        """device x aspect counts: generated (before the filter), kept by it, and kept after human
+        rejects. The first two are the filter report's own tables when it has them."""
+        before: dict[str, dict[str, int]] = {}
+        after: dict[str, dict[str, int]] = {}
+        reviewed: dict[str, dict[str, int]] = {}
+        for r in self.rows:
+            if not r.reviewable or not r.device:
+                continue
+            before.setdefault(r.device, Counter())[r.aspect] += 1  # type: ignore[index]
+            if r.outcome in ("kept", "unfiltered"):
+                after.setdefault(r.device, Counter())[r.aspect] += 1  # type: ignore[index]
+                if self.decision_of(r) != "reject":
+                    reviewed.setdefault(r.device, Counter())[r.aspect] += 1  # type: ignore[index]
+        if self.report.get("cells_before") is not None:
+            before, after = self.report["cells_before"], self.report.get("cells_after") or {}
+        devices = sorted(set(before) | set(after), key=lambda d: (d == "sincere", d))
+        aspects = sorted({a for t in (before, after) for row in t.values() for a in row})
+
+        def grid(t: dict[str, dict[str, int]]) -> list[list[int]]:
+            return [[int(t.get(d, {}).get(a, 0)) for a in aspects] for d in devices]
+
+        return {"devices": devices, "aspects": aspects, "before": grid(before), "after": grid(after),
+                "reviewed": grid(reviewed)}
