@@ -11,6 +11,18 @@ if [ ! -x .venv/bin/python ]; then
   echo "sarcgen setup: creating .venv" >&2
   "$PY" -m venv .venv
 fi
+# The browser test (tests/review/test_browser.py) drives Debian's chromium with Playwright; checked on
+# every run (cheap), so a machine that lost it gets it back. Under CI=true that test fails without it.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "sarcgen setup: installing chromium (apt-get) for the review page's browser test" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+      || echo "sarcgen setup: apt-get could not install chromium: the browser test will skip (and fail under CI=true)" >&2
+  else
+    echo "sarcgen setup: /usr/bin/chromium not found and not root: tests/review/test_browser.py will skip" \
+         "(it fails under CI=true); install it with: sudo apt-get install chromium" >&2
+  fi
+fi
 stamp=.venv/.sarcgen-setup
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

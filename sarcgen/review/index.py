@@ -124,6 +124,8 @@ class RunIndex:
         self._lower = [f"{r.text}\n{r.key}".lower() for r in self.rows]
         self._orders: dict[str, list[int]] = {}
         self._static_totals = self._count_static()
+        self._outcomes = Counter(r.outcome for r in self.rows)
+        self._summary = self._count_summary()
         self.clusters = self._clusters()
 
     # -- loading -----------------------------------------------------------------------------
@@ -251,13 +253,13 @@ class RunIndex:
 
     def _unfiltered(self, order: list[int], offset: int, limit: int, counts: list[Counter[str]]) -> Page:
         """No search and no filter: the precomputed counts (the fast path a page opens with)."""
-        counts[0] = Counter(r.outcome for r in self.rows)
+        counts[0] = self._outcomes
         counts[1] = self.decision_counts()
         counts[2:] = self._static_totals
         return Page(len(order), offset, [self.rows[i] for i in order[offset:offset + limit]], self._facet_dict(counts))
 
     def decision_counts(self) -> Counter[str]:
-        reviewable = sum(1 for _ in self.by_id)
+        reviewable = len(self.by_id)
         c: Counter[str] = Counter()
         for rid, d in self.store.current.items():
             if rid in self.by_id:
@@ -290,10 +292,13 @@ class RunIndex:
 
     def summary(self) -> dict[str, Any]:
         """Counts for the header: they are the filter report's numbers, recounted from the files."""
-        by_stage: dict[str, dict[str, int]] = {}
+        return {**self._summary, "decisions": dict(self.decision_counts())}
+
+    def _count_summary(self) -> dict[str, Any]:
+        by_stage: dict[str, Counter[str]] = {}
         for r in self.rows:
             if r.stage and r.stage != "generate":
-                by_stage.setdefault(r.stage, Counter())[r.reason] += 1  # type: ignore[index]
+                by_stage.setdefault(r.stage, Counter())[r.reason] += 1
         return {
             "run": self.run_dir.name,
             "records": len(self.rows),
@@ -304,7 +309,6 @@ class RunIndex:
             "unfiltered": sum(1 for r in self.rows if r.outcome == "unfiltered"),
             "failed_generations": sum(1 for r in self.rows if r.source == GEN_REJECTED),
             "by_stage": {s: dict(sorted(c.items())) for s, c in by_stage.items()},
-            "decisions": dict(self.decision_counts()),
         }
 
     def coverage(self) -> dict[str, Any]:

@@ -210,7 +210,7 @@ function renderDetail(rowOnly) {
       : h("p", {class: "muted"}, "A reply that never became a record: nothing to decide."),
     h("dl", {class: "attrs"},
       kv("label", d.decision && d.decision.decision === "flip" ? d.label + " \u2192 " + LABELS[d.decision.label] + " (human)" : d.label), kv("sarcastic", d.sarcastic === null ? null : d.sarcastic ? "yes" : "no"), kv("device", d.device),
-      kv("aspect", d.aspect), kv("genre", d.genre), kv("length", d.length), kv("cue", full ? d.cue : null),
+      kv("aspect", d.aspect), kv("genre", d.genre), kv("length", d.length), kv("cue", full ? d.cue : null), kv("twin pair", full ? d.pair_id : null),
       kv("words", d.words), kv("plan index", d.plan_index >= 0 ? d.plan_index : null), kv("judge", d.judge)),
   ];
   if (d.stage) parts.push(section("Why it was dropped", h("div", {class: "why"},
