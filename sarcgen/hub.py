@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from urllib.parse import urlparse
 
-_TRUE = ("1", "true", "yes", "on")
+_TRUE = ("1", "ON", "YES", "TRUE")  # huggingface_hub's and datasets' ENV_VARS_TRUE_VALUES
+OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
 
 
 def hub_offline_mode() -> bool:
-    """HF_HUB_OFFLINE (or HF_DATASETS_OFFLINE) is set."""
-    return any(os.environ.get(v, "0").lower() in _TRUE for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+    """Offline mode is on, as the Hub clients would see it: one of `OFFLINE_VARS` is 1/on/yes/true
+    now, or an already imported huggingface_hub / datasets was configured offline (they read the
+    environment once, at import, and callers may switch their flags at run time)."""
+    if any(os.environ.get(v, "").strip().upper() in _TRUE for v in OFFLINE_VARS):
+        return True
+    for module in ("huggingface_hub.constants", "datasets.config"):  # never imported here: hub.py stays light
+        loaded = sys.modules.get(module)
+        if loaded is not None and getattr(loaded, "HF_HUB_OFFLINE", False) is True:
+            return True
+    return False
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sarcgen.recipe import Recipe
+if TYPE_CHECKING:  # `sarcgen run --help` reads STAGES from here without loading pydantic
+    from sarcgen.recipe import Recipe
 
 STAGES = ("generate", "filter", "publish", "finetune")
 

@@ -15,6 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SINCERE = "sincere"
 
+LABEL_NAMES: tuple[str, str] = ("negative", "positive")
+"""IMDB's label names, indexed by label: 0 = negative, 1 = positive (the one table of them)."""
+
+
+def label_from_name(value: object) -> int | None:
+    """0 or 1 for "negative" / "positive" (any case, surrounding spaces ignored); None otherwise."""
+    if isinstance(value, str) and value.strip().lower() in LABEL_NAMES:
+        return LABEL_NAMES.index(value.strip().lower())
+    return None
+
 
 class Provenance(BaseModel):
     """Where a record came from: enough to reproduce or audit it."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sarcgen.errors import ModelError
+from sarcgen.hub import hub_offline_mode, hub_reachable
 from sarcgen.recipe import ModelSpec
 
 GGUF_MAGIC = b"GGUF"
@@ -259,8 +260,6 @@ def _hub_download(spec: ModelSpec) -> Path:
         return Path(hf_hub_download(spec.repo, spec.file, revision=spec.revision, local_files_only=True))
     except Exception:  # not cached (LocalEntryNotFoundError) or cache unreadable: try the network
         pass
-    from sarcgen.hub import hub_offline_mode, hub_reachable
-
     if not hub_reachable():
         why = "HF_HUB_OFFLINE is set" if hub_offline_mode() else "the Hugging Face Hub is not reachable"
         raise ModelError(
@@ -275,7 +274,7 @@ def _hub_download(spec: ModelSpec) -> Path:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if len(reason) > 160:
             reason = reason[:157] + "..."
-        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+        offline = hub_offline_mode()
         raise ModelError(
             f"model {where} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and could not be "
             f"downloaded ({'HF_HUB_OFFLINE is set' if offline else type(exc).__name__ + ': ' + reason}); "

@@ -98,10 +98,11 @@ def predict(texts: tuple[str, ...], model_dir: Path, file: Path | None, as_json:
       sarcgen predict -m outputs/run/finetune/checkpoints/B-seed42 "Great movie, if you enjoy watching paint dry."
     """
     from sarcgen.errors import InputError
-    from sarcgen.finetune.data import read_texts
+    from sarcgen.finetune.data import clean_text
     from sarcgen.finetune.train import predict_texts
+    from sarcgen.tables import read_texts
 
-    items = list(texts) + (read_texts(file) if file else [])
+    items = list(texts) + ([clean_text(t) for t in read_texts(file)] if file else [])
     if not items:
         raise InputError("nothing to classify", 'pass texts as arguments or --file FILE, e.g. sarcgen predict -m DIR "text"')
     for row in predict_texts(model_dir, items, num_threads=threads):

@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from sarcgen.cli.options import overrides
+from sarcgen.pipeline import STAGES
 
-STAGE_CHOICE = click.Choice(["generate", "filter", "publish", "finetune"])
+STAGE_CHOICE = click.Choice(STAGES)
 
 
 @click.command("run")
@@ -36,7 +37,7 @@ def run(recipe: Path, model: str | None, n: int | None, out: Path | None, base_m
     Example:  sarcgen run recipes/imdb-sarcasm.yaml --base-data ../shared/data/imdb
     """
     from sarcgen.backends.gguf import parse_model_arg
-    from sarcgen.pipeline import STAGES, run_pipeline
+    from sarcgen.pipeline import run_pipeline
     from sarcgen.recipe import load_recipe
 
     ov: dict[str, Any] = overrides(generate__n=n, finetune__base_model=base_model, finetune__base_data=base_data,

@@ -13,6 +13,8 @@ import re
 import string
 from pathlib import Path
 
+from sarcgen.records import LABEL_NAMES
+
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 REVIEW_WORDS = """
@@ -69,7 +71,7 @@ def write_tiny_bert(out_dir: str | Path, *, hidden: int = 32, layers: int = 2, h
     config = BertConfig(
         vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
         intermediate_size=hidden * 4, max_position_embeddings=max_position, num_labels=2,
-        id2label={0: "negative", 1: "positive"}, label2id={"negative": 0, "positive": 1},
+        id2label=dict(enumerate(LABEL_NAMES)), label2id={name: i for i, name in enumerate(LABEL_NAMES)},
     )
     torch.manual_seed(seed)
     model = BertForSequenceClassification(config)

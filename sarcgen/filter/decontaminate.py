@@ -21,7 +21,7 @@ import numpy as np
 
 from sarcgen.errors import InputError
 from sarcgen.filter import minhash as ix
-from sarcgen.filter.text import read_texts
+from sarcgen.tables import read_texts
 
 REASON = "contaminated"
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sarcgen.filter import minhash as ix
-from sarcgen.filter.text import tokens
+from sarcgen.text import tokens
 
 EXACT = "exact_duplicate"
 NEAR = "near_duplicate"

@@ -16,6 +16,7 @@ from typing import Any
 
 from sarcgen.backends.base import Backend, GenerationRequest
 from sarcgen.records import Review
+from sarcgen.text import strip_think
 
 UNPARSEABLE = "judge_unparseable"
 ERROR = "judge_error"
@@ -23,7 +24,6 @@ SENTIMENT = "judge_sentiment_disagrees"
 SARCASM = "judge_sarcasm_disagrees"
 BOTH = "judge_both_disagree"
 
-_THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
 _SENT = re.compile(r"sentiment\W{0,4}(?:is\s+)?(positive|negative|pos|neg)\b", re.IGNORECASE)
 _SARC = re.compile(r"sarcas\w*\W{0,4}(?:is\s+)?(yes|no|true|false|y|n)\b", re.IGNORECASE)
 _NOT_SARC = re.compile(r"\b(not|isn'?t|no)\s+(sarcastic|sarcasm|ironic)\b|\bsincere\b|\bgenuine\b", re.IGNORECASE)
@@ -45,7 +45,7 @@ class Verdict:
 
 def parse_verdict(text: str) -> Verdict:
     """Read "sentiment: negative / sarcastic: yes" from a free-form answer, leniently."""
-    clean = _THINK.sub("", text or "").strip()
+    clean = strip_think(text or "").strip()
     label: int | None = None
     sarcastic: bool | None = None
     m = _SENT.search(clean)

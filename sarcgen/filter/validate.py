@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from sarcgen.records import SINCERE, Review
 from sarcgen.recipe import FilterSettings
-from sarcgen.filter.text import tokens
+from sarcgen.text import find_markdown, find_meta_text, tokens, wrapping_quote
 
 Check = Callable[[Review], "str | None"]
 
@@ -44,16 +44,7 @@ NEGATIVE_WORDS = frozenset(
 )
 NEGATIONS = frozenset("not never no nothing nor isnt wasnt arent dont doesnt didnt cant couldnt hardly barely without".split())
 
-_META = re.compile(
-    r"^\s*(here\s+(is|are)|here's|sure[,!.]|certainly[,!.]|of course[,!.]|okay[,!.]|ok[,!.]|absolutely[,!.]\s+here)"
-    r"|\bas an ai\b|\blanguage model\b|\bi (cannot|can't|can not|am unable to) (write|help|create|produce|generate)"
-    r"|\b(sarcastic|sincere|positive|negative) review\s*:|^\s*review\s*:|\(\s*\d+\s+words?\s*\)|\bword count\b"
-    r"|^\s*(note|title)\s*:|</?think>|\bthis review (uses|employs)\b",
-    re.IGNORECASE | re.MULTILINE,
-)
 _LEAK = re.compile(r"\b(sarcas\w*|iron(y|ic|ical|ically)|satir\w*)\b|(^|\s)/s\b", re.IGNORECASE)
-_QUOTE_PAIRS = {'"': '"', "\u201c": "\u201d", "'": "'", "\u2018": "\u2019", "\u00ab": "\u00bb", "`": "`"}
-_MARKDOWN = re.compile(r"^\s{0,3}#{1,6}\s|\*\*[^*\n]+\*\*|__[^_\n]+__|```|^\s*[-*+]\s+\S|^\s*\d+\.\s+\S|^\s*>\s", re.MULTILINE)
 _TWIST = re.compile(
     r"\bif you (enjoy|like|love|want|prefer)\b|\bif your idea of\b|\bsaid no one\b|\byeah,? right\b|\boh,? sure\b"
     r"|\bas if\b|\bso-called\b|\bnot!|\bwho needs\b|\bassuming\b"
@@ -129,8 +120,8 @@ def check_language(settings: FilterSettings) -> Check:
 
 
 def check_meta_text(r: Review) -> str | None:
-    m = _META.search(r.text)
-    return _reason("meta_text", repr(m.group(0).strip())) if m else None
+    found = find_meta_text(r.text)
+    return _reason("meta_text", repr(found)) if found is not None else None
 
 
 def check_label_leak(r: Review) -> str | None:
@@ -140,10 +131,11 @@ def check_label_leak(r: Review) -> str | None:
 
 def check_formatting(r: Review) -> str | None:
     t = r.text.strip()
-    if len(t) >= 2 and _QUOTE_PAIRS.get(t[0]) == t[-1] and t[0] not in t[1:-1]:
+    quote = wrapping_quote(t)
+    if quote is not None and quote not in t[1:-1]:
         return "wrapping_quotes"
-    m = _MARKDOWN.search(r.text)
-    return _reason("markdown", repr(m.group(0).strip())) if m else None
+    found = find_markdown(r.text)
+    return _reason("markdown", repr(found)) if found is not None else None
 
 
 def _has_word(toks: list[str], phrase: str) -> bool:

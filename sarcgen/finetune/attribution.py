@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sarcgen.records import LABEL_NAMES
+
 
 def token_attributions(model: Any, tokenizer: Any, texts: list[str], max_length: int = 256) -> list[dict[str, Any]]:
     """Per text: tokens (special tokens dropped), scores (gradient x input, summed over the embedding
@@ -95,7 +97,7 @@ def plot_attributions(attrib: dict[str, list[dict[str, Any]]], labels: list[int]
     y = 0.8
     for kind, item in rows:
         if kind == "head":
-            label = "negative" if labels[item] == 0 else "positive"
+            label = LABEL_NAMES[labels[item]]
             ax.text(0.15, y, f"#{item + 1}  label: {label}", fontsize=8, color="#444444", va="center", style="italic")
         elif kind == "line":
             r, i, idx, first = item

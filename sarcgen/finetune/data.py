@@ -12,14 +12,15 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from sarcgen.challenge import CHALLENGE_SET
 from sarcgen.errors import InputError
 from sarcgen.hub import hub_reachable
-
-TABLE_SUFFIXES = (".csv", ".csv.gz", ".jsonl", ".jsonl.gz", ".json", ".parquet", ".tsv")
+from sarcgen.records import label_from_name
+from sarcgen.tables import TABLE_SUFFIXES, read_columns
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t]+")
 
@@ -71,73 +72,66 @@ def find_imdb_dir(start: Path | None = None) -> Path | None:
 
 
 # --------------------------------------------------------------------------------------- tables
-def read_table(path: Path) -> Any:
-    """Read one CSV/JSONL/parquet file into a pandas DataFrame (errors name the file)."""
-    import pandas as pd
-
-    name = path.name.lower()
+def _label(value: object) -> int | None:
+    """0 / 1 from a label cell: 0, 1, "0", "1.0", "negative", "Positive", ...; None when it is none of them."""
+    named = label_from_name(value)
+    if named is not None:
+        return named
+    if hasattr(value, "item"):  # a numpy scalar
+        value = value.item()
+    if not isinstance(value, (int, float, str)):
+        return None
     try:
-        if name.endswith((".parquet", ".pq")):
-            return pd.read_parquet(path)
-        if name.endswith((".jsonl", ".jsonl.gz")):
-            return pd.read_json(path, lines=True)
-        if name.endswith(".json"):
-            return pd.read_json(path)
-        if name.endswith((".tsv", ".tsv.gz")):
-            return pd.read_csv(path, sep="\t")
-        if name.endswith((".csv", ".csv.gz")):
-            return pd.read_csv(path)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise InputError(f"{path}: cannot read as a table: {str(exc).splitlines()[0]}") from None
-    raise InputError(f"{path}: unsupported file type", f"use one of {', '.join(TABLE_SUFFIXES)}")
+        number = float(value)
+    except ValueError:
+        return None
+    return int(number) if number in (0.0, 1.0) else None
 
 
-def validate_table(df: Any, source: str) -> TextSet:
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no")
+
+
+def _meta_value(column: str, value: object) -> object:
+    """A meta cell as Python: numpy scalars unwrapped; csv's "True"/"False" sarcastic flags as bools."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if column == "sarcastic" and isinstance(value, str):
+        v = value.strip().lower()
+        return True if v in _TRUE else False if v in _FALSE else None
+    return value
+
+
+def validate_table(columns: Mapping[str, Sequence[object]], source: str) -> TextSet:
     """Check `text` and `label` columns and labels in {0, 1}; return a cleaned TextSet."""
-    missing = [c for c in ("text", "label") if c not in df.columns]
+    missing = [c for c in ("text", "label") if c not in columns]
     if missing:
         raise InputError(
-            f"{source}: missing column(s) {', '.join(missing)} (found: {', '.join(map(str, df.columns))})",
+            f"{source}: missing column(s) {', '.join(missing)} (found: {', '.join(map(str, columns))})",
             "a labelled file needs a 'text' column and a 'label' column with 0 = negative, 1 = positive",
         )
-    if len(df) == 0:
+    raw_labels = list(columns["label"])
+    if not raw_labels:
         raise InputError(f"{source}: no rows", "pass a file with labelled reviews")
-    labels = df["label"]
-    bad = []
-    for i, v in enumerate(labels.tolist()):
-        if isinstance(v, str) and v.strip().lower() in ("negative", "positive"):
-            continue
-        try:
-            ok = float(v) in (0.0, 1.0)
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            bad.append((i, v))
+    labels = [_label(v) for v in raw_labels]
+    bad = [(i, raw_labels[i]) for i, lab in enumerate(labels) if lab is None]
     if bad:
         row, value = bad[0]
         raise InputError(
             f"{source}: column 'label' has {len(bad)} value(s) outside {{0, 1}} (first: {value!r} in data row {row + 1})",
             "labels must be 0 (negative) or 1 (positive)",
         )
-    norm = [1 if (isinstance(v, str) and v.strip().lower() == "positive") else
-            0 if isinstance(v, str) and v.strip().lower() == "negative" else int(float(v)) for v in labels]
-    texts = [clean_text(t) if isinstance(t, str) else "" for t in df["text"].tolist()]
+    texts = [clean_text(t) if isinstance(t, str) else "" for t in columns["text"]]
     keep = [i for i, t in enumerate(texts) if t]
-    meta_cols = [c for c in ("kind", "device", "sarcastic") if c in df.columns]
-    meta = [{c: _plain(df[c].iloc[i]) for c in meta_cols} for i in keep]
-    return TextSet(Path(source).name, [texts[i] for i in keep], [norm[i] for i in keep], meta)
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if hasattr(v, "item") else v
+    meta_cols = [c for c in ("kind", "device", "sarcastic") if c in columns]
+    meta = [{c: _meta_value(c, columns[c][i]) for c in meta_cols} for i in keep]
+    return TextSet(Path(source).name, [texts[i] for i in keep], [int(labels[i] or 0) for i in keep], meta)
 
 
 def load_labelled_file(path: str | Path) -> TextSet:
     """One labelled file (csv/jsonl/parquet) with `text` and `label` columns."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: no such file", "check the path")
-    return validate_table(read_table(p), str(p))
+    return validate_table(read_columns(p, ()), str(p))
 
 
 def _split_files(folder: Path) -> dict[str, list[Path]]:
@@ -206,7 +200,7 @@ def _hub_base(dataset_id: str) -> tuple[TextSet, TextSet | None]:
     pools = {}
     for split in ("train", "test"):
         if split in dd:
-            pools[split] = validate_table(dd[split].to_pandas(), f"{dataset_id}[{split}]")
+            pools[split] = validate_table(dd[split].to_dict(), f"{dataset_id}[{split}]")
     if "train" not in pools:
         raise InputError(f"{dataset_id}: no 'train' split", hint)
     return pools["train"], pools.get("test")
@@ -247,19 +241,6 @@ def load_base_data(base_data: str | None, hub_dataset: str, n_train: int, n_vali
             train_pool, [n_train, n_validation, n_test], seed, ["imdb-train", "imdb-validation", "imdb-test"]
         )
     return BaseSplits(train, validation, test, source)
-
-
-def read_texts(path: str | Path) -> list[str]:
-    """Texts to classify: a csv/jsonl/parquet with a `text` column, or plain text, one per line."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: no such file", "check the path")
-    if p.name.lower().endswith(TABLE_SUFFIXES):
-        df = read_table(p)
-        if "text" not in df.columns:
-            raise InputError(f"{p}: missing column text (found: {', '.join(map(str, df.columns))})")
-        return [clean_text(t) for t in df["text"].tolist() if isinstance(t, str) and t.strip()]
-    return [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 # ------------------------------------------------------------------------------- challenge sets

@@ -23,8 +23,8 @@ def _from_datasetdict(dd: Any, source: str) -> dict[str, TextSet]:
         if split not in dd:
             out[split] = TextSet(f"synthetic-{split}", [], [], [])
             continue
-        df = dd[split].to_pandas()
-        ts = validate_table(df, f"{source}[{split}]") if len(df) else TextSet(split, [], [], [])
+        rows = dd[split]
+        ts = validate_table(rows.to_dict(), f"{source}[{split}]") if len(rows) else TextSet(split, [], [], [])
         ts.name = f"synthetic-{split}"
         out[split] = ts
     return out

@@ -31,8 +31,9 @@ from sarcgen.errors import ModelError, TrainingError
 from sarcgen.finetune.data import TextSet
 from sarcgen.hub import hub_reachable
 from sarcgen.recipe import FinetuneSettings
+from sarcgen.records import LABEL_NAMES
 
-ID2LABEL = {0: "negative", 1: "positive"}
+ID2LABEL = dict(enumerate(LABEL_NAMES))
 LABEL2ID = {v: k for k, v in ID2LABEL.items()}
 STATE_FILE = "sarcgen_training.json"
 MEGA_BATCH = 50  # batches per length-sorted group

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sarcgen import __version__
-from sarcgen.errors import InputError
+from sarcgen.errors import InputError, RecipeError
+from sarcgen.generate.plan import parse_shard
 from sarcgen.jsonl import iter_jsonl, write_json, write_jsonl
 
 GENERATED = "generated.jsonl"
@@ -80,18 +81,11 @@ def _shard_of(manifest: dict[str, Any]) -> Any:
 
 
 def _shard_pair(shard: Any) -> tuple[int, int] | None:
-    """(k, n) from "k/n", [k, n] or {"k":..,"n":..}; None when unknown."""
+    """(k, n) of a manifest's shard entry (see `parse_shard`); None when absent or unreadable."""
     try:
-        if isinstance(shard, str) and "/" in shard:
-            k, n = shard.split("/")
-            return int(k), int(n)
-        if isinstance(shard, (list, tuple)) and len(shard) == 2:
-            return int(shard[0]), int(shard[1])
-        if isinstance(shard, dict):
-            return int(shard["k"]), int(shard["n"])
-    except (ValueError, KeyError, TypeError):
+        return parse_shard(shard)
+    except RecipeError:
         return None
-    return None
 
 
 def read_run(run: Path) -> RunPart:

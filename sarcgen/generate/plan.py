@@ -18,9 +18,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Union
 
 from sarcgen.errors import RecipeError
 from sarcgen.records import SINCERE
@@ -63,17 +63,25 @@ class PlanItem:
         return asdict(self)
 
 
-def parse_shard(value: str | tuple[int, int] | list[int] | None) -> tuple[int, int] | None:
-    """`"K/N"` (0 <= K < N) or a (k, n) pair -> (k, n); None stays None."""
+ShardSpec = Union[str, Sequence[int], Mapping[str, int], None]
+"""How a shard is written: "K/N", a (k, n) pair, or {"k": K, "n": N} (older manifests)."""
+
+
+def parse_shard(value: ShardSpec) -> tuple[int, int] | None:
+    """`"K/N"` (0 <= K < N), a (k, n) pair or {"k": K, "n": N} -> (k, n); None stays None."""
     if value is None:
         return None
     try:
         if isinstance(value, str):
             k_s, n_s = value.split("/")
             k, n = int(k_s), int(n_s)
+        elif isinstance(value, Mapping):
+            k, n = int(value["k"]), int(value["n"])
         else:
             k, n = int(value[0]), int(value[1])
-    except (ValueError, IndexError, TypeError):
+            if len(value) != 2:
+                raise ValueError(value)
+    except (ValueError, IndexError, KeyError, TypeError):
         raise RecipeError(f"shard {value!r}: expected K/N such as 0/4", "K counts from 0 and must be below N") from None
     if n < 1 or not 0 <= k < n:
         raise RecipeError(f"shard {value!r}: need 0 <= K < N", "for 4 machines use 0/4, 1/4, 2/4 and 3/4")

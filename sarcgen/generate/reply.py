@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sarcgen.text import QUOTE_PAIRS, find_markdown, find_meta_text, strip_think, wrapping_quote
+
 BACKEND_ERROR = "backend_error"
 TRUNCATED = "truncated"
 EMPTY = "empty"
@@ -25,37 +27,10 @@ META_TEXT = "meta_text"
 MALFORMED = "malformed"
 REASONS = (BACKEND_ERROR, TRUNCATED, EMPTY, META_TEXT, MALFORMED)
 
-_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-_THINK_OPEN = re.compile(r"<think>.*", re.DOTALL | re.IGNORECASE)
-_THINK_CLOSE = re.compile(r"^.*</think>", re.DOTALL | re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _LABEL_PREFIX = re.compile(r"^\s*(?:\*\*)?(?:review|movie review|sarcastic review|sincere review)(?:\*\*)?\s*:\s*", re.I)
-_QUOTES = {'"': '"', "\u201c": "\u201d", "'": "'", "\u2018": "\u2019", "\u00ab": "\u00bb"}
-
-# The model talking about the task instead of doing it. Anchored at the start of the reply (or of a
-# line for notes), so reviews that merely contain "here is" are not caught.
-_META_START = re.compile(
-    r"^(?:"
-    r"(?:sure|certainly|of course|okay|ok|absolutely|alright)\b\s*[!,.:-]"
-    r"|here(?:'s| is| are)\b"
-    r"|below is\b"
-    r"|as an ai\b|as a language model\b|i'm an ai\b|as an assistant\b"
-    r"|i (?:cannot|can't|won't|am unable to)\b"
-    r"|i'm sorry\b|sorry, i\b"
-    r"|(?:this|the following) (?:is a|review)\b"
-    r")",
-    re.IGNORECASE,
-)
-_META_ANYWHERE = re.compile(
-    r"\bas an ai\b|\bas a (?:large )?language model\b|^\s*\(?(?:note|word count|words)\s*:"
-    r"|\bthis review (?:uses|employs|is written)\b|\bhope (?:this|that) helps\b",
-    re.IGNORECASE | re.MULTILINE,
-)
-_MALFORMED = re.compile(
-    r"^\s*(?:#{1,6}\s|[-*\u2022]\s+\S|\d+[.)]\s+\S|```|\{|\[)"  # headings, bullets, numbered lists, code, JSON
-    r"|^\s*(?:review|option|version)\s*(?:#\s*)?\d+\s*[:.)-]",  # "Review 2:" - several reviews
-    re.IGNORECASE | re.MULTILINE,
-)
+# Not one review: JSON or code instead of prose, or several numbered reviews ("Review 2:").
+_NOT_ONE_REVIEW = re.compile(r"^\s*(?:\{|\[)|^\s*(?:review|option|version)\s*(?:#\s*)?\d+\s*[:.)-]", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -71,20 +46,10 @@ class ParseOutcome:
         return self.reason is None
 
 
-def strip_think(text: str) -> str:
-    """Remove `<think>...</think>` blocks, an unterminated `<think>...`, and anything before a stray
-    `</think>` (templates that open the block themselves)."""
-    text = _THINK_BLOCK.sub("", text)
-    text = _THINK_OPEN.sub("", text)
-    if re.search(r"</think>", text, re.IGNORECASE):
-        text = _THINK_CLOSE.sub("", text)
-    return text
-
-
 def strip_wrapping_quotes(text: str) -> str:
     """`"A review."` -> `A review.` (only when one pair of quotes wraps the whole text)."""
-    while len(text) >= 2 and text[0] in _QUOTES and text[-1] == _QUOTES[text[0]]:
-        opener, closer = text[0], _QUOTES[text[0]]
+    while (opener := wrapping_quote(text)) is not None:
+        closer = QUOTE_PAIRS[opener]
         inner = text[1:-1]
         if opener == "'":
             if "'" in re.sub(r"\w'\w", "", inner):  # apostrophes inside words are fine
@@ -121,14 +86,13 @@ def parse_reply(
     cleaned = clean_text(text or "")
     if not cleaned:
         return ParseOutcome(None, EMPTY, "no text after removing think blocks and quotes")
-    if _META_START.search(cleaned):
-        return ParseOutcome(None, META_TEXT, cleaned[:80])
-    m = _META_ANYWHERE.search(cleaned)
-    if m:
-        return ParseOutcome(None, META_TEXT, m.group(0).strip()[:80])
-    m = _MALFORMED.search(cleaned)
+    meta = find_meta_text(cleaned)
+    if meta is not None:
+        return ParseOutcome(None, META_TEXT, meta[:80])
+    m = _NOT_ONE_REVIEW.search(cleaned)
     if m:
         return ParseOutcome(None, MALFORMED, f"not a single plain-prose review (found {m.group(0).strip()[:20]!r})")
-    if "**" in cleaned or "__" in cleaned:
-        return ParseOutcome(None, MALFORMED, "markdown emphasis")
+    markdown = find_markdown(cleaned)
+    if markdown is not None:
+        return ParseOutcome(None, MALFORMED, f"markdown ({markdown[:20]!r})")
     return ParseOutcome(cleaned)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sarcgen.errors import InputError
-from sarcgen.hub import hub_reachable
+from sarcgen.hub import hub_offline_mode, hub_reachable
 from sarcgen.recipe import PublishSettings
 
 if TYPE_CHECKING:
@@ -50,9 +50,8 @@ def _offline_mode() -> Iterator[None]:
 
 def _from_hub(repo_id: str) -> "datasets.DatasetDict":
     import datasets
-    from huggingface_hub import constants
 
-    offline = bool(datasets.config.HF_HUB_OFFLINE or constants.HF_HUB_OFFLINE) or not hub_reachable()
+    offline = hub_offline_mode() or not hub_reachable()
     try:
         if offline:
             with _offline_mode():

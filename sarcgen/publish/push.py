@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sarcgen.errors import PublishError
+from sarcgen.hub import hub_offline_mode
 
 UPLOAD_PATTERNS = ["README.md", "data/*.parquet"]
 TOKEN_HINT = "pass --token, set HF_TOKEN, or log in once with `hf auth login`"
@@ -51,13 +52,6 @@ def resolve_token(token: str | None = None) -> str:
     if cached:
         return cached
     raise PublishError("no Hugging Face token found, so nothing was pushed", TOKEN_HINT)
-
-
-def _offline() -> bool:
-    from huggingface_hub import constants
-
-    env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
-    return env or bool(constants.HF_HUB_OFFLINE)
 
 
 def _explain(exc: Exception, repo_id: str, endpoint: str) -> str:
@@ -112,7 +106,7 @@ def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, toke
     if "/" not in repo_id or repo_id.count("/") > 1:
         raise PublishError(f"--push {repo_id!r}: expected a Hub repo id like 'your-name/sarcastic-reviews'")
     tok = resolve_token(token)
-    if _offline():
+    if hub_offline_mode():
         raise PublishError("offline mode is on (HF_HUB_OFFLINE), so nothing was pushed", "unset HF_HUB_OFFLINE to push")
     api = HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=tok)
     try:

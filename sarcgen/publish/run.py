@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from sarcgen.errors import InputError, PublishError
 from sarcgen.jsonl import iter_jsonl
 from sarcgen.recipe import PublishSettings
-from sarcgen.records import RecipeMix, Review
+from sarcgen.records import LABEL_NAMES, RecipeMix, Review
 from sarcgen.review.store import HumanReview, apply_decisions, load_decisions
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
@@ -39,7 +39,6 @@ if TYPE_CHECKING:  # heavy imports stay inside functions
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation", "test")
-LABEL_NAMES = ["negative", "positive"]
 HF_DATASET_DIR = "hf_dataset"  # save_to_disk copy, beside the Hub layout
 DATA_DIR = "data"
 PUBLISH_REPORT = "publish.json"
@@ -61,7 +60,7 @@ def features() -> "datasets.Features":
     string, int64 = Value("string"), Value("int64")
     cols: dict[str, Any] = {
         "text": string,
-        "label": ClassLabel(names=LABEL_NAMES),
+        "label": ClassLabel(names=list(LABEL_NAMES)),
         "sarcastic": Value("bool"),
         "device": string,
         "aspect": string,

@@ -11,7 +11,7 @@ import pytest
 
 from sarcgen.errors import InputError
 from sarcgen.filter.decontaminate import EvalSet, challenge_set, decontaminate, load_eval_sets, resolve_imdb_test
-from sarcgen.filter.text import read_texts
+from sarcgen.tables import read_texts
 
 CLEAN = [
     "The soundtrack was a triumph, assuming the goal was to make every scene sound like a dentist's drill.",
@@ -60,10 +60,10 @@ def test_against_files_in_every_format(tmp_path: Path) -> None:
 
 
 def test_bad_evaluation_files(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="not found"):
+    with pytest.raises(InputError, match="missing.txt: no such file"):
         read_texts(tmp_path / "missing.txt")
     (tmp_path / "x.csv").write_text("review,label\nhi,0\n")
-    with pytest.raises(InputError, match="no 'text' column"):
+    with pytest.raises(InputError, match=r"x.csv: missing column\(s\) text"):
         read_texts(tmp_path / "x.csv")
     (tmp_path / "x.jsonl").write_text('{"text": "ok"}\n{oops\n')
     with pytest.raises(InputError, match="x.jsonl:2"):

@@ -10,12 +10,12 @@ import pytest
 from sarcgen.challenge import CHALLENGE_SET
 from sarcgen.devtools.tiny_bert import write_toy_imdb, write_toy_synthetic
 from sarcgen.errors import InputError
+from sarcgen.tables import read_texts
 from sarcgen.finetune.data import (
     clean_text,
     load_base_data,
     load_challenge_sets,
     load_labelled_file,
-    read_texts,
     stratified_sample,
     TextSet,
 )

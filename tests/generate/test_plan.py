@@ -98,3 +98,10 @@ def test_prompt_vars() -> None:
     item = Plan(small()).items(1)[0]
     v = item.prompt_vars()
     assert {"device", "aspect", "genre", "length", "min_words", "max_words", "cue", "sarcastic"} <= set(v)
+
+
+def test_parse_shard_reads_every_manifest_spelling() -> None:
+    from sarcgen.generate.plan import parse_shard
+
+    assert parse_shard("1/4") == parse_shard([1, 4]) == parse_shard({"k": 1, "n": 4}) == (1, 4)
+    assert parse_shard(None) is None
