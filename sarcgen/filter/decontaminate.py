@@ -16,12 +16,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sarcgen.errors import InputError
 from sarcgen.filter import minhash as ix
+from sarcgen.filter.check import Drop, KeepOrDrop
 from sarcgen.tables import read_texts
+
+if TYPE_CHECKING:
+    from sarcgen.filter.report import FilterReport
+    from sarcgen.recipe import FilterSettings
+    from sarcgen.records import Review
 
 REASON = "contaminated"
 
@@ -142,3 +149,26 @@ def decontaminate(
                 name, idx, text = refs[ri]
                 best[qi] = Contamination(qi, name, idx, text, round(float(score), 2), method)
     return dict(sorted(best.items()))
+
+
+class Decontaminate:
+    """Near-copies of evaluation texts as one filter stage; every match goes into the report."""
+
+    stage = "decontaminate"
+
+    def __init__(self, settings: FilterSettings) -> None:
+        self.settings = settings
+
+    def apply(self, reviews: Sequence[Review], report: FilterReport) -> list[KeepOrDrop]:
+        """A Drop with the matched evaluation text for each contaminated review."""
+        fs = self.settings
+        sets = load_eval_sets(fs.against, fs.imdb_test)
+        report.eval_sets = {s.name: len(s.texts) for s in sets}
+        hits = decontaminate([r.text for r in reviews], sets, fs.decontam_threshold)
+        verdicts: list[KeepOrDrop] = [None] * len(reviews)
+        for i, c in hits.items():
+            verdicts[i] = Drop(REASON, c.detail())
+            report.decontamination.append({"id": reviews[i].id, "text": reviews[i].text, "source": c.source,
+                                           "eval_index": c.eval_index, "matched_text": c.matched_text, "score": c.score,
+                                           "method": c.method})
+        return verdicts

@@ -14,11 +14,17 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sarcgen.filter import minhash as ix
+from sarcgen.filter.check import Drop, KeepOrDrop
 from sarcgen.text import tokens
+
+if TYPE_CHECKING:
+    from sarcgen.filter.report import FilterReport
+    from sarcgen.records import Review
 
 EXACT = "exact_duplicate"
 NEAR = "near_duplicate"
@@ -179,3 +185,28 @@ def dedupe(
         "seconds_verify": round(t3 - t2, 3),
     }
     return result
+
+
+class Dedupe:
+    """Exact and near duplicates as one filter stage: the first in plan order stays."""
+
+    stage = "dedupe"
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+
+    def apply(self, reviews: Sequence[Review], report: FilterReport) -> list[KeepOrDrop]:
+        """A Drop naming the kept original for each duplicate; the clusters go into the report."""
+        res = dedupe([r.text for r in reviews], self.threshold)
+        report.dedupe = {
+            "template_openers": res.template_openers,
+            "template_closers": res.template_closers,
+            "clusters": [{"kept": reviews[c["kept"]].id,
+                          "duplicates": [{"id": reviews[m["index"]].id, "reason": m["reason"], "score": m["score"]}
+                                         for m in c["duplicates"]]} for c in res.clusters],
+            "stats": {k: v for k, v in res.stats.items() if not k.startswith("seconds")},
+        }
+        verdicts: list[KeepOrDrop] = [None] * len(reviews)
+        for i, d in res.dropped.items():
+            verdicts[i] = Drop(d.reason, f"duplicate of {reviews[d.kept].id} (score {d.score:.1f})")
+        return verdicts

@@ -12,11 +12,17 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sarcgen.backends.base import Backend, GenerationRequest
+from sarcgen.backends.base import Backend, GenerationRequest, ModelInfo
+from sarcgen.filter.check import Drop, KeepOrDrop
 from sarcgen.records import Review
 from sarcgen.text import strip_think
+
+if TYPE_CHECKING:
+    from sarcgen.filter.report import FilterReport
+    from sarcgen.prompts import PromptTemplate
+    from sarcgen.recipe import Recipe
 
 UNPARSEABLE = "judge_unparseable"
 ERROR = "judge_error"
@@ -96,7 +102,7 @@ def compare(review: Review, verdict: Verdict) -> tuple[str | None, str]:
     return None, said
 
 
-def judge_requests(reviews: Sequence[Review], template: Any, *, seed: int = 0, max_tokens: int = 16) -> list[GenerationRequest]:
+def judge_requests(reviews: Sequence[Review], template: PromptTemplate, *, seed: int = 0, max_tokens: int = 16) -> list[GenerationRequest]:
     """One greedy, short request per review; the judge sees only the text."""
     return [
         GenerationRequest(
@@ -168,3 +174,51 @@ def agreement(outcomes: Sequence[JudgeOutcome]) -> dict[str, Any]:
         "unparseable": sum(o.reason == UNPARSEABLE for o in outcomes),
         "errors": sum(o.reason == ERROR for o in outcomes),
     }
+
+
+class Judge:
+    """The LLM judge as one filter stage (opt-in): a review it disagrees with is dropped, and what
+    it said is kept in `disagreements` (judge_disagreements.jsonl)."""
+
+    stage = "judge"
+
+    def __init__(self, recipe: Recipe, backend: Backend | None = None, *, progress: bool = True) -> None:
+        self.recipe = recipe
+        self.backend = backend  # None: built from filter.judge_model (or model), loaded and closed here
+        self.progress = progress
+        self.disagreements: list[dict[str, Any]] = []
+
+    def apply(self, reviews: Sequence[Review], report: FilterReport) -> list[KeepOrDrop]:
+        """A Drop with the judge's reason for each disagreement; agreement rates go into the report."""
+        if not reviews:  # nothing left to judge: do not load a model for it
+            report.judge = {**agreement([]), "model_file": None, "model_sha256": None, "backend": None}
+            return []
+        outcomes, info = self._ask(reviews)
+        verdicts: list[KeepOrDrop] = []
+        for r, o in zip(reviews, outcomes):
+            verdicts.append(None if o.reason is None else Drop(o.reason, o.detail))
+            if o.reason is not None:
+                self.disagreements.append({
+                    "id": r.id, "plan_index": r.plan_index, "reason": o.reason, "label": r.label, "sarcastic": r.sarcastic,
+                    "device": r.device, "judge_label": o.verdict.label, "judge_sarcastic": o.verdict.sarcastic,
+                    "answer": o.verdict.raw, "text": r.text})
+        report.judge = {**agreement(outcomes), "model_file": info.model_file, "model_sha256": info.model_sha256,
+                        "backend": info.backend}
+        return verdicts
+
+    def _ask(self, reviews: Sequence[Review]) -> tuple[list[JudgeOutcome], ModelInfo]:
+        backend, own = self.backend, self.backend is None
+        if backend is None:
+            from sarcgen.backends import create_backend
+
+            backend = create_backend(self.recipe, self.recipe.filter.judge_model or self.recipe.model)
+        try:
+            if own or not getattr(backend, "loaded", True):
+                backend.load()
+            info = backend.info()
+            outcomes = judge_reviews(reviews, backend, template_name=self.recipe.generate.judge_template,
+                                     progress=self.progress)
+        finally:
+            if own:
+                backend.close()
+        return outcomes, info

@@ -2,7 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+
+@dataclass
+class FilterReport:
+    """What `run_filter` did. `to_json()` is what filter_report.json holds."""
+
+    inputs: list[str]
+    out_dir: Path
+    recipe_source: str
+    settings: dict[str, Any]
+    total: int = 0
+    kept: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # reason -> rows
+    by_stage: dict[str, dict[str, int]] = field(default_factory=dict)  # stage -> reason -> rows
+    stage_in: dict[str, int] = field(default_factory=dict)  # rows entering each stage
+    cells_before: dict[str, dict[str, int]] = field(default_factory=dict)
+    cells_after: dict[str, dict[str, int]] = field(default_factory=dict)
+    malformed: list[str] = field(default_factory=list)
+    dedupe: dict[str, Any] = field(default_factory=dict)
+    decontamination: list[dict[str, Any]] = field(default_factory=list)
+    eval_sets: dict[str, int] = field(default_factory=dict)
+    judge: dict[str, Any] | None = None
+    diversity_before: dict[str, Any] = field(default_factory=dict)
+    diversity_after: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.counts.values())
+
+    def to_json(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "out_dir"}
+        d["out_dir"] = str(self.out_dir)
+        d["rejected"] = self.rejected
+        return d
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -15,7 +52,7 @@ def _short(t: str, n: int = 140) -> str:
     return t if len(t) <= n else t[: n - 1] + "\u2026"
 
 
-def render_markdown(rep: Any) -> str:
+def render_markdown(rep: FilterReport) -> str:
     """The whole report. Deterministic: no timestamps or timings."""
     L: list[str] = ["# Filter report", ""]
     L += [f"- inputs: {', '.join(f'`{p}`' for p in rep.inputs)}", f"- settings from: `{rep.recipe_source}`",

@@ -17,53 +17,23 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sarcgen.errors import InputError
+from sarcgen.filter.check import Check
+from sarcgen.filter.report import FilterReport
 from sarcgen.jsonl import iter_jsonl, write_json, write_jsonl
 from sarcgen.recipe import Recipe, load_recipe
 from sarcgen.records import RecipeMix, Rejection, Review
 
+if TYPE_CHECKING:
+    from sarcgen.backends.base import Backend
+
 STAGES = ("read", "validate", "dedupe", "decontaminate", "judge")
 RUN_FILE = "generated.jsonl"
 OUTPUTS = ("filtered.jsonl", "filter_rejected.jsonl", "filter_report.json", "filter_report.md", "filter_lengths.png")
-
-
-@dataclass
-class FilterReport:
-    """What `run_filter` did. `to_json()` is what filter_report.json holds."""
-
-    inputs: list[str]
-    out_dir: Path
-    recipe_source: str
-    settings: dict[str, Any]
-    total: int = 0
-    kept: int = 0
-    counts: dict[str, int] = field(default_factory=dict)  # reason -> rows
-    by_stage: dict[str, dict[str, int]] = field(default_factory=dict)  # stage -> reason -> rows
-    stage_in: dict[str, int] = field(default_factory=dict)  # rows entering each stage
-    cells_before: dict[str, dict[str, int]] = field(default_factory=dict)
-    cells_after: dict[str, dict[str, int]] = field(default_factory=dict)
-    malformed: list[str] = field(default_factory=list)
-    dedupe: dict[str, Any] = field(default_factory=dict)
-    decontamination: list[dict[str, Any]] = field(default_factory=list)
-    eval_sets: dict[str, int] = field(default_factory=dict)
-    judge: dict[str, Any] | None = None
-    diversity_before: dict[str, Any] = field(default_factory=dict)
-    diversity_after: dict[str, Any] = field(default_factory=dict)
-    files: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def rejected(self) -> int:
-        return sum(self.counts.values())
-
-    def to_json(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "out_dir"}
-        d["out_dir"] = str(self.out_dir)
-        d["rejected"] = self.rejected
-        return d
 
 
 def _run_file(p: Path) -> Path:
@@ -144,93 +114,44 @@ def _reject(rejected: list[Rejection], r: Review, stage: str, reason: str, detai
                               text=r.text, record=r.model_dump(mode="json")))
 
 
-def run_filter(
-    inputs: Sequence[str | Path],
-    recipe: Recipe | None = None,
-    out_dir: str | Path | None = None,
-    *,
-    recipe_source: str = "<given>",
-    backend: Any = None,
-    progress: bool = True,
-) -> FilterReport:
-    """Filter the reviews in `inputs` (run folders or JSONL files) into `out_dir` (default: the
-    first input's folder). `backend` overrides the judge's backend (tests); otherwise --judge
-    builds one with `sarcgen.backends.create_backend(recipe, filter.judge_model or model)`."""
+def build_checks(recipe: Recipe, backend: Backend | None = None, *, progress: bool = True) -> list[Check]:
+    """The filter's checks in order: validate, dedupe, decontaminate, and the judge when asked for."""
+    from sarcgen.filter.decontaminate import Decontaminate
+    from sarcgen.filter.dedupe import Dedupe
+    from sarcgen.filter.judge import Judge
+    from sarcgen.filter.validate import Validate
+
+    fs = recipe.filter
+    checks: list[Check] = [Validate(fs), Dedupe(fs.near_dup_threshold), Decontaminate(fs)]
+    if fs.judge:
+        checks.append(Judge(recipe, backend, progress=progress))
+    return checks
+
+
+def apply_checks(checks: Sequence[Check], reviews: list[Review], report: FilterReport, rejected: list[Rejection],
+                 *, progress: bool = True) -> list[Review]:
+    """Each check in turn over what the previous ones kept; every drop becomes a `Rejection`."""
     from tqdm import tqdm
 
-    from sarcgen.filter import decontaminate as dc
-    from sarcgen.filter import dedupe as dd
-    from sarcgen.filter import diversity as dv
-    from sarcgen.filter import report as rp
-    from sarcgen.filter.validate import build_checks, validate_record
-
-    if not inputs:
-        raise InputError("no input given", "pass a run folder (outputs/<run>) or a JSONL file")
-    recipe = recipe or Recipe()
-    fs = recipe.filter
-    paths = [_run_file(Path(p)) for p in inputs]
-    if out_dir is None:
-        first = Path(inputs[0])
-        out_dir = first if first.is_dir() else first.parent
-    out = Path(out_dir)
-    report = FilterReport([str(p) for p in paths], out, recipe_source, fs.model_dump(mode="json"))
-    rejected: list[Rejection] = []
-    reviews = _read(paths, report, rejected)
-    if report.total == 0:
-        raise InputError(f"{', '.join(map(str, paths))}: no records", "run `sarcgen generate` first")
-    report.cells_before = dv.coverage(reviews)
-    before = list(reviews)
-    bar = tqdm(total=4 if fs.judge else 3, desc="filter", unit="stage", file=sys.stderr, disable=not progress, leave=False)
-    bar.set_postfix_str(f"validate {len(reviews)}")
-
-    # 1. validate
-    report.stage_in["validate"] = len(reviews)
-    checks = build_checks(fs)
-    kept = []
-    for r in reviews:
-        bad = validate_record(r, checks)
-        if bad:
-            _reject(rejected, r, "validate", *bad)
-        else:
-            kept.append(r)
-
-    bar.update(1)
-    bar.set_postfix_str(f"dedupe {len(kept)}")
-    # 2. dedupe (first by plan order wins)
-    report.stage_in["dedupe"] = len(kept)
-    res = dd.dedupe([r.text for r in kept], fs.near_dup_threshold)
-    for i, d in sorted(res.dropped.items()):
-        _reject(rejected, kept[i], "dedupe", d.reason, f"duplicate of {kept[d.kept].id} (score {d.score:.1f})")
-    report.dedupe = {
-        "template_openers": res.template_openers,
-        "template_closers": res.template_closers,
-        "clusters": [{"kept": kept[c["kept"]].id, "duplicates": [{"id": kept[m["index"]].id, "reason": m["reason"], "score": m["score"]}
-                                                                  for m in c["duplicates"]]} for c in res.clusters],
-        "stats": {k: v for k, v in res.stats.items() if not k.startswith("seconds")},
-    }
-    kept = [r for i, r in enumerate(kept) if i not in res.dropped]
-
-    bar.update(1)
-    bar.set_postfix_str(f"decontaminate {len(kept)}")
-    # 3. decontaminate
-    report.stage_in["decontaminate"] = len(kept)
-    sets = dc.load_eval_sets(fs.against, fs.imdb_test)
-    report.eval_sets = {s.name: len(s.texts) for s in sets}
-    hits = dc.decontaminate([r.text for r in kept], sets, fs.decontam_threshold)
-    for i, c in hits.items():
-        _reject(rejected, kept[i], "decontaminate", dc.REASON, c.detail())
-        report.decontamination.append({"id": kept[i].id, "text": kept[i].text, "source": c.source, "eval_index": c.eval_index,
-                                       "matched_text": c.matched_text, "score": c.score, "method": c.method})
-    kept = [r for i, r in enumerate(kept) if i not in hits]
-
-    bar.update(1)
-    # 4. judge (opt-in)
-    disagreements: list[dict[str, Any]] = []
-    if fs.judge:
-        bar.set_postfix_str(f"judge {len(kept)}")
-        kept, disagreements = _judge(kept, recipe, backend, rejected, report, progress)
+    bar = tqdm(total=len(checks), desc="filter", unit="stage", file=sys.stderr, disable=not progress, leave=False)
+    kept = reviews
+    for check in checks:
+        bar.set_postfix_str(f"{check.stage} {len(kept)}")
+        report.stage_in[check.stage] = len(kept)
+        verdicts = check.apply(kept, report)
+        if len(verdicts) != len(kept):
+            raise AssertionError(f"{check.stage}: {len(verdicts)} verdicts for {len(kept)} reviews")
+        for r, v in zip(kept, verdicts):
+            if v is not None:
+                _reject(rejected, r, check.stage, v.reason, v.detail)
+        kept = [r for r, v in zip(kept, verdicts) if v is None]
         bar.update(1)
     bar.close()
+    return kept
+
+
+def _count(report: FilterReport, rejected: list[Rejection], before: list[Review], kept: list[Review]) -> None:
+    from sarcgen.filter import diversity as dv
 
     report.kept = len(kept)
     report.cells_after = dv.coverage(kept)
@@ -242,51 +163,59 @@ def run_filter(
     report.diversity_before = dv.diversity_stats(before)
     report.diversity_after = dv.diversity_stats(kept)
 
+
+def _write(out: Path, report: FilterReport, rejected: list[Rejection], before: list[Review], kept: list[Review],
+           disagreements: list[dict[str, Any]] | None) -> None:
+    from sarcgen.filter import diversity as dv
+    from sarcgen.filter.report import render_markdown
+
     stage_rank = {s: k for k, s in enumerate(STAGES)}
     rejected.sort(key=lambda rj: (stage_rank[rj.stage], rj.plan_index if rj.plan_index is not None else -1, rj.id))
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / "filtered.jsonl", kept)
     write_jsonl(out / "filter_rejected.jsonl", rejected)
     report.files = {"filtered": "filtered.jsonl", "rejected": "filter_rejected.jsonl"}
-    if fs.judge:
+    if disagreements is not None:
         write_jsonl(out / "judge_disagreements.jsonl", disagreements)
         report.files["judge_disagreements"] = "judge_disagreements.jsonl"
     dv.plot_lengths([r.text for r in before], [r.text for r in kept], out / "filter_lengths.png")
     report.files.update({"lengths_png": "filter_lengths.png", "report_md": "filter_report.md", "report_json": "filter_report.json"})
     write_json(out / "filter_report.json", report.to_json())
-    (out / "filter_report.md").write_text(rp.render_markdown(report), encoding="utf-8")
+    (out / "filter_report.md").write_text(render_markdown(report), encoding="utf-8")
+
+
+def run_filter(
+    inputs: Sequence[str | Path],
+    recipe: Recipe | None = None,
+    out_dir: str | Path | None = None,
+    *,
+    recipe_source: str = "<given>",
+    backend: Backend | None = None,
+    progress: bool = True,
+) -> FilterReport:
+    """Filter the reviews in `inputs` (run folders or JSONL files) into `out_dir` (default: the
+    first input's folder). `backend` overrides the judge's backend (tests); otherwise --judge
+    builds one with `sarcgen.backends.create_backend(recipe, filter.judge_model or model)`."""
+    from sarcgen.filter import diversity as dv
+    from sarcgen.filter.judge import Judge
+
+    if not inputs:
+        raise InputError("no input given", "pass a run folder (outputs/<run>) or a JSONL file")
+    recipe = recipe or Recipe()
+    paths = [_run_file(Path(p)) for p in inputs]
+    if out_dir is None:
+        first = Path(inputs[0])
+        out_dir = first if first.is_dir() else first.parent
+    out = Path(out_dir)
+    report = FilterReport([str(p) for p in paths], out, recipe_source, recipe.filter.model_dump(mode="json"))
+    rejected: list[Rejection] = []
+    before = _read(paths, report, rejected)
+    if report.total == 0:
+        raise InputError(f"{', '.join(map(str, paths))}: no records", "run `sarcgen generate` first")
+    report.cells_before = dv.coverage(before)
+    checks = build_checks(recipe, backend, progress=progress)
+    kept = apply_checks(checks, list(before), report, rejected, progress=progress)
+    _count(report, rejected, before, kept)
+    judges = [c for c in checks if isinstance(c, Judge)]
+    _write(out, report, rejected, before, kept, judges[0].disagreements if judges else None)
     return report
-
-
-def _judge(kept: list[Review], recipe: Recipe, backend: Any, rejected: list[Rejection], report: FilterReport,
-           progress: bool) -> tuple[list[Review], list[dict[str, Any]]]:
-    from sarcgen.filter import judge as jg
-
-    report.stage_in["judge"] = len(kept)
-    if not kept:  # nothing left to judge: do not load a model for it
-        report.judge = {**jg.agreement([]), "model_file": None, "model_sha256": None, "backend": None}
-        return kept, []
-    own = backend is None
-    if own:
-        from sarcgen.backends import create_backend
-
-        backend = create_backend(recipe, recipe.filter.judge_model or recipe.model)
-    try:
-        if own or not getattr(backend, "loaded", True):
-            backend.load()
-        info = backend.info()
-        outcomes = jg.judge_reviews(kept, backend, template_name=recipe.generate.judge_template, progress=progress)
-    finally:
-        if own:
-            backend.close()
-    stay, disagreements = [], []
-    for r, o in zip(kept, outcomes):
-        if o.reason is None:
-            stay.append(r)
-            continue
-        _reject(rejected, r, "judge", o.reason, o.detail)
-        disagreements.append({"id": r.id, "plan_index": r.plan_index, "reason": o.reason, "label": r.label, "sarcastic": r.sarcastic,
-                              "device": r.device, "judge_label": o.verdict.label, "judge_sarcastic": o.verdict.sarcastic,
-                              "answer": o.verdict.raw, "text": r.text})
-    report.judge = {**jg.agreement(outcomes), "model_file": info.model_file, "model_sha256": info.model_sha256, "backend": info.backend}
-    return stay, disagreements

@@ -7,17 +7,21 @@ A reason is a short snake_case name, optionally followed by ": detail" (split of
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from sarcgen.filter.check import Drop, KeepOrDrop
 from sarcgen.records import SINCERE, Review
 from sarcgen.recipe import FilterSettings
 from sarcgen.text import find_markdown, find_meta_text, tokens, wrapping_quote
 
-Check = Callable[[Review], "str | None"]
+if TYPE_CHECKING:
+    from sarcgen.filter.report import FilterReport
+
+RecordCheck = Callable[[Review], "str | None"]
 
 STOPWORDS = frozenset(
     "a an the and or but if of to in on at for with as by from this that these those it its is are was were be been "
@@ -58,7 +62,7 @@ def _reason(name: str, detail: str = "") -> str:
     return f"{name}: {detail}" if detail else name
 
 
-def check_length(settings: FilterSettings) -> Check:
+def check_length(settings: FilterSettings) -> RecordCheck:
     def length(r: Review) -> str | None:
         n = len(r.text.split())
         if n < settings.min_words:
@@ -93,7 +97,7 @@ def detect_language(text: str) -> str | None:
     return langs[0].lang if langs else None
 
 
-def check_language(settings: FilterSettings) -> Check:
+def check_language(settings: FilterSettings) -> RecordCheck:
     """English: a cheap stopword / ASCII test, with langdetect as the tie-breaker for short or
     list-like texts that have few stopwords. Other languages: langdetect."""
 
@@ -176,7 +180,7 @@ def check_negative_twist(r: Review) -> str | None:
     return None
 
 
-def build_checks(settings: FilterSettings) -> list[Check]:
+def build_checks(settings: FilterSettings) -> list[RecordCheck]:
     """The record checks, in order (the first reason wins)."""
     return [
         check_length(settings),
@@ -189,9 +193,10 @@ def build_checks(settings: FilterSettings) -> list[Check]:
     ]
 
 
-def split_reason(reason: str) -> tuple[str, str]:
+def split_reason(reason: str) -> Drop:
+    """"label_leak: 'sarcastic'" -> Drop("label_leak", "'sarcastic'")."""
     name, _, detail = reason.partition(": ")
-    return name, detail
+    return Drop(name, detail)
 
 
 def parse_record(obj: dict[str, Any]) -> tuple[Review | None, str]:
@@ -206,10 +211,23 @@ def parse_record(obj: dict[str, Any]) -> tuple[Review | None, str]:
         return None, f"{loc}: {msg}{more}"
 
 
-def validate_record(record: Review, checks: list[Check]) -> tuple[str, str] | None:
-    """None when every check keeps the record, else (reason, detail) of the first that does not."""
+def validate_record(record: Review, checks: Sequence[RecordCheck]) -> KeepOrDrop:
+    """None when every check keeps the record, else the `Drop` of the first that does not."""
     for check in checks:
         reason = check(record)
         if reason:
             return split_reason(reason)
     return None
+
+
+class Validate:
+    """The record checks as one filter stage: each review is kept or dropped on its own."""
+
+    stage = "validate"
+
+    def __init__(self, settings: FilterSettings) -> None:
+        self.checks = build_checks(settings)
+
+    def apply(self, reviews: Sequence[Review], report: FilterReport) -> list[KeepOrDrop]:
+        """The first failing check's reason for each review, or None."""
+        return [validate_record(r, self.checks) for r in reviews]
