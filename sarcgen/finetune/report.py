@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from sarcgen.jsonl import write_json
+from sarcgen.records import LABEL_NAMES
 
-LABELS = {0: "Negative", 1: "Positive"}
+LABELS = {i: name.capitalize() for i, name in enumerate(LABEL_NAMES)}
 # (metric key in the aggregate, title) in the order the summary table shows them.
 SUMMARY = [
     ("imdb_test.accuracy", "IMDB test accuracy"),

@@ -12,7 +12,8 @@ from typing import Any
 
 from sarcgen.errors import SarcgenError
 from sarcgen.jsonl import scan_jsonl
-from sarcgen.review.index import JUDGE_FILE, LABELS, Row, RunIndex
+from sarcgen.records import LABEL_NAMES
+from sarcgen.review.index import JUDGE_FILE, Row, RunIndex
 
 
 def row_summary(index: RunIndex, row: Row, text_chars: int | None = None) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def row_summary(index: RunIndex, row: Row, text_chars: int | None = None) -> dic
     return {
         "key": row.key, "id": row.id, "plan_index": row.plan_index, "outcome": row.outcome, "stage": row.stage,
         "reason": row.reason, "detail": row.detail, "text": text, "words": row.words,
-        "label": LABELS[row.label] if row.label is not None else None, "sarcastic": row.sarcastic,
+        "label": LABEL_NAMES[row.label] if row.label is not None else None, "sarcastic": row.sarcastic,
         "device": row.device, "aspect": row.aspect, "genre": row.genre, "length": row.length,
         "judge": row.judge, "reviewable": row.reviewable,
         "decision": d.model_dump(mode="json") if d is not None else None,

@@ -22,13 +22,12 @@ from typing import Any
 
 from sarcgen.errors import InputError
 from sarcgen.jsonl import scan_jsonl
-from sarcgen.publish.run import LABEL_NAMES
+from sarcgen.records import LABEL_NAMES
 from sarcgen.review.store import DecisionStore
 
 FILTERED, FILTER_REJECTED, GENERATED, GEN_REJECTED = (
     "filtered.jsonl", "filter_rejected.jsonl", "generated.jsonl", "rejected.jsonl")
 JUDGE_FILE, FILTER_REPORT = "judge_disagreements.jsonl", "filter_report.json"
-LABELS = tuple(LABEL_NAMES)  # 0 = negative, 1 = positive, as published
 # Facets shown on the page, in order. "outcome" is kept / unfiltered / "<stage>: <reason>".
 FACETS = ("outcome", "decision", "label", "device", "aspect", "genre", "judge")
 STATIC_FACETS = FACETS[2:]
@@ -61,7 +60,7 @@ class Row:
     reviewable: bool = True  # a review record (decisions apply); False for failed generations
 
     def facet_values(self) -> tuple[str, ...]:
-        label = LABELS[self.label] if self.label in (0, 1) else "none"
+        label = LABEL_NAMES[self.label] if self.label in (0, 1) else "none"
         return (label, self.device or "none", self.aspect or "none", self.genre or "none", self.judge)
 
 
