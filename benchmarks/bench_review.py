@@ -8,9 +8,12 @@ generations in rejected.jsonl, recipe.yaml and filter_report.json. The filter it
 its language check alone would take many minutes on 100,000 rows, and it is not what is measured.
 
 Then it starts the real command (`python -m sarcgen.cli review RUN --port 0 --no-browser`) and prints:
-- ready: process start -> URL printed (import + index of all rows);
+- ready: process start -> URL printed (import + index of all rows), and the CPU time of the index
+  alone (in this process: on a busy machine the wall time is mostly waiting for a core);
+- the very first GET / after that (cold: nothing cached yet);
 - first page: GET / (the HTML with the first 50 rows embedded) and GET /api/records, median of 7;
-- search, a facet filter, a deep page, one record's detail and one decision (median of 7);
+- search (a new query each time, so never from the cache), the next page of a search (cached),
+  a facet filter, a deep page, one record's detail and one decision (median of 7);
 - in Chromium (when /usr/bin/chromium exists): navigation start -> first rows on screen.
 
 Run: flock /tmp/sarcgen-heavy.lock .venv/bin/python benchmarks/bench_review.py [--n 100000]
@@ -159,13 +162,19 @@ def main() -> None:
     ready = time.perf_counter() - t0
     try:
         base, token = url.split("/?token=")
+        words = iter(["boring acting", "plot twist", "brilliant", "waste of time", "sequel", "the ending", "cinematography"])
         client = httpx.Client(base_url=base, headers={"X-Review-Token": token}, timeout=60)
+        t = time.perf_counter()
+        client.get("/").raise_for_status()
+        cold = time.perf_counter() - t
         results = {
             "records": args.n + 2000,
             "ready_s": ready,
+            "first_request_cold_s": cold,
             "first_page_html_s": timed(lambda: client.get("/").raise_for_status()),
             "first_page_api_s": timed(lambda: client.get("/api/records", params={"limit": 50}).raise_for_status()),
-            "search_s": timed(lambda: client.get("/api/records", params={"q": "boring acting"}).raise_for_status()),
+            "search_s": timed(lambda: client.get("/api/records", params={"q": next(words)}).raise_for_status()),
+            "search_next_page_s": timed(lambda: client.get("/api/records", params={"q": "boring", "offset": 50}).raise_for_status()),
             "facet_s": timed(lambda: client.get("/api/records", params={"f": ["label:negative", "device:deadpan"]}).raise_for_status()),
             "deep_page_s": timed(lambda: client.get("/api/records", params={"offset": args.n - 50}).raise_for_status()),
             "sort_words_s": timed(lambda: client.get("/api/records", params={"sort": "words", "desc": "true"}).raise_for_status()),
@@ -178,6 +187,11 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=30)
         (run / "review.jsonl").unlink(missing_ok=True)
+    from sarcgen.review.index import RunIndex
+
+    cpu = time.process_time()
+    RunIndex(run)
+    results["index_cpu_s"] = time.process_time() - cpu
     for k, v in results.items():
         print(f"{k:>22}: {v * 1000:.1f} ms" if isinstance(v, float) else f"{k:>22}: {v}")
     write_json(REPO / ".bench" / "bench_review.json", results)

@@ -107,7 +107,7 @@ def scan_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
     with path.open("rb") as fh:
         for line_no, line in enumerate(fh, start=1):
             start, offset = offset, offset + len(line)
-            if not line.strip():
+            if len(line) < 3 and not line.strip():
                 continue
             try:
                 obj = json.loads(line)

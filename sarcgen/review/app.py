@@ -78,7 +78,7 @@ def _templates() -> Any:
 def create_app(index: RunIndex, token: str, reviewer: str) -> FastAPI:
     """The ASGI app for one run index. `token` is required on every request."""
     app = FastAPI(title="sarcgen review", docs_url=None, redoc_url=None, openapi_url=None)
-    env = _templates()
+    page = _templates().get_template("review.html")  # compiled now, not on the first request
     static = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
 
     @app.middleware("http")
@@ -107,7 +107,7 @@ def create_app(index: RunIndex, token: str, reviewer: str) -> FastAPI:
         boot = {"summary": index.summary(), "page": page_json(Query(), 0, PAGE_SIZE), "facets": list(FACETS),
                 "sorts": list(SORTS), "reviewer": reviewer, "page_size": PAGE_SIZE, "version": __version__,
                 "has_lengths": (index.run_dir / "filter_lengths.png").is_file()}
-        html = env.get_template("review.html").render(boot=boot, run=index.run_dir.name, token=token)
+        html = page.render(boot=boot, run=index.run_dir.name, token=token)
         return HTMLResponse(html)
 
     @app.get("/api/records")
@@ -142,7 +142,7 @@ def create_app(index: RunIndex, token: str, reviewer: str) -> FastAPI:
         if body.decision == "flip" and row.label is None:
             raise HTTPException(400, f"{body.key} has no label to flip")
         label = 1 - row.label if body.decision == "flip" and row.label is not None else None
-        index.store.record(Decision(id=row.id, decision=body.decision, label=label, reviewer=reviewer))
+        index.record(Decision(id=row.id, decision=body.decision, label=label, reviewer=reviewer))
         return {"row": row_summary(index, row, 400), "decisions": dict(index.decision_counts())}
 
     @app.get("/static/{name}")

@@ -6,10 +6,11 @@ never became records), judge_disagreements.jsonl and filter_report.json (duplica
 decontamination matches, coverage). Human decisions come from `sarcgen.review.store`.
 
 Only the small fields live in memory; a record's full JSON (provenance) is re-read from its byte
-offset on demand, so a 100,000-record run costs tens of MB, not GBs. Queries are one Python pass
-over the rows in the requested order: search terms (all must appear, case-insensitive, in the text
-or id), facet filters (OR within a facet, AND across facets) and facet counts where each facet is
-counted under every *other* active filter, so the values a click would add stay visible.
+offset on demand, so a 100,000-record run costs tens of MB, not GBs. Every facet is a numpy array
+of value codes: a filter is a mask (OR within a facet, AND across facets), a facet count is a
+bincount under every *other* active filter (so the values a click would add stay visible), and a
+page is a slice of the precomputed sort order under the mask. Search (every term must appear,
+case-insensitive, in the text or id) is the one Python scan, cached for paging.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sarcgen.errors import InputError
 from sarcgen.jsonl import scan_jsonl
 from sarcgen.records import LABEL_NAMES
-from sarcgen.review.store import DecisionStore
+from sarcgen.review.store import Decision, DecisionStore
 
 FILTERED, FILTER_REJECTED, GENERATED, GEN_REJECTED = (
     "filtered.jsonl", "filter_rejected.jsonl", "generated.jsonl", "rejected.jsonl")
@@ -31,6 +34,7 @@ JUDGE_FILE, FILTER_REPORT = "judge_disagreements.jsonl", "filter_report.json"
 # Facets shown on the page, in order. "outcome" is kept / unfiltered / "<stage>: <reason>".
 FACETS = ("outcome", "decision", "label", "device", "aspect", "genre", "judge")
 STATIC_FACETS = FACETS[2:]
+DECISION_VALUES = ("undecided", "accept", "reject", "flip", "n/a")
 SORTS = ("plan", "id", "words", "label", "device", "outcome")
 TEXT_IN_LIST = 400  # characters of a review sent with a list page (the detail has all of it)
 
@@ -121,9 +125,9 @@ class RunIndex:
             if r.reviewable:
                 self.by_id.setdefault(r.id, i)
         self._lower = [f"{r.text}\n{r.key}".lower() for r in self.rows]
-        self._orders: dict[str, list[int]] = {}
-        self._static_totals = self._count_static()
-        self._outcomes = Counter(r.outcome for r in self.rows)
+        self._orders: dict[str, np.ndarray] = {"plan": np.arange(len(self.rows))}  # _load sorted them so
+        self._searches: dict[tuple[str, ...], np.ndarray] = {}
+        self._encode()
         self._summary = self._count_summary()
         self.clusters = self._clusters()
 
@@ -191,12 +195,22 @@ class RunIndex:
                 out[str(m["id"])] = members
         return out
 
-    def _count_static(self) -> list[Counter[str]]:
-        counts: list[Counter[str]] = [Counter() for _ in STATIC_FACETS]
-        for r in self.rows:
-            for c, v in zip(counts, r.facet_values()):
-                c[v] += 1
-        return counts
+    def _encode(self) -> None:
+        """One integer code per row and facet (numpy), so a filter is a mask and a count a bincount."""
+        self._codes: dict[str, np.ndarray] = {}
+        self._names: dict[str, list[str]] = {}
+        columns: dict[str, list[str]] = {"outcome": [r.outcome for r in self.rows]}
+        statics = [r.facet_values() for r in self.rows]
+        for k, name in enumerate(STATIC_FACETS):
+            columns[name] = [v[k] for v in statics]
+        for name, values in columns.items():
+            names = sorted(set(values))
+            code = {v: c for c, v in enumerate(names)}
+            self._names[name] = names
+            self._codes[name] = np.fromiter((code[v] for v in values), dtype=np.int32, count=len(values))
+        self._names["decision"] = list(DECISION_VALUES)
+        self._codes["decision"] = np.fromiter((DECISION_VALUES.index(self.decision_of(r)) for r in self.rows),
+                                              dtype=np.int32, count=len(self.rows))
 
     # -- queries -----------------------------------------------------------------------------
     def decision_of(self, row: Row) -> str:
@@ -205,7 +219,15 @@ class RunIndex:
         d = self.store.get(row.id)
         return d.decision if d is not None else "undecided"
 
-    def _order(self, sort: str) -> list[int]:
+    def record(self, decision: Decision) -> Decision:
+        """Store a decision (review.jsonl) and update the decision facet of its row."""
+        self.store.record(decision)
+        i = self.by_id.get(decision.id)
+        if i is not None:
+            self._codes["decision"][i] = DECISION_VALUES.index(self.decision_of(self.rows[i]))
+        return decision
+
+    def _order(self, sort: str) -> np.ndarray:
         if sort not in SORTS:
             raise InputError(f"sort {sort!r}: expected one of {', '.join(SORTS)}")
         if sort not in self._orders:
@@ -217,63 +239,58 @@ class RunIndex:
                 "device": lambda r: (r.device, r.aspect, r.plan_index, r.key),
                 "outcome": lambda r: (r.outcome != "kept", r.outcome, r.plan_index, r.key),
             }
-            self._orders[sort] = sorted(range(len(self.rows)), key=lambda i: keys[sort](self.rows[i]))
+            ranked = sorted(range(len(self.rows)), key=lambda i: keys[sort](self.rows[i]))
+            self._orders[sort] = np.asarray(ranked, dtype=np.int64)
         return self._orders[sort]
 
-    def _values(self, i: int) -> tuple[str, ...]:
-        r = self.rows[i]
-        return (r.outcome, self.decision_of(r), *r.facet_values())
+    def _search(self, terms: tuple[str, ...]) -> np.ndarray:
+        """Mask of rows whose text or key holds every term (the last few searches are cached:
+        paging through one search costs one scan)."""
+        if terms not in self._searches:
+            hits: list[int] | range = range(len(self._lower))
+            for t in terms:
+                lower = self._lower
+                hits = [i for i in hits if t in lower[i]]
+            mask = np.zeros(len(self.rows), dtype=bool)
+            mask[np.asarray(list(hits), dtype=np.int64)] = True
+            if len(self._searches) >= 8:
+                self._searches.pop(next(iter(self._searches)))
+            self._searches[terms] = mask
+        return self._searches[terms]
 
     def query(self, query: Query, offset: int = 0, limit: int = 50) -> Page:
         """Rows `offset:offset+limit` of the matches, the match count and the facet counts."""
+        n = len(self.rows)
+        terms = tuple(query.q.lower().split())
+        base = self._search(terms) if terms else np.ones(n, dtype=bool)
+        masks: dict[str, np.ndarray] = {}
+        for facet, values in query.filters.items():
+            if facet in FACETS and values:
+                wanted = [c for c, v in enumerate(self._names[facet]) if v in values]
+                masks[facet] = np.isin(self._codes[facet], np.asarray(wanted, dtype=np.int32))
+        full = base.copy()
+        for m in masks.values():
+            full &= m
+        facets: dict[str, dict[str, int]] = {}
+        for facet in FACETS:  # each facet counted under every other filter, so its siblings stay visible
+            m = base.copy()
+            for other, om in masks.items():
+                if other != facet:
+                    m &= om
+            counts = np.bincount(self._codes[facet][m], minlength=len(self._names[facet]))
+            items = [(v, int(c)) for v, c in zip(self._names[facet], counts) if c]
+            items.sort(key=lambda kv: (kv[0] != "kept", -kv[1], kv[0]))
+            facets[facet] = dict(items)
         order = self._order(query.sort)
         if query.desc:
             order = order[::-1]
-        terms = query.q.lower().split()
-        active = [(FACETS.index(f), vals) for f, vals in query.filters.items() if vals and f in FACETS]
-        counts: list[Counter[str]] = [Counter() for _ in FACETS]
-        if not terms and not active:
-            return self._unfiltered(order, offset, limit, counts)
-        matches: list[int] = []
-        lower = self._lower
-        for i in order:
-            if terms and not all(t in lower[i] for t in terms):
-                continue
-            values = self._values(i)
-            failed = [fi for fi, vals in active if values[fi] not in vals]
-            if not failed:
-                matches.append(i)
-                for c, v in zip(counts, values):
-                    c[v] += 1
-            elif len(failed) == 1:
-                counts[failed[0]][values[failed[0]]] += 1
-        page = [self.rows[i] for i in matches[offset:offset + limit]]
-        return Page(len(matches), offset, page, self._facet_dict(counts))
+        matched = order[full[order]]
+        page = [self.rows[int(i)] for i in matched[offset:offset + limit]]
+        return Page(int(matched.size), offset, page, facets)
 
-    def _unfiltered(self, order: list[int], offset: int, limit: int, counts: list[Counter[str]]) -> Page:
-        """No search and no filter: the precomputed counts (the fast path a page opens with)."""
-        counts[0] = self._outcomes
-        counts[1] = self.decision_counts()
-        counts[2:] = self._static_totals
-        return Page(len(order), offset, [self.rows[i] for i in order[offset:offset + limit]], self._facet_dict(counts))
-
-    def decision_counts(self) -> Counter[str]:
-        reviewable = len(self.by_id)
-        c: Counter[str] = Counter()
-        for rid, d in self.store.current.items():
-            if rid in self.by_id:
-                c[d.decision] += 1
-        c["undecided"] = reviewable - sum(c.values())
-        if len(self.rows) > len(self.by_id):
-            c["n/a"] = len(self.rows) - len(self.by_id)
-        return c
-
-    def _facet_dict(self, counts: list[Counter[str]]) -> dict[str, dict[str, int]]:
-        out = {}
-        for name, c in zip(FACETS, counts):
-            items = sorted(c.items(), key=lambda kv: (kv[0] != "kept", -kv[1], kv[0]))
-            out[name] = {k: v for k, v in items if v}
-        return out
+    def decision_counts(self) -> dict[str, int]:
+        counts = np.bincount(self._codes["decision"], minlength=len(DECISION_VALUES))
+        return {v: int(c) for v, c in zip(DECISION_VALUES, counts) if c or v == "undecided"}
 
     # -- one record --------------------------------------------------------------------------
     def raw(self, row: Row) -> dict[str, Any]:

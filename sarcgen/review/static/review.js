@@ -9,7 +9,7 @@ const FACET_TITLES = {outcome: "Outcome", decision: "Decision", label: "Label", 
   aspect: "Aspect", genre: "Genre", judge: "Judge"};
 const DECISION_WORDS = {accept: "accepted", reject: "rejected", flip: "label flipped", clear: "cleared"};
 const LABELS = ["negative", "positive"];
-const VALUE_WORDS = {"n/a": "not a record", none: "\u2014"};
+const VALUE_WORDS = {"n/a": "not a record", none: "\u2014", accept: "accepted", reject: "rejected", flip: "label flipped"};
 
 const state = {
   q: "", filters: {}, sort: "plan", desc: false, offset: 0,
@@ -97,7 +97,7 @@ function decisionStats(d) {
 function renderStats() {
   const s = BOOT.summary;
   const dropped = s.filter_total - s.kept;
-  const parts = [h("span", {class: "stat"}, h("b", {}, fmt(s.records)), " records")];
+  const parts = [h("span", {class: "stat total"}, h("b", {}, fmt(s.records)), " records")];
   if (s.filtered) {
     parts.push(h("span", {class: "stat ok"}, h("b", {}, fmt(s.kept)), " kept"));
     parts.push(h("span", {class: "stat drop"}, h("b", {}, fmt(dropped)), " dropped"));
