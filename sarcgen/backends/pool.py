@@ -9,7 +9,8 @@ Routing: each new request goes to the healthy replica with the fewest requests i
 the one picked least recently), never above its `capacity`. A replica whose future fails with one
 of its `down_errors` (connection refused, timeouts or 5xx after its own quick retries, a killed
 Ray worker) is *ejected*: it gets no request for `eject_s` seconds (doubling per consecutive
-failure, capped at 16x) and the failed request is re-sent to another replica first. After the
+failure, capped at 16x; requests already in flight that fail too count as the same failure) and
+every failed request is re-sent to another replica first. After the
 pause the replica is tried again; one success makes it healthy. A request is answered once:
 the caller sees exactly one result per request, whichever replica produced it.
 
@@ -157,9 +158,11 @@ class ReplicaPool:
         )
 
     def _eject(self, st: ReplicaState, exc: BaseException) -> None:
-        st.failures += 1
         st.total_failures += 1
         st.last_error = _one_line(exc)
+        if not st.healthy(time.monotonic()):
+            return  # another request sent before the ejection: the same outage, counted once
+        st.failures += 1
         pause = self.settings.eject_s * min(2 ** (st.failures - 1), self.settings.max_eject_factor)
         st.down_until = time.monotonic() + pause
         log.warning("replica %s failed (%d in a row): %s; ejected for %.1fs, its requests go elsewhere",

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sarcgen.cli.options import overrides, recipe_option
+from sarcgen.cli.options import overrides, recipe_option, url_option
 
 
 @click.command("filter")
@@ -27,10 +27,19 @@ from sarcgen.cli.options import overrides, recipe_option
               help="IMDB test split (csv/csv.gz/jsonl/parquet with a text column, or a folder holding test.csv.gz).")
 @click.option("--judge/--no-judge", default=None, help="Let the model label each review blind and keep agreements (filter.judge).")
 @click.option("--judge-model", default=None, metavar="PATH|REPO:FILE", help="GGUF for the judge (default: the recipe's model).")
+@click.option("--base-url", "base_url", multiple=True, metavar="URL",
+              help="Judge on an OpenAI-compatible server; repeat it for a fleet (as for generate).")
+@click.option("--base-url-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Judge on the servers listed in this file, one URL a line.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default=None, help="Judge in this process or in Ray workers.")
+@click.option("--ray-address", default=None, metavar="ADDR", help="An existing Ray cluster for the judge (default: a local one).")
+@click.option("--workers", type=int, default=None, help="Ray workers for the judge.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, min_words: int | None, max_words: int | None,
                near_dup_threshold: float | None, decontam_threshold: float | None, against: tuple[Path, ...],
-               imdb_test: Path | None, judge: bool | None, judge_model: str | None, quiet: bool) -> None:
+               imdb_test: Path | None, judge: bool | None, judge_model: str | None, base_url: tuple[str, ...],
+               base_url_file: Path | None, executor: str | None, ray_address: str | None, workers: int | None,
+               quiet: bool) -> None:
     """Validate, deduplicate, decontaminate (and optionally judge) generated reviews.
 
     \b
@@ -43,6 +52,7 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
     Examples:
       sarcgen filter outputs/imdb-sarcasm-seed1234
       sarcgen filter outputs/run --imdb-test ../shared/data/imdb --against my_eval.txt --judge
+      sarcgen filter outputs/run --judge --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1
     """
     from sarcgen.errors import InputError
     from sarcgen.filter.run import resolve_recipe, run_filter
@@ -55,6 +65,9 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
         filter__decontam_threshold=decontam_threshold, filter__imdb_test=str(imdb_test) if imdb_test else None,
         filter__judge=judge,
     )
+    urls = url_option(base_url, base_url_file)
+    ov.update(overrides(generate__base_url=urls, generate__backend="openai" if urls else None,
+                        generate__executor=executor, generate__ray_address=ray_address, generate__workers=workers))
     if judge_model:
         ov["filter.judge_model"] = parse_model_arg(judge_model)
     rec, source = resolve_recipe(runs, recipe, ov)

@@ -23,6 +23,7 @@ from sarcgen.recipe import load_recipe
 from tests.backends.test_openai import _requests, stub_server  # noqa: F401  (a fixture)
 from tests.cli_helpers import run_cli
 from tests.e2e.test_server import Server, _env, _free_port, _lines
+from tests.filter.test_run import sample_records, write_run
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = str(REPO / "recipes" / "smoke.yaml")
@@ -190,3 +191,17 @@ def test_three_real_servers_one_killed_mid_run(tmp_path: Path, tiny_gguf: Path, 
     finally:
         for s in servers:
             s.kill()
+
+
+def test_filter_judge_through_a_fleet(tmp_path: Path, stub_server, capsys) -> None:  # noqa: F811
+    a, stub_a = stub_server()
+    b, _ = stub_server(fail=[500] * 1000)
+    out = write_run(tmp_path / "run", sample_records())
+    code, stdout, err = run_cli(["filter", str(out), "--judge", "--base-url", a, "--base-url", b, "-q"], capsys)
+    assert code == 0, err
+    rep = json.loads((out / "filter_report.json").read_text())
+    judge = rep["judge"]
+    assert judge["backend"] == "openai" and judge["errors"] == 0 and judge["judged"] >= 1
+    assert len(stub_a.bodies) == judge["judged"]  # every review judged once, by the replica that answers
+    assert all(body["temperature"] == 0.0 for body in stub_a.bodies)
+    assert "judge: agreement" in stdout

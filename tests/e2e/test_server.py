@@ -51,7 +51,7 @@ class Server:
         with self.log.open("ab") as fh:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--host", "127.0.0.1",
-                 "--port", str(self.port), "--n_threads", "1", "--n_ctx", "2048"],
+                 "--port", str(self.port), "--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", "2048"],
                 stdout=fh, stderr=subprocess.STDOUT,
             )
         end = time.monotonic() + timeout
