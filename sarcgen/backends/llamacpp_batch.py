@@ -110,7 +110,12 @@ class BatchedLlamaCppBackend:
         self._seq_cap = 0  # the most tokens one sequence may hold in this context
         self._slots: list[_Slot] = []
         self._version = ""
-        self.stats = {"decode_calls": 0, "prefix_tokens": 0, "reused_tokens": 0, "evaluated_prompt_tokens": 0}
+        # Counters, and where the time went (benchmarks/bench_batched_peer.py reads them): the shared
+        # prefix, steps that carried prompt tokens, and pure decode steps (one token per sequence).
+        self.stats: dict[str, float] = {
+            "decode_calls": 0, "prefix_tokens": 0, "reused_tokens": 0, "evaluated_prompt_tokens": 0,
+            "prefix_seconds": 0.0, "prompt_step_seconds": 0.0, "decode_step_seconds": 0.0, "decode_step_tokens": 0,
+        }
 
     @classmethod
     def from_recipe(cls, recipe: Any, model_spec: ModelSpec | None = None) -> "BatchedLlamaCppBackend":
@@ -311,6 +316,7 @@ class BatchedLlamaCppBackend:
     def _eval_prefix(self, batch: Any, mem: Any, tokens: list[int]) -> None:
         """Evaluate the shared prefix once on sequence 0 and copy it to every other sequence."""
         ll = self._ll
+        t0 = time.perf_counter()
         ll.llama_memory_clear(mem, True)
         for start in range(0, len(tokens), self.n_batch):
             chunk = tokens[start : start + self.n_batch]
@@ -323,6 +329,7 @@ class BatchedLlamaCppBackend:
                 ll.llama_memory_seq_cp(mem, 0, slot.seq, -1, -1)
             slot.cached = list(tokens)
         self.stats["prefix_tokens"] += len(tokens)
+        self.stats["prefix_seconds"] += time.perf_counter() - t0
 
     def _assign(self, slot: _Slot, mem: Any, req: GenerationRequest, tokens: list[int]) -> bool:
         """Give `slot` a request: keep the KV cells its prompt shares, queue the rest for evaluation.
@@ -373,6 +380,7 @@ class BatchedLlamaCppBackend:
             if not active:
                 return
             # Build one batch: generating sequences first (one token each), then prompt chunks.
+            t_step = time.perf_counter()
             batch.n_tokens = 0
             for s in active:
                 s.batch_idx = -1
@@ -380,6 +388,7 @@ class BatchedLlamaCppBackend:
                     s.batch_idx = _add(batch, s.next_token, len(s.cached), s.seq, True)
                     s.cached.append(s.next_token)
                     s.next_token = None
+            n_gen = batch.n_tokens
             for s in active:
                 room = self.n_batch - batch.n_tokens
                 if not s.pending or room <= 0:
@@ -391,13 +400,11 @@ class BatchedLlamaCppBackend:
                     s.cached.append(tok)
                     if last:
                         s.batch_idx = idx
+            prompt_step = batch.n_tokens > n_gen
             self._decode(batch)
-            for s in active:
-                if s.batch_idx < 0:
-                    continue
-                result = self._sample(s)
-                if result is None:
-                    continue
+            finished = [(s, r) for s in active if s.batch_idx >= 0 and (r := self._sample(s)) is not None]
+            self._count_step(t_step, prompt_step, n_gen)
+            for s, result in finished:
                 yield result
                 s.req = None
                 while not exhausted and s.req is None:
@@ -408,6 +415,15 @@ class BatchedLlamaCppBackend:
                     toks = self.tokenize(self.render(req.messages))
                     if not self._assign(s, mem, req, toks):
                         yield self._too_long(req, toks)
+
+    def _count_step(self, t_step: float, prompt_step: bool, n_gen: int) -> None:
+        """Add one step's time (batch building, decode, sampling) to the prompt or the decode phase."""
+        dt = time.perf_counter() - t_step
+        if prompt_step:
+            self.stats["prompt_step_seconds"] += dt
+        else:
+            self.stats["decode_step_seconds"] += dt
+            self.stats["decode_step_tokens"] += n_gen
 
     def _sample(self, s: _Slot) -> GenerationResult | None:
         """Sample the slot's next token; a GenerationResult when its sequence is finished."""
