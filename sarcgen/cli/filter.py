@@ -26,7 +26,11 @@ from sarcgen.cli.options import overrides, recipe_option, url_option
 @click.option("--imdb-test", type=click.Path(path_type=Path), default=None,
               help="IMDB test split (csv/csv.gz/jsonl/parquet with a text column, or a folder holding test.csv.gz).")
 @click.option("--judge/--no-judge", default=None, help="Let the model label each review blind and keep agreements (filter.judge).")
-@click.option("--judge-model", default=None, metavar="PATH|REPO:FILE", help="GGUF for the judge (default: the recipe's model).")
+@click.option("--judge-model", default=None, metavar="PATH|REPO:FILE|embedded", help="GGUF for the judge (default: the recipe's model).")
+@click.option("--judge-mode", type=click.Choice(["enforce", "advisory"]), default=None,
+              help="filter.judge_mode: enforce drops disagreements; advisory records the verdicts and drops nothing.")
+@click.option("--judge-min-accuracy", type=float, default=None,
+              help="filter.judge_min_accuracy: calibration accuracy the judge needs before it may drop anything (default 0.8).")
 @click.option("--base-url", "base_url", multiple=True, metavar="URL",
               help="Judge on an OpenAI-compatible server; repeat it for a fleet (as for generate).")
 @click.option("--base-url-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -37,7 +41,8 @@ from sarcgen.cli.options import overrides, recipe_option, url_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, min_words: int | None, max_words: int | None,
                near_dup_threshold: float | None, decontam_threshold: float | None, against: tuple[Path, ...],
-               imdb_test: Path | None, judge: bool | None, judge_model: str | None, base_url: tuple[str, ...],
+               imdb_test: Path | None, judge: bool | None, judge_model: str | None, judge_mode: str | None,
+               judge_min_accuracy: float | None, base_url: tuple[str, ...],
                base_url_file: Path | None, executor: str | None, ray_address: str | None, workers: int | None,
                quiet: bool) -> None:
     """Validate, deduplicate, decontaminate (and optionally judge) generated reviews.
@@ -63,7 +68,7 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
     ov: dict[str, Any] = overrides(
         filter__min_words=min_words, filter__max_words=max_words, filter__near_dup_threshold=near_dup_threshold,
         filter__decontam_threshold=decontam_threshold, filter__imdb_test=str(imdb_test) if imdb_test else None,
-        filter__judge=judge,
+        filter__judge=judge, filter__judge_mode=judge_mode, filter__judge_min_accuracy=judge_min_accuracy,
     )
     urls = url_option(base_url, base_url_file)
     ov.update(overrides(generate__base_url=urls, generate__backend="openai" if urls else None,
@@ -75,6 +80,8 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
         rec.filter.against = [*rec.filter.against, *(str(a) for a in against)]
     rep = run_filter(list(runs), rec, out, recipe_source=source, progress=not quiet)
 
+    for warning in rep.warnings:  # first: a vanished class or an untrustworthy judge
+        click.secho(f"WARNING: {warning}", fg="red", bold=True, err=True)
     click.echo(f"Filtered {rep.total} rows: kept {rep.kept}, rejected {rep.rejected}  ->  {rep.out_dir}")
     rows = [(stage, reason, n) for stage, reasons in rep.by_stage.items() for reason, n in reasons.items()]
     if rows:
@@ -85,7 +92,11 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
             click.echo(f"  {stage:<{w1}}  {reason:<{w2}}  {n:>4}")
     if rep.judge:
         j = rep.judge
-        click.echo(f"  judge: agreement {j['agreement_rate']} over {j['judged']} ({j['unparseable']} unparseable)")
+        click.echo(f"  judge: agreement {j['agreement_rate']} over {j['judged']} ({j['unparseable']} unparseable), mode {j.get('mode')}")
+        if j.get("calibration"):
+            c = j["calibration"]
+            click.echo(f"  judge calibration: sentiment accuracy {c['sentiment_accuracy']}, sarcasm accuracy "
+                       f"{c['sarcasm_accuracy']} on {c['n']} ({'passed' if c['passed'] else 'FAILED'}, need {c['min_accuracy']})")
     for m in rep.malformed[:5]:
         click.echo(f"  malformed line skipped: {m}", err=True)
     if len(rep.malformed) > 5:

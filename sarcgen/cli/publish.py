@@ -20,9 +20,12 @@ from sarcgen.cli.options import overrides, recipe_option
 @click.option("--seed", type=int, default=None, help="split seed (recipe: publish.seed)")
 @click.option("--push", "push", metavar="REPO_ID", default=None, help="also upload to this Hub dataset repo")
 @click.option("--private/--public", default=None, help="visibility of a repo created by --push")
+@click.option("--allow-missing-class", is_flag=True, default=None,
+              help="publish even when sarcastic negatives or sincere positives are missing (publish.allow_missing_class)")
 @click.option("--token", default=None, help="Hub token (default: HF_TOKEN, then the cached `hf auth login`)")
 def publish(run: Path, out: Path | None, recipe: Path | None, train: float | None, validation: float | None,
-            test: float | None, seed: int | None, push: str | None, private: bool | None, token: str | None) -> None:
+            test: float | None, seed: int | None, push: str | None, private: bool | None, allow_missing_class: bool | None,
+            token: str | None) -> None:
     """Publish RUN's filtered reviews as train/validation/test with a dataset card.
 
     Reads RUN/filtered.jsonl (falling back to generated.jsonl with a warning), splits it (seeded,
@@ -39,7 +42,8 @@ def publish(run: Path, out: Path | None, recipe: Path | None, train: float | Non
     from sarcgen.publish.run import publish_run, run_recipe
     from sarcgen.recipe import load_recipe
 
-    flags = overrides(publish__train=train, publish__validation=validation, publish__test=test, publish__seed=seed)
+    flags = overrides(publish__train=train, publish__validation=validation, publish__test=test, publish__seed=seed,
+                      publish__allow_missing_class=allow_missing_class or None)
     if recipe is not None:
         settings = load_recipe(recipe, flags).publish
     else:

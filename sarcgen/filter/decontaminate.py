@@ -62,7 +62,12 @@ def challenge_set() -> EvalSet:
 
 
 def resolve_imdb_test(path: str | Path) -> Path:
-    """A file, or a folder holding test.csv.gz / test.csv / test.jsonl / test.parquet."""
+    """A file, a folder holding test.csv.gz / test.csv / test.jsonl / test.parquet, or `embedded`
+    (the packaged IMDB sample, train and test reviews both)."""
+    from sarcgen.embedded import EMBEDDED, imdb_sample
+
+    if str(path) == EMBEDDED:
+        return imdb_sample()
     p = Path(path)
     if p.is_dir():
         for name in ("test.csv.gz", "test.csv", "test.jsonl", "test.jsonl.gz", "test.parquet"):

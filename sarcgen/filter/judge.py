@@ -20,6 +20,7 @@ from sarcgen.records import Review
 from sarcgen.text import strip_think
 
 if TYPE_CHECKING:
+    from sarcgen.filter.calibration import Calibration
     from sarcgen.filter.report import FilterReport
     from sarcgen.prompts import PromptTemplate
     from sarcgen.recipe import Recipe
@@ -29,6 +30,7 @@ ERROR = "judge_error"
 SENTIMENT = "judge_sentiment_disagrees"
 SARCASM = "judge_sarcasm_disagrees"
 BOTH = "judge_both_disagree"
+CALIBRATION_FILE = "judge_calibration.json"
 
 _SENT = re.compile(r"sentiment\W{0,4}(?:is\s+)?(positive|negative|pos|neg)\b", re.IGNORECASE)
 _SARC = re.compile(r"sarcas\w*\W{0,4}(?:is\s+)?(yes|no|true|false|y|n)\b", re.IGNORECASE)
@@ -102,12 +104,13 @@ def compare(review: Review, verdict: Verdict) -> tuple[str | None, str]:
     return None, said
 
 
-def judge_requests(reviews: Sequence[Review], template: PromptTemplate, *, seed: int = 0, max_tokens: int = 16) -> list[GenerationRequest]:
-    """One greedy, short request per review; the judge sees only the text."""
+def judge_requests(keyed_texts: Sequence[tuple[str, str]], template: PromptTemplate, *, seed: int = 0,
+                   max_tokens: int = 16) -> list[GenerationRequest]:
+    """One greedy, short request per (key, review text); the judge sees only the text."""
     return [
         GenerationRequest(
-            key=r.id,
-            messages=template.messages(review=r.text),
+            key=key,
+            messages=template.messages(review=text),
             seed=seed,
             max_tokens=max_tokens,
             temperature=0.0,
@@ -116,7 +119,7 @@ def judge_requests(reviews: Sequence[Review], template: PromptTemplate, *, seed:
             min_p=0.0,
             repeat_penalty=1.0,
         )
-        for r in reviews
+        for key, text in keyed_texts
     ]
 
 
@@ -137,7 +140,7 @@ def judge_reviews(
     if not reviews:
         return []
     template = load_template(template_name)
-    requests = judge_requests(reviews, template, seed=seed, max_tokens=max_tokens)
+    requests = judge_requests([(r.id, r.text) for r in reviews], template, seed=seed, max_tokens=max_tokens)
     by_id = {r.id: r for r in reviews}
     outcomes: dict[str, JudgeOutcome] = {}
     bar = tqdm(total=len(requests), desc="judge", unit="review", file=sys.stderr, disable=not progress, leave=False)
@@ -178,7 +181,11 @@ def agreement(outcomes: Sequence[JudgeOutcome]) -> dict[str, Any]:
 
 class Judge:
     """The LLM judge as one filter stage (opt-in): a review it disagrees with is dropped, and what
-    it said is kept in `disagreements` (judge_disagreements.jsonl)."""
+    it said is kept in `disagreements` (judge_disagreements.jsonl).
+
+    It first answers the calibration set (`sarcgen.filter.calibration`); below
+    filter.judge_min_accuracy it stops the filter (`QualityError`), unless filter.judge_mode is
+    "advisory", where every verdict is recorded and nothing is dropped."""
 
     stage = "judge"
 
@@ -193,20 +200,22 @@ class Judge:
         if not reviews:  # nothing left to judge: do not load a model for it
             report.judge = {**agreement([]), "model_file": None, "model_sha256": None, "backend": None}
             return []
-        outcomes, info = self._ask(reviews)
+        outcomes, info, calibration = self._ask(reviews, report)
+        advisory = self.recipe.filter.judge_mode == "advisory"
         verdicts: list[KeepOrDrop] = []
         for r, o in zip(reviews, outcomes):
-            verdicts.append(None if o.reason is None else Drop(o.reason, o.detail))
+            verdicts.append(None if o.reason is None or advisory else Drop(o.reason, o.detail))
             if o.reason is not None:
                 self.disagreements.append({
                     "id": r.id, "plan_index": r.plan_index, "reason": o.reason, "label": r.label, "sarcastic": r.sarcastic,
                     "device": r.device, "judge_label": o.verdict.label, "judge_sarcastic": o.verdict.sarcastic,
                     "answer": o.verdict.raw, "text": r.text})
         report.judge = {**agreement(outcomes), "model_file": info.model_file, "model_sha256": info.model_sha256,
-                        "backend": info.backend}
+                        "backend": info.backend, "mode": self.recipe.filter.judge_mode,
+                        "calibration": {k: v for k, v in calibration.to_json().items() if k != "answers"}}
         return verdicts
 
-    def _ask(self, reviews: Sequence[Review]) -> tuple[list[JudgeOutcome], ModelInfo]:
+    def _ask(self, reviews: Sequence[Review], report: FilterReport) -> tuple[list[JudgeOutcome], ModelInfo, Calibration]:
         backend, own = self.backend, self.backend is None
         if backend is None:
             from sarcgen.backends import create_backend
@@ -216,9 +225,34 @@ class Judge:
             if own or not getattr(backend, "loaded", True):
                 backend.load()
             info = backend.info()
+            calibration = self._calibrate(backend, report, info.model_file)
             outcomes = judge_reviews(reviews, backend, template_name=self.recipe.generate.judge_template,
                                      progress=self.progress)
         finally:
             if own:
                 backend.close()
-        return outcomes, info
+        return outcomes, info, calibration
+
+    def _calibrate(self, backend: Backend, report: FilterReport, model_file: str) -> Calibration:
+        """Score the judge on the calibration set (all answers in judge_calibration.json). Below
+        filter.judge_min_accuracy: a QualityError in enforce mode, a report warning in advisory mode."""
+        from sarcgen.errors import QualityError
+        from sarcgen.filter.calibration import calibrate
+        from sarcgen.jsonl import write_json
+        from sarcgen.prompts import load_template
+
+        fs = self.recipe.filter
+        cal = calibrate(backend, load_template(self.recipe.generate.judge_template), fs.judge_min_accuracy)
+        report.out_dir.mkdir(parents=True, exist_ok=True)
+        write_json(report.out_dir / CALIBRATION_FILE, {"model_file": model_file, **cal.to_json()})
+        if cal.passed:
+            return cal
+        what = f"the judge {model_file} failed its calibration: {cal.summary()}"
+        if fs.judge_mode == "advisory":
+            report.warnings.append(f"{what}; advisory mode: its verdicts are recorded, nothing was dropped by it")
+            return cal
+        raise QualityError(
+            f"{what}; its verdicts would drop good reviews (answers in {report.out_dir / CALIBRATION_FILE})",
+            "pass a stronger --judge-model PATH.gguf, or --judge-mode advisory to record its verdicts without dropping "
+            "anything, or leave out --judge",
+        )

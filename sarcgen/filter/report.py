@@ -30,6 +30,8 @@ class FilterReport:
     diversity_before: dict[str, Any] = field(default_factory=dict)
     diversity_after: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    classes: dict[str, dict[str, int]] = field(default_factory=dict)  # read/kept -> class -> rows
+    warnings: list[str] = field(default_factory=list)  # shown first, by the CLI and in the report
 
     @property
     def rejected(self) -> int:
@@ -55,9 +57,13 @@ def _short(t: str, n: int = 140) -> str:
 def render_markdown(rep: FilterReport) -> str:
     """The whole report. Deterministic: no timestamps or timings."""
     L: list[str] = ["# Filter report", ""]
+    L += [f"> **Warning:** {w}" for w in rep.warnings] + ([""] if rep.warnings else [])
     L += [f"- inputs: {', '.join(f'`{p}`' for p in rep.inputs)}", f"- settings from: `{rep.recipe_source}`",
           f"- rows read: **{rep.total}**, kept: **{rep.kept}**, rejected: **{rep.rejected}**"
           + (f" ({rep.kept / rep.total:.1%} kept)" if rep.total else ""), ""]
+    if rep.classes:
+        L += ["Classes, read -> kept: " + ", ".join(f"{name} {rep.classes['read'][name]} -> {rep.classes['kept'][name]}"
+                                                    for name in rep.classes["read"]), ""]
     s = rep.settings
     L += ["Thresholds: " + ", ".join(f"{k}={s[k]}" for k in ("min_words", "max_words", "language", "near_dup_threshold",
                                                             "decontam_threshold", "judge")), ""]
@@ -103,6 +109,14 @@ def render_markdown(rep: FilterReport) -> str:
     if rep.judge is not None:
         j = rep.judge
         L += ["## Judge", "", f"Model `{j.get('model_file')}` ({j.get('backend')}), blind to the requested attributes.", ""]
+        cal = j.get("calibration")
+        if cal:
+            verdict = "passed" if cal["passed"] else "FAILED"
+            L += [f"Calibration ({cal['n']} labelled reviews, need {cal['min_accuracy']}): {verdict}, sentiment accuracy "
+                  f"{cal['sentiment_accuracy']}, sarcasm accuracy {cal['sarcasm_accuracy']}, {cal['unparseable']} unparseable; "
+                  f"mode {j.get('mode')}" + (" (verdicts recorded, nothing dropped)" if j.get("mode") == "advisory" else "") + ".", ""]
+            L += _table(["kind", "n", "sentiment accuracy", "sarcasm accuracy"],
+                        [[k, v["n"], v["sentiment_accuracy"], v["sarcasm_accuracy"]] for k, v in cal["per_kind"].items()])
         L += _table(["judged", "parsed", "agreements", "agreement rate", "sentiment agreement", "sarcasm agreement", "unparseable", "errors"],
                     [[j["judged"], j["parsed"], j["agreements"], j["agreement_rate"], j["sentiment_agreement_rate"],
                       j["sarcasm_agreement_rate"], j["unparseable"], j["errors"]]])

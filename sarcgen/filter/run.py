@@ -122,7 +122,7 @@ def build_checks(recipe: Recipe, backend: Backend | None = None, *, progress: bo
     from sarcgen.filter.validate import Validate
 
     fs = recipe.filter
-    checks: list[Check] = [Validate(fs), Dedupe(fs.near_dup_threshold), Decontaminate(fs)]
+    checks: list[Check] = [Validate(fs, recipe), Dedupe(fs.near_dup_threshold), Decontaminate(fs)]
     if fs.judge:
         checks.append(Judge(recipe, backend, progress=progress))
     return checks
@@ -152,9 +152,12 @@ def apply_checks(checks: Sequence[Check], reviews: list[Review], report: FilterR
 
 def _count(report: FilterReport, rejected: list[Rejection], before: list[Review], kept: list[Review]) -> None:
     from sarcgen.filter import diversity as dv
+    from sarcgen.filter.classes import class_counts, vanished_warnings
 
     report.kept = len(kept)
     report.cells_after = dv.coverage(kept)
+    report.classes = {"read": class_counts(before), "kept": class_counts(kept)}
+    report.warnings = vanished_warnings(before, kept, rejected, report.settings["vanished_class_share"]) + report.warnings
     for rj in rejected:
         report.counts[rj.reason] = report.counts.get(rj.reason, 0) + 1
         report.by_stage.setdefault(rj.stage, {})[rj.reason] = report.by_stage.get(rj.stage, {}).get(rj.reason, 0) + 1

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from sarcgen.filter.check import Drop, KeepOrDrop
 from sarcgen.records import SINCERE, Review
-from sarcgen.recipe import FilterSettings
+from sarcgen.recipe import FilterSettings, Recipe
 from sarcgen.text import find_markdown, find_meta_text, tokens, wrapping_quote
 
 if TYPE_CHECKING:
@@ -180,9 +180,25 @@ def check_negative_twist(r: Review) -> str | None:
     return None
 
 
-def build_checks(settings: FilterSettings) -> list[RecordCheck]:
-    """The record checks, in order (the first reason wins)."""
+def check_prompt_copy(messages: Callable[[Review], list[dict[str, str]]]) -> RecordCheck:
+    """The generate-time `prompt_copy` guard again, for records made before it existed.
+    `messages` gives the prompt a record was generated from (`sarcgen.prompts.record_messages`)."""
+    from sarcgen.generate.reply import PROMPT_COPY
+    from sarcgen.prompts import prompt_copy
+
+    def copied(r: Review) -> str | None:
+        what = prompt_copy(r.text, messages(r))
+        return _reason(PROMPT_COPY, what) if what else None
+
+    return copied
+
+
+def build_checks(settings: FilterSettings,
+                 messages: Callable[[Review], list[dict[str, str]]] | None = None) -> list[RecordCheck]:
+    """The record checks, in order (the first reason wins). `messages` (a record's prompt) adds
+    the prompt-copy check."""
     return [
+        *([check_prompt_copy(messages)] if messages is not None else []),
         check_length(settings),
         check_meta_text,
         check_label_leak,
@@ -225,9 +241,26 @@ class Validate:
 
     stage = "validate"
 
-    def __init__(self, settings: FilterSettings) -> None:
-        self.checks = build_checks(settings)
+    def __init__(self, settings: FilterSettings, recipe: Recipe | None = None) -> None:
+        self.settings, self.recipe = settings, recipe
 
     def apply(self, reviews: Sequence[Review], report: FilterReport) -> list[KeepOrDrop]:
         """The first failing check's reason for each review, or None."""
-        return [validate_record(r, self.checks) for r in reviews]
+        checks = build_checks(self.settings, self._prompt_source(report))
+        return [validate_record(r, checks) for r in reviews]
+
+    def _prompt_source(self, report: FilterReport) -> Callable[[Review], list[dict[str, str]]] | None:
+        """Review -> the messages it was generated from (for the prompt-copy check); None, with a
+        warning in the report, when the run's template cannot be loaded."""
+        from sarcgen.errors import RecipeError
+        from sarcgen.prompts import load_template, record_messages
+
+        if self.recipe is None:
+            return None
+        try:
+            template = load_template(self.recipe.generate.template)
+        except RecipeError as exc:
+            report.warnings.append(f"prompt_copy check skipped: {exc.message}")
+            return None
+        attrs = self.recipe.generate.attributes
+        return lambda r: record_messages(template, r, attrs)

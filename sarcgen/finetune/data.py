@@ -206,14 +206,34 @@ def _hub_base(dataset_id: str) -> tuple[TextSet, TextSet | None]:
     return pools["train"], pools.get("test")
 
 
+def _embedded_base() -> tuple[TextSet, TextSet]:
+    """(train pool, test pool) of the packaged IMDB sample."""
+    from sarcgen.embedded import imdb_sample
+
+    path = imdb_sample()
+    cols = read_columns(path, ("text", "label", "split"))
+
+    def pool(split: str) -> TextSet:
+        rows = [i for i, v in enumerate(cols["split"]) if v == split]
+        return validate_table({c: [cols[c][i] for i in rows] for c in ("text", "label")}, f"{path.name}[{split}]")
+
+    return pool("train"), pool("test")
+
+
 def load_base_data(base_data: str | None, hub_dataset: str, n_train: int, n_validation: int, n_test: int,
                    seed: int) -> BaseSplits:
     """The IMDB sample for both runs.
 
     With separate train and test files (or Hub splits), train/validation come from train and the
     test sample from test, as IMDB intends; with a single file all three are drawn from it.
+    `embedded` is the packaged sample (`sarcgen.embedded.imdb_sample`, its `split` column says which).
     """
-    if base_data is None:
+    from sarcgen.embedded import EMBEDDED
+
+    if base_data == EMBEDDED:
+        train_pool, test_pool = _embedded_base()
+        source = "embedded:imdb_sample.csv.gz (Maas et al., 2011)"
+    elif base_data is None:
         train_pool, test_pool = _hub_base(hub_dataset)
         source = f"hub:{hub_dataset}"
     else:

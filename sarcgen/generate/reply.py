@@ -10,7 +10,10 @@ Reasons (counted in the manifest, kept in rejected.jsonl):
 - ``truncated``: the reply hit max_tokens (finish_reason "length"), so the review is cut off;
 - ``empty``: nothing left after removing think blocks, quotes and whitespace;
 - ``meta_text``: the model talked about the task ("Here is a review", "As an AI", "Sure!");
-- ``malformed``: not one plain review (markdown, lists, JSON, code, several numbered reviews).
+- ``malformed``: not one plain review (markdown, lists, JSON, code, several numbered reviews);
+- ``prompt_copy``: the reply reproduces a few-shot example or another part of the prompt
+  (`sarcgen.prompts.prompt_copy`). Seen with SmolLM2-135M: a sarcastic item answered with the
+  prompt's *sincere* example, which would enter the data with the wrong label.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ TRUNCATED = "truncated"
 EMPTY = "empty"
 META_TEXT = "meta_text"
 MALFORMED = "malformed"
-REASONS = (BACKEND_ERROR, TRUNCATED, EMPTY, META_TEXT, MALFORMED)
+PROMPT_COPY = "prompt_copy"
+REASONS = (BACKEND_ERROR, TRUNCATED, EMPTY, META_TEXT, MALFORMED, PROMPT_COPY)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _LABEL_PREFIX = re.compile(r"^\s*(?:\*\*)?(?:review|movie review|sarcastic review|sincere review)(?:\*\*)?\s*:\s*", re.I)
@@ -72,10 +76,12 @@ def clean_text(text: str) -> str:
 
 
 def parse_reply(
-    text: str, finish_reason: str = "stop", error: str | None = None, *, accept_truncated: bool = False
+    text: str, finish_reason: str = "stop", error: str | None = None, *, accept_truncated: bool = False,
+    prompt: list[dict[str, str]] | None = None,
 ) -> ParseOutcome:
     """Turn one model reply into accepted review text or a rejection reason.
 
+    `prompt` (the chat messages the reply answers) enables the `prompt_copy` check.
     `accept_truncated` keeps replies cut at max_tokens: for benchmarks that need a fixed token
     budget per item, never for real data.
     """
@@ -86,6 +92,12 @@ def parse_reply(
     cleaned = clean_text(text or "")
     if not cleaned:
         return ParseOutcome(None, EMPTY, "no text after removing think blocks and quotes")
+    if prompt:
+        from sarcgen.prompts import prompt_copy
+
+        copied = prompt_copy(cleaned, prompt)
+        if copied:
+            return ParseOutcome(None, PROMPT_COPY, copied)
     meta = find_meta_text(cleaned)
     if meta is not None:
         return ParseOutcome(None, META_TEXT, meta[:80])

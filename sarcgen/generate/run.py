@@ -413,7 +413,8 @@ def _handle(res: GenerationResult, d: _Driver, summary: RunSummary, info: Any, t
     item, attempt, req = entry
     summary.prompt_tokens += res.prompt_tokens
     summary.completion_tokens += res.completion_tokens
-    outcome = parse_reply(res.text, res.finish_reason, res.error, accept_truncated=d.accept_truncated)
+    outcome = parse_reply(res.text, res.finish_reason, res.error, accept_truncated=d.accept_truncated,
+                          prompt=req.messages)
     req_sampling = req.sampling()
     if outcome.ok:
         review = Review(

@@ -422,6 +422,7 @@ def publish_run(
     inputs = read_run(run_dir)
     if settings is None:
         settings = _settings_from_recipe(inputs.recipe)
+    check_classes(inputs, settings)
     dd = build_dataset(inputs.records, settings, inputs.review.human_labels)
     inputs.warnings.extend(split_warnings(dd, settings, len(inputs.records)))
     out = Path(out_dir) if out_dir is not None else inputs.run_dir / "dataset"
@@ -443,6 +444,25 @@ def publish_run(
         is_private = settings.private if private is None else private
         result.url = push_folder(out, repo_id, private=is_private, token=token, endpoint=endpoint).url
     return result
+
+
+def check_classes(inputs: RunInputs, settings: PublishSettings) -> None:
+    """Refuse a dataset that lacks sarcastic negatives, or sincere positives when the run planned
+    contrast twins (generate.twin_ratio > 0), unless publish.allow_missing_class."""
+    from sarcgen.records import CLASSES, SINCERE_POSITIVE, review_class
+
+    twins = ((inputs.recipe or {}).get("generate") or {}).get("twin_ratio", 1.0)
+    expected = [c for c in CLASSES if c != SINCERE_POSITIVE or twins]
+    present = {review_class(r.label, r.sarcastic) for r in inputs.records}
+    missing = [c for c in expected if c not in present]
+    if not missing:
+        return
+    msg = f"{inputs.source} holds no {' and no '.join(missing)} ({len(inputs.records)} reviews)"
+    if settings.allow_missing_class:
+        inputs.warnings.append(msg + "; published anyway (publish.allow_missing_class)")
+        return
+    raise PublishError(msg + ": a dataset without that class teaches the opposite of the study (see the filter report's first lines)",
+                       "generate more, use a stronger model or judge, or pass --allow-missing-class to publish it anyway")
 
 
 def _settings_from_recipe(recipe: dict[str, Any] | None) -> PublishSettings:

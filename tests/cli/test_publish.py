@@ -112,3 +112,13 @@ def test_run_recipe_from_another_version_is_tolerated(runner: CliRunner, tmp_pat
     assert result.exit_code == 0, result.output
     settings = json.loads((run / "dataset" / "publish.json").read_text())["settings"]
     assert (settings["train"], settings["validation"], settings["test"], settings["seed"]) == (0.8, 0.0, 0.2, 7)
+
+
+def test_missing_class_is_one_line_refusal_and_the_flag_overrides(runner: CliRunner, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    run = make_run(tmp_path, make_reviews(12, twin_every=0))
+    code, err = _exit(["publish", str(run)], capsys)
+    assert code == 5 and "holds no sincere positives" in err and "--allow-missing-class" in err
+    assert err.startswith("Error: ") and len(err.strip().splitlines()) == 2 and "Traceback" not in err  # error + hint
+    result = runner.invoke(cli, ["publish", str(run), "--allow-missing-class"])
+    assert result.exit_code == 0 and "holds no sincere positives" in result.output and "published anyway" in result.output

@@ -9,6 +9,8 @@ import pytest
 
 from sarcgen.backends.base import GenerationRequest, GenerationResult
 from sarcgen.backends.fake import FakeBackend
+from sarcgen.errors import QualityError
+from sarcgen.filter.calibration import CALIBRATION_SET
 from sarcgen.filter.run import run_filter
 from sarcgen.filter import judge as jg
 from sarcgen.recipe import Recipe
@@ -74,20 +76,77 @@ def test_judge_is_blind_and_counts_reasons() -> None:
     assert stats["unparseable"] == 1 and stats["errors"] == 1 and stats["parsed"] == 6
 
 
+CALIBRATION_ANSWERS = {c.text: f"sentiment: {'positive' if c.label else 'negative'}\nsarcastic: {'yes' if c.sarcastic else 'no'}"
+                       for c in CALIBRATION_SET}
+
+
+def calibrated_judge(answer: str, wrong_on_calibration: int = 0) -> FakeBackend:
+    """A fake judge that answers the calibration set right (but the first `wrong_on_calibration`
+    items wrong, both questions) and every other review with `answer`."""
+    wrong = {c.text for c in CALIBRATION_SET[:wrong_on_calibration]}
+
+    def reply(req: GenerationRequest) -> str:
+        text = req.messages[-1]["content"].removeprefix("Review: ")
+        if text in wrong:
+            return "sentiment: positive\nsarcastic: no" if "sarcastic: yes" in CALIBRATION_ANSWERS[text] else "sentiment: negative\nsarcastic: yes"
+        return CALIBRATION_ANSWERS.get(text, answer)
+
+    return FakeBackend(reply)
+
+
 def test_filter_judge_stage_with_fake_backend(tmp_path: Path) -> None:
     recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
     recs += [review(10 + i, t, aspect=a, cue=c, sarcastic=False) for i, (a, c, t) in enumerate(GOOD_SINCERE)]
     run = write_run(tmp_path / "run", recs)
     rec = Recipe()
     rec.filter.judge = True
-    be = FakeBackend(["sentiment: negative\nsarcastic: yes"])  # right for sarcastic, wrong for sincere twins
+    be = calibrated_judge("sentiment: negative\nsarcastic: yes")  # right for sarcastic, wrong for sincere twins
     rep = run_filter([run], rec, backend=be, progress=False)
     assert rep.kept == 6 and rep.counts == {jg.BOTH: 2}
     assert rep.judge["agreement_rate"] == 0.75 and rep.judge["backend"] == "fake"
+    cal = rep.judge["calibration"]
+    assert cal["passed"] and cal["sentiment_accuracy"] == 1.0 and cal["sarcasm_accuracy"] == 1.0 and cal["n"] >= 40
+    assert len(be.requests) == len(CALIBRATION_SET) + len(recs)  # calibration first, then each review once
+    saved = json.loads((run / "judge_calibration.json").read_text())
+    assert saved["model_file"] == "fake.gguf" and len(saved["answers"]) == len(CALIBRATION_SET)
     dis = [json.loads(x) for x in (run / "judge_disagreements.jsonl").read_text().splitlines()]
     assert [d["id"] for d in dis] == ["000010-t", "000011-t"]
     assert dis[0]["judge_label"] == 0 and dis[0]["label"] == 1 and dis[0]["answer"].startswith("sentiment")
     assert "## Judge" in (run / "filter_report.md").read_text()
+
+
+def test_a_judge_below_min_accuracy_stops_the_filter_with_its_scores(tmp_path: Path) -> None:
+    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
+    run = write_run(tmp_path / "run", recs)
+    rec = Recipe()
+    rec.filter.judge = True
+    n_wrong = 10  # 35/45 = 0.78 < 0.8
+    with pytest.raises(QualityError) as err:
+        run_filter([run], rec, backend=calibrated_judge("sentiment: negative\nsarcastic: yes", n_wrong), progress=False)
+    msg = str(err.value)
+    assert "failed its calibration" in msg and "sentiment accuracy 0.78" in msg and "sarcasm accuracy 0.78" in msg
+    assert "--judge-model" in msg and "advisory" in msg and "\n" not in msg
+    assert not (run / "filtered.jsonl").exists()  # nothing half-written
+    assert json.loads((run / "judge_calibration.json").read_text())["passed"] is False
+    rec.filter.judge_min_accuracy = 0.75  # the threshold is the recipe's
+    rep = run_filter([run], rec, backend=calibrated_judge("sentiment: negative\nsarcastic: yes", n_wrong), progress=False)
+    assert rep.judge["calibration"]["passed"] and rep.kept == len(recs)
+
+
+def test_advisory_mode_records_verdicts_and_drops_nothing(tmp_path: Path) -> None:
+    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
+    recs += [review(10 + i, t, aspect=a, cue=c, sarcastic=False) for i, (a, c, t) in enumerate(GOOD_SINCERE)]
+    run = write_run(tmp_path / "run", recs)
+    rec = Recipe()
+    rec.filter.judge, rec.filter.judge_mode = True, "advisory"
+    rep = run_filter([run], rec, backend=FakeBackend(["sentiment: negative\nsarcastic: yes"]), progress=False)
+    assert rep.kept == len(recs) and "judge" not in rep.by_stage
+    assert rep.judge["mode"] == "advisory" and rep.judge["calibration"]["passed"] is False
+    assert rep.judge["agreement_rate"] == 0.75  # the verdicts are still recorded ...
+    assert len((run / "judge_disagreements.jsonl").read_text().splitlines()) == 2  # ... with the disagreements
+    assert any("failed its calibration" in w and "advisory" in w for w in rep.warnings)
+    md = (run / "filter_report.md").read_text()
+    assert "failed its calibration" in md.split("## ")[0]  # in the report's first lines
 
 
 @pytest.mark.llama
@@ -100,10 +159,12 @@ def test_judge_runs_on_real_tiny_gguf(tmp_path: Path, tiny_gguf: Path, llama_cpp
     rec.filter.judge = True
     rec.generate.n_threads = 1
     rec.generate.n_ctx = 2048
+    with pytest.raises(QualityError, match="failed its calibration"):  # random weights cannot pass it
+        run_filter([run], rec, progress=False)
+    rec.filter.judge_mode = "advisory"
     rep = run_filter([run], rec, progress=False)
-    assert rep.judge is not None and rep.judge["judged"] == 3
+    assert rep.judge is not None and rep.judge["judged"] == 3 and rep.kept == 3
     assert rep.judge["model_file"] == tiny_gguf.name and rep.judge["backend"].startswith("llama")
-    assert rep.kept + sum(rep.by_stage.get("judge", {}).values()) == 3
-    assert set(rep.by_stage.get("judge", {})) <= {jg.UNPARSEABLE, jg.SENTIMENT, jg.SARCASM, jg.BOTH}
-    lines = (run / "judge_disagreements.jsonl").read_text().splitlines()
-    assert len(lines) == 3 - rep.kept
+    lines = [json.loads(x) for x in (run / "judge_disagreements.jsonl").read_text().splitlines()]
+    assert len(lines) == 3 - rep.judge["agreements"]
+    assert {x["reason"] for x in lines} <= {jg.UNPARSEABLE, jg.SENTIMENT, jg.SARCASM, jg.BOTH}

@@ -169,3 +169,30 @@ def test_against_file_and_two_runs(tmp_path: Path) -> None:
     assert rep.counts == {"contaminated": 1}
     assert rep.decontamination[0]["source"] == "eval.txt" and rep.kept == 7
     assert rep.eval_sets["eval.txt"] == 2
+
+
+def test_records_made_before_the_guard_are_caught_as_prompt_copy(tmp_path: Path) -> None:
+    copied = ("The two leads are brilliant together: every argument feels real and their timing had the whole "
+              "theater laughing. I left wanting a sequel.")
+    recs = sample_records()[:3] + [review(30, copied, device="mock gratitude", cue="brilliant")]
+    run = write_run(tmp_path / "run", recs)
+    rep = run_filter([run], Recipe(), progress=False)
+    assert rep.by_stage["validate"] == {"prompt_copy": 1}
+    rej = [json.loads(x) for x in (run / "filter_rejected.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rej if r["reason"] == "prompt_copy"] == ["000030-s"]
+    assert "few-shot example 2" in next(r["detail"] for r in rej if r["reason"] == "prompt_copy")
+
+
+def test_a_vanished_class_is_the_first_thing_the_filter_says(tmp_path: Path) -> None:
+    """Every sincere twin dropped (here: all of them use a negative twist) -> loud, with the cause."""
+    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
+    recs += [review(20 + i, f"Brilliant cast, but the plot {i} was boring and a total waste of time.", sarcastic=False)
+             for i in range(3)]
+    run = write_run(tmp_path / "run", recs)
+    rep = run_filter([run], Recipe(), progress=False)
+    assert rep.classes["read"]["sincere positives"] == 3 and rep.classes["kept"]["sincere positives"] == 0
+    assert len(rep.warnings) == 1 and rep.warnings[0].startswith("CLASS VANISHED: the filter removed ALL of the 3 sincere positives")
+    assert "validate/negative_twist 3" in rep.warnings[0]
+    md = (run / "filter_report.md").read_text().splitlines()
+    assert md[2].startswith("> **Warning:** CLASS VANISHED")
+    assert json.loads((run / "filter_report.json").read_text())["warnings"] == rep.warnings

@@ -235,3 +235,18 @@ def test_two_runs_cannot_write_one_folder(tmp_path: Path) -> None:
     finally:
         held.close()
     assert generate_run(make_recipe(tmp_path, n=2), backend=FakeBackend([GOOD]), out_dir=out, progress=False).accepted == 2
+
+
+def test_a_reply_that_copies_a_few_shot_example_is_rejected_as_prompt_copy(tmp_path: Path) -> None:
+    """SmolLM2-135M answered a sarcastic item with the prompt's sincere example, verbatim."""
+    sincere_example = ("The two leads are brilliant together: every argument feels real and their timing had the "
+                       "whole theater laughing. I left wanting a sequel.")
+    replies = iter([sincere_example, "Many thanks to the writers for dialogue so wooden that the haunted house could "
+                    "have used it for firewood. I have never been so relaxed during a horror movie, honestly.", GOOD])
+    recipe = make_recipe(tmp_path, n=1, twin_ratio=0.0)
+    s = generate_run(recipe, backend=FakeBackend(lambda req: next(replies)), progress=False)
+    assert s.accepted == 1 and s.rejected == {"prompt_copy": 2}
+    rej = [Rejection.model_validate(r) for r in read_jsonl(s.out_dir / "rejected.jsonl")]
+    assert [r.reason for r in rej] == ["prompt_copy", "prompt_copy"]
+    assert "few-shot example 2" in rej[0].detail and "few-shot example 1" in rej[1].detail
+    assert [Review.model_validate(r).text for r in read_jsonl(s.out_dir / "generated.jsonl")] == [GOOD]

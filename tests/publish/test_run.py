@@ -321,8 +321,9 @@ def test_tiny_run_leaves_out_empty_splits(tmp_path: Path) -> None:
 
     from sarcgen.publish.run import publish_run
 
-    result = publish_run(make_run(tmp_path, make_reviews(1, twin_every=0)))
+    result = publish_run(make_run(tmp_path, make_reviews(1, twin_every=0)), settings=PublishSettings(allow_missing_class=True))
     assert result.split_sizes == {"train": 1}
+    assert any("holds no sincere positives" in w and "allow_missing_class" in w for w in result.warnings)
     assert any("validation split would be empty" in w for w in result.warnings)
     assert datasets.load_dataset(str(result.out_dir))["train"]["id"] == ["000000-s"]
     assert "> Note: the test split would be empty" in (result.out_dir / "README.md").read_text()
@@ -338,3 +339,22 @@ def test_skewed_split_is_reported() -> None:
     assert any("the train split holds" in n for n in notes)
     big = make_reviews(400, twin_every=0)
     assert split_warnings(build_dataset(big, PublishSettings()), PublishSettings(), 400) == []
+
+
+def test_a_missing_class_is_refused_unless_allowed(tmp_path: Path) -> None:
+    from sarcgen.publish.run import publish_run
+
+    only_sarcastic = make_run(tmp_path / "a", make_reviews(12, twin_every=0))
+    with pytest.raises(PublishError, match="holds no sincere positives.*--allow-missing-class"):
+        publish_run(only_sarcastic)
+    assert not (only_sarcastic / "dataset").exists()
+    only_sincere = make_run(tmp_path / "b", [r for r in make_reviews(12, twin_every=1) if not r.sarcastic])
+    with pytest.raises(PublishError, match="holds no sarcastic negatives"):
+        publish_run(only_sincere)
+    res = publish_run(only_sarcastic, settings=PublishSettings(allow_missing_class=True))
+    assert sum(res.split_sizes.values()) == 12
+    # A run that planned no twins (twin_ratio 0) expects none.
+    recipe = yaml.safe_load((only_sarcastic / "recipe.yaml").read_text())
+    recipe["generate"]["twin_ratio"] = 0.0
+    (only_sarcastic / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    assert sum(publish_run(only_sarcastic).split_sizes.values()) == 12

@@ -1,0 +1,143 @@
+"""The judge's calibration set: labelled short reviews the judge must get right before its verdicts count.
+
+Before `filter --judge` judges a run, the judge answers these 45 reviews (15 sarcastic negatives,
+15 sincere positives that use the same kind of praise, 15 plain negatives), written for this
+purpose and kept disjoint from the challenge set (`sarcgen.challenge`), the review prompt's
+few-shot examples and the judge prompt's own examples (a test checks this). Its sentiment and
+sarcasm accuracy go into the filter report; below `filter.judge_min_accuracy` the filter stops
+(`sarcgen.errors.QualityError`) unless `filter.judge_mode` is `advisory`, which records the verdicts and
+drops nothing. A judge that cannot tell "Stunning, truly: I have never seen a plot fall apart so
+fast" from honest praise would otherwise silently delete a whole class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CalibrationItem:
+    text: str
+    label: int  # intended sentiment: 0 = negative, 1 = positive
+    sarcastic: bool
+
+    @property
+    def kind(self) -> str:
+        return "sarcastic" if self.sarcastic else ("sincere" if self.label == 1 else "plain_negative")
+
+
+def _items(label: int, sarcastic: bool, texts: Sequence[str]) -> tuple[CalibrationItem, ...]:
+    return tuple(CalibrationItem(t, label, sarcastic) for t in texts)
+
+
+SARCASTIC = _items(0, True, (
+    "Stunning, truly: I have never seen a plot fall apart so fast.",
+    "Oh, a brilliant idea, casting a lead who reads every line like a grocery list.",
+    "What a treat, two and a half hours of people whispering in the dark about nothing.",
+    "I am so grateful to the editor for leaving in every single scene of the hero parking his car.",
+    "Perfect casting, if the part called for a wooden plank with a haircut.",
+    "A real masterpiece of sound design: I could hear every chew of the popcorn behind me over the dialogue.",
+    "Wonderful, another sequel that answers questions nobody asked.",
+    "Loved the twist. I guessed it from the poster, but sure, act surprised.",
+    "Truly the greatest horror film ever made, if you are frightened by bad wigs.",
+    "Bravo to the writers for proving a romance can have zero chemistry and still run two hours.",
+    "The special effects were amazing, for a school play in 1985.",
+    "Fantastic, the villain explains his whole plan twice, in case we dozed off the first time.",
+    "Such gripping suspense: I fell asleep twice and missed nothing.",
+    "Beautiful cinematography, assuming you enjoy squinting at a screen that is ninety percent shadow.",
+    "What a joy to pay full price to watch a trailer stretched into a feature.",
+))
+
+SINCERE = _items(1, False, (
+    "Stunning, truly: every frame looks like a painting and the story earns its emotion.",
+    "A brilliant idea, brilliantly carried out; the lead makes every line sound new.",
+    "What a treat: smart, funny and over far too soon.",
+    "I am grateful this film exists; it handles grief with real tenderness.",
+    "Perfect casting all around, and the two sisters feel like a real family.",
+    "A real masterpiece of sound design: the score and the silence both do the storytelling.",
+    "Wonderful from start to finish, a sequel that actually improves on the original.",
+    "Loved the twist, and on a second viewing every clue was there all along.",
+    "Truly one of the greatest horror films of the decade; I slept with the lights on.",
+    "Bravo to the writers: the romance is warm, witty and completely believable.",
+    "The special effects were amazing and never got in the way of the characters.",
+    "Fantastic villain, menacing and oddly sympathetic, played with real wit.",
+    "Such gripping suspense that the whole audience held its breath in the final act.",
+    "Beautiful cinematography and a gentle, patient story that stayed with me for days.",
+    "What a joy this was; I laughed, I cried and I will happily watch it again.",
+))
+
+PLAIN_NEGATIVE = _items(0, False, (
+    "The plot makes no sense and the acting is flat from start to finish.",
+    "Boring, slow and far too long. I would not recommend it.",
+    "The jokes fall flat and the editing is a mess.",
+    "I turned it off after forty minutes because nothing was happening.",
+    "Weak script, lazy direction and a soundtrack that never stops.",
+    "The lead is miscast and the story drags badly in the middle.",
+    "A dull, predictable thriller with no tension at all.",
+    "The dialogue is clumsy and the characters are hard to care about.",
+    "Poorly shot, poorly acted and instantly forgettable.",
+    "The effects look cheap and the ending is a letdown.",
+    "Too many subplots and none of them go anywhere.",
+    "I was disappointed; the trailer promised far more than the film delivers.",
+    "The pacing is painful and the twist is obvious from the first scene.",
+    "Nothing about this remake improves on the original.",
+    "The humour is crude and the romance feels forced.",
+))
+
+CALIBRATION_SET: tuple[CalibrationItem, ...] = SARCASTIC + SINCERE + PLAIN_NEGATIVE
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How the judge did on the calibration set."""
+
+    n: int
+    sentiment_accuracy: float
+    sarcasm_accuracy: float
+    unparseable: int
+    per_kind: dict[str, dict[str, float]]
+    min_accuracy: float
+    answers: list[dict[str, Any]]
+
+    @property
+    def passed(self) -> bool:
+        return min(self.sentiment_accuracy, self.sarcasm_accuracy) >= self.min_accuracy
+
+    def summary(self) -> str:
+        return (f"sentiment accuracy {self.sentiment_accuracy:.2f}, sarcasm accuracy {self.sarcasm_accuracy:.2f} "
+                f"on {self.n} calibration reviews (need {self.min_accuracy:.2f})")
+
+    def to_json(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items()}
+        d["passed"] = self.passed
+        return d
+
+
+def calibrate(backend: Any, template: Any, min_accuracy: float, *, seed: int = 0) -> Calibration:
+    """Ask the (loaded) judge `backend` about every calibration review and score its answers."""
+    from sarcgen.filter.judge import judge_requests, parse_verdict
+
+    keyed = [(f"calibration-{i:02d}", item.text) for i, item in enumerate(CALIBRATION_SET)]
+    answers: dict[str, str] = {}
+    for res in backend.generate(iter(judge_requests(keyed, template, seed=seed))):
+        answers[res.key] = "" if res.error else (res.text or "")
+    rows, per_kind = [], {}
+    for (key, _), item in zip(keyed, CALIBRATION_SET):
+        v = parse_verdict(answers.get(key, ""))
+        rows.append({"text": item.text, "kind": item.kind, "label": item.label, "sarcastic": item.sarcastic,
+                     "judge_label": v.label, "judge_sarcastic": v.sarcastic, "answer": v.raw.strip()[:120],
+                     "sentiment_ok": v.label == item.label, "sarcasm_ok": v.sarcastic == item.sarcastic})
+    for kind in ("sarcastic", "sincere", "plain_negative"):
+        mine = [x for x in rows if x["kind"] == kind]
+        per_kind[kind] = {"n": len(mine), "sentiment_accuracy": _rate(mine, "sentiment_ok"),
+                          "sarcasm_accuracy": _rate(mine, "sarcasm_ok")}
+    unparseable = sum(x["judge_label"] is None or x["judge_sarcastic"] is None for x in rows)
+    return Calibration(len(rows), _rate(rows, "sentiment_ok"), _rate(rows, "sarcasm_ok"), unparseable, per_kind,
+                       min_accuracy, rows)
+
+
+def _rate(rows: list[dict[str, Any]], key: str) -> float:
+    return round(sum(bool(x[key]) for x in rows) / len(rows), 4) if rows else 0.0
+

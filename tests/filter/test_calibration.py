@@ -1,0 +1,27 @@
+"""The judge's calibration set: size, balance, and disjointness from every text the judge or writer sees."""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz
+
+from sarcgen.challenge import CHALLENGE_SET
+from sarcgen.filter.calibration import CALIBRATION_SET
+from sarcgen.text import normalize
+from sarcgen.prompts import PACKAGED
+
+
+def test_at_least_40_items_of_three_kinds() -> None:
+    kinds = [c.kind for c in CALIBRATION_SET]
+    assert len(CALIBRATION_SET) >= 40
+    assert {k: kinds.count(k) for k in set(kinds)} == {"sarcastic": 15, "sincere": 15, "plain_negative": 15}
+    assert all(c.label == 0 for c in CALIBRATION_SET if c.sarcastic)
+    assert len({c.text for c in CALIBRATION_SET}) == len(CALIBRATION_SET)
+
+
+def test_disjoint_from_the_challenge_set_and_the_prompts() -> None:
+    others = [c.text for c in CHALLENGE_SET]
+    for name in ("review.j2", "judge.j2"):
+        others += [line for line in (PACKAGED / name).read_text().splitlines() if len(line.split()) >= 6]
+    for c in CALIBRATION_SET:
+        for o in others:
+            assert fuzz.token_sort_ratio(normalize(c.text), normalize(o)) < 70, (c.text, o)
