@@ -1,5 +1,5 @@
 """A real run folder for the review tests: `sarcgen generate --backend fake` (varied replies, one of
-them carrying markup) + `sarcgen filter`, both through the CLI."""
+them carrying markup) + `sarcgen filter --judge` (the same fake as the judge), both through the CLI."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from tests.cli_helpers import run_cli
-from tests.e2e.test_pipeline import varied_reply
+from tests.e2e.test_pipeline import SARC, varied_reply
 
 from sarcgen.backends import BACKENDS
 from sarcgen.backends.base import GenerationRequest
@@ -17,12 +17,22 @@ from sarcgen.backends.fake import FakeBackend
 
 XSS = "<img src=x onerror=alert(1)>"
 XSS_ID = "000003-s"
+JUDGED_OUT = "000008-s"  # the judge reads it as sincere praise
 REPO = Path(__file__).resolve().parents[2]
 
 
 def reply(req: GenerationRequest) -> str:
     """Varied plausible reviews, plus: 000003-s carries an HTML payload, 000005-s repeats 000004-s
-    (a near-duplicate cluster), 000006-s fails its first attempt, 000007-t fails validation."""
+    (a near-duplicate cluster), 000006-s fails its first attempt, 000007-t fails validation, and the
+    judge disagrees with 000008-s."""
+    if req.messages[0]["content"].startswith("You label movie reviews"):  # the blind judge (filter --judge)
+        review = req.messages[-1]["content"]
+        if "Truthfully" in review:  # the judge disagrees with this one
+            return "sentiment: positive\nsarcastic: no"
+        sarcastic = any(tail in review for tail in SARC) or "paint dry" in review
+        return "sentiment: negative\nsarcastic: yes" if sarcastic else "sentiment: positive\nsarcastic: no"
+    if req.key.startswith(JUDGED_OUT):
+        return "Truthfully, the acting was stunning if you enjoy watching paint dry for two hours, said the crowd tonight."
     if req.key.startswith(XSS_ID):
         return f"Great acting {XSS} if you enjoy watching paint dry, said nobody after the long show ended."
     if req.key.startswith(("000004-s", "000005-s")):
@@ -47,7 +57,7 @@ def filtered_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         code, out, err = run_cli(["generate", "-r", str(REPO / "recipes" / "smoke.yaml"), "--backend", "fake",
                                   "--n", "40", "--out", str(run), "-q"], capsys)  # type: ignore[arg-type]
         assert code == 0, err
-        code, _out, err = run_cli(["filter", str(run), "-q"], capsys)  # type: ignore[arg-type]
+        code, _out, err = run_cli(["filter", str(run), "--judge", "-q"], capsys)  # type: ignore[arg-type]
         assert code == 0, err
     finally:
         BACKENDS["fake"] = saved

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.review.conftest import XSS, XSS_ID
+from tests.review.conftest import JUDGED_OUT, XSS, XSS_ID
 
 from sarcgen.review.app import TOKEN_HEADER, create_app
 from sarcgen.review.index import RunIndex
@@ -73,6 +73,15 @@ def test_facets_filter_and_count_under_the_other_filters(client: TestClient) -> 
     assert devices["total"] and all(r["device"] == "hyperbolic praise" for r in devices["rows"])
     assert records(client, sort="words", desc="true", limit=3)["rows"][0]["words"] == max(r["words"] for r in all_rows["rows"])
     assert client.get("/api/records", params={"sort": "nonsense"}).status_code == 400
+
+
+def test_judge_verdicts_are_a_facet_and_the_answer_is_shown(client: TestClient, fresh_run: Path) -> None:
+    report = json.loads((fresh_run / "filter_report.json").read_text())
+    judge = records(client)["facets"]["judge"]
+    assert judge["agrees"] == report["kept"] and judge["disagrees"] == 1
+    d = client.get(f"/api/records/{JUDGED_OUT}").json()
+    assert d["stage"] == "judge" and d["judge"] == "disagrees"
+    assert d["judge_answer"]["answer"] == "sentiment: positive\nsarcastic: no" and d["judge_answer"]["judge_label"] == 1
 
 
 def test_search_finds_terms_in_text_and_id(client: TestClient) -> None:

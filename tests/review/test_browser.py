@@ -159,3 +159,15 @@ def test_curate_with_the_keyboard_reload_and_publish(served: tuple[str, subproce
     assert published[keys[2]]["label"] == 1 and published[keys[2]]["label_source"] == "human"
     assert published[fourth]["label_source"] == "generator"
     assert "**1** review(s) rejected and left out, **1**" in (fresh_run / "dataset" / "README.md").read_text()
+
+
+def test_a_missing_chromium_skips_locally_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import tests.review.test_browser as mod
+
+    monkeypatch.setattr(mod, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="scripts/setup.sh installs it"):
+        chromium()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="needs Debian's chromium"):
+        chromium()

@@ -235,7 +235,9 @@ function peerCard(p, note) {
 function detailSections(d) {
   const out = [];
   if (d.judge_answer) out.push(section("Judge's answer", h("pre", {class: "answer"}, d.judge_answer.answer || ""),
-    h("div", {class: "muted"}, "judge label: " + d.judge_answer.judge_label + ", sarcastic: " + d.judge_answer.judge_sarcastic)));
+    h("div", {class: "muted"}, "read as " + (d.judge_answer.judge_label === null ? "?" : LABELS[d.judge_answer.judge_label]) +
+      ", sarcastic: " + (d.judge_answer.judge_sarcastic === null ? "?" : d.judge_answer.judge_sarcastic ? "yes" : "no") +
+      " \u00b7 intended " + d.label + ", sarcastic: " + (d.sarcastic ? "yes" : "no"))));
   if (d.cluster && d.cluster.length) out.push(section("Near-duplicate cluster (" + d.cluster.length + ")",
     h("div", {class: "peers"}, d.cluster.map((m) => peerCard(m, m.role === "kept" ? "kept" : m.role + " " + (m.score === null ? "" : m.score))))));
   for (const c of d.decontamination || []) out.push(section("Matched an evaluation text",
