@@ -172,3 +172,16 @@ def test_the_allowed_files_are_served(client: TestClient, fresh_run: Path, tmp_p
     secret.write_bytes(b"secret")
     (fresh_run / "filter_lengths.png").symlink_to(secret)  # a link out of the run folder is refused
     assert client.get("/files/filter_lengths.png").status_code == 404
+
+
+def test_the_wheel_ships_the_page() -> None:
+    import fnmatch
+    import tomllib
+
+    import sarcgen
+
+    patterns = tomllib.loads((Path(sarcgen.__file__).parents[1] / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["sarcgen"]
+    package = Path(sarcgen.__file__).parent
+    files = [p.relative_to(package).as_posix() for d in ("review/static", "review/templates") for p in (package / d).iterdir()]
+    assert files and all(any(fnmatch.fnmatch(f, pat) for pat in patterns) for f in files), (files, patterns)

@@ -56,3 +56,14 @@ def test_a_broken_review_file_stops_publish_with_its_line(fresh_run: Path, capsy
     (fresh_run / "review.jsonl").write_text('{"id": "000001-s", "decision": "nope", "reviewer": "x"}\n{}\n')
     code, _out, err = run_cli(["publish", str(fresh_run)], capsys)
     assert code == 2 and "review.jsonl:1: not a review decision: decision" in err and "Traceback" not in err
+
+
+def test_finetune_reads_a_run_folder_with_the_same_decisions(fresh_run: Path) -> None:
+    from sarcgen.publish.load import load_synthetic
+
+    store = DecisionStore(fresh_run)
+    store.record(Decision(id="000001-s", decision="reject", reviewer="ann"))
+    store.record(Decision(id="000002-s", decision="flip", label=1, reviewer="ann"))
+    store.close()
+    rows = {r["id"]: r for split in load_synthetic(fresh_run).values() for r in split}
+    assert "000001-s" not in rows and rows["000002-s"]["label"] == 1 and rows["000002-s"]["label_source"] == "human"
