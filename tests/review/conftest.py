@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from tests.cli_helpers import run_cli
 from tests.e2e.test_pipeline import SARC, varied_reply
+from tests.filter.test_judge import CALIBRATION_ANSWERS
 
 from sarcgen.backends import BACKENDS
 from sarcgen.backends.base import GenerationRequest
@@ -26,7 +27,9 @@ def reply(req: GenerationRequest) -> str:
     (a near-duplicate cluster), 000006-s fails its first attempt, 000007-t fails validation, and the
     judge disagrees with 000008-s."""
     if req.messages[0]["content"].startswith("You label movie reviews"):  # the blind judge (filter --judge)
-        review = req.messages[-1]["content"]
+        review = req.messages[-1]["content"].removeprefix("Review: ")
+        if review in CALIBRATION_ANSWERS:  # it passes its calibration, so its verdicts count
+            return CALIBRATION_ANSWERS[review]
         if "Truthfully" in review:  # the judge disagrees with this one
             return "sentiment: positive\nsarcastic: no"
         sarcastic = any(tail in review for tail in SARC) or "paint dry" in review
