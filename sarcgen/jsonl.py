@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sarcgen.errors import InputError
+from sarcgen.errors import FileError, InputError, file_errors
 
 ErrorHandler = Callable[[Path, int, str], None]
 
@@ -37,12 +37,13 @@ class TailRepair:
         return f"{path}: cut a torn last line of {len(self.cut)} bytes (never acknowledged): {preview!r}"
 
 
-def repair_tail(path: Path) -> TailRepair:
+def repair_tail(path: Path, *, dry_run: bool = False) -> TailRepair:
     """Finish a file whose last line lacks its newline: a complete JSON object keeps its line (the
-    newline is added); anything else is a torn write left by a crash and is cut off."""
+    newline is added); anything else is a torn write left by a crash and is cut off. With
+    `dry_run`, only say what would be done (the file is not changed)."""
     if not path.exists() or path.stat().st_size == 0:
         return TailRepair()
-    with path.open("rb+") as fh:
+    with path.open("rb" if dry_run else "rb+") as fh:
         size = fh.seek(0, os.SEEK_END)
         fh.seek(-1, os.SEEK_END)
         if fh.read(1) == b"\n":
@@ -61,10 +62,12 @@ def repair_tail(path: Path) -> TailRepair:
         fh.seek(keep)
         tail = fh.read()
         if _is_record(tail):
-            fh.seek(0, os.SEEK_END)
-            fh.write(b"\n")
+            if not dry_run:
+                fh.seek(0, os.SEEK_END)
+                fh.write(b"\n")
             return TailRepair(completed=True)
-        fh.truncate(keep)
+        if not dry_run:
+            fh.truncate(keep)
         return TailRepair(cut=tail)
 
 
@@ -75,16 +78,43 @@ def _is_record(line: bytes) -> bool:
         return False
 
 
+def not_utf8(exc: UnicodeDecodeError, line_start: int = 0) -> str:
+    """What is wrong with a line that is not UTF-8: `not UTF-8 (byte 0xff at column 6)`.
+    `line_start` is the offset of the line in the decoded bytes (0 when they are the line)."""
+    return f"not UTF-8 (byte 0x{exc.object[exc.start]:02x} at column {exc.start - line_start + 1})"
+
+
+def read_text(path: str | Path) -> str:
+    """A whole UTF-8 text file (recipes, templates, JSON side files). A byte that is not UTF-8
+    raises FileError naming the file and line; an OSError becomes FileError naming the path."""
+    p = Path(path)
+    with file_errors(p):
+        data = p.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_no = data.count(b"\n", 0, exc.start) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        raise FileError(f"{p}:{line_no}: {not_utf8(exc, line_start)}", "save the file as UTF-8") from None
+
+
 def iter_jsonl(path: Path, on_error: ErrorHandler | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line_number, object) for each non-blank line.
 
-    A malformed line calls ``on_error(path, line_no, message)`` and is skipped; without a handler
-    it raises `InputError` naming the file and line.
+    A malformed line (bad JSON, not an object, not UTF-8) calls ``on_error(path, line_no,
+    message)`` and is skipped; without a handler it raises `InputError` naming the file and line.
     """
     if not path.exists():
         raise InputError(f"{path}: no such file", "check the path or run the previous stage first")
-    with path.open("r", encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
+    with file_errors(path), path.open("rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if on_error is None:
+                    raise InputError(f"{path}:{line_no}: {not_utf8(exc)}", "each line must be UTF-8 JSON") from None
+                on_error(path, line_no, not_utf8(exc))
+                continue
             if not line.strip():
                 continue
             try:
@@ -122,23 +152,34 @@ def read_jsonl(path: Path, on_error: ErrorHandler | None = None) -> list[dict[st
     return [obj for _, obj in iter_jsonl(path, on_error)]
 
 
+def _line(obj: Any) -> bytes:
+    if hasattr(obj, "model_dump"):
+        obj = obj.model_dump(mode="json")
+    return (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 class JsonlWriter:
-    """Append-only JSONL writer; each `write` is flushed and fsynced before it returns."""
+    """Append-only JSONL writer; each `write` is written whole and fsynced before it returns.
+
+    Unbuffered, so a failed write (disk full) leaves nothing pending that a later close would try
+    again: the file ends with at most one torn line, which the next open cuts (`repair_tail`).
+    OSErrors become `FileError` naming the file."""
 
     def __init__(self, path: Path, *, fsync: bool = True) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        repair_tail(path)
-        self._fh = path.open("a", encoding="utf-8")
+        with file_errors(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            repair_tail(path)
+            self._fh = path.open("ab", buffering=0)
         self._fsync = fsync
 
     def write(self, obj: Any) -> None:
-        if hasattr(obj, "model_dump"):
-            obj = obj.model_dump(mode="json")
-        self._fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        self._fh.flush()
-        if self._fsync:
-            os.fsync(self._fh.fileno())
+        data = memoryview(_line(obj))
+        with file_errors(self.path):
+            while data:
+                data = data[self._fh.write(data) or 0:]
+            if self._fsync:
+                os.fsync(self._fh.fileno())
 
     def write_many(self, objs: Iterable[Any]) -> None:
         for obj in objs:
@@ -155,24 +196,41 @@ class JsonlWriter:
         self.close()
 
 
+def _atomic(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write `chunks` to PATH.tmp, then rename it over `path`. On failure the temp file is removed
+    (so a full disk gets its space back) and a `FileError` names `path`."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with file_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with tmp.open("wb") as fh:
+                for chunk in chunks:
+                    fh.write(chunk)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
 def write_jsonl(path: Path, objs: Iterable[Any]) -> int:
     """Write a whole JSONL file atomically (temp file + rename). Returns the number of lines."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
     n = 0
-    with tmp.open("w", encoding="utf-8") as fh:
+
+    def lines() -> Iterator[bytes]:
+        nonlocal n
         for obj in objs:
-            if hasattr(obj, "model_dump"):
-                obj = obj.model_dump(mode="json")
-            fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            yield _line(obj)
             n += 1
-    os.replace(tmp, path)
+
+    _atomic(path, lines())
     return n
 
 
 def write_json(path: Path, obj: Any) -> None:
     """Write pretty JSON atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    _atomic(path, [(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")])
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a UTF-8 text file atomically (reports, cards, recipes)."""
+    _atomic(path, [text.encode("utf-8")])

@@ -40,6 +40,67 @@ def _fresh(output: Path, *inputs: Path) -> bool:
     return output.exists() and all(_mtime(output) >= _mtime(i) for i in inputs if i.exists())
 
 
+def preflight(recipe: Recipe, skip: tuple[str, ...] = ()) -> None:
+    """Check every stage's settings before the first stage starts, so a bad split or a missing
+    file fails in a second instead of after hours of generation. Raises the stage's own error
+    (naming the key, flag or file); loads no model and reads no data."""
+    from sarcgen.errors import InputError, ModelError
+    from sarcgen.prompts import load_template
+
+    if "generate" not in skip:
+        load_template(recipe.generate.template)
+    f = recipe.filter
+    if "filter" not in skip:
+        from sarcgen.filter.decontaminate import resolve_imdb_test
+
+        if f.imdb_test:
+            resolve_imdb_test(f.imdb_test)
+        for path in f.against:
+            if not Path(path).is_file():
+                raise InputError(f"filter.against: {path}: no such file", "fix the recipe's filter.against list")
+        if f.judge:
+            load_template(recipe.generate.judge_template)
+            judge = f.judge_model or recipe.model
+            if judge.path and not Path(judge.path).expanduser().is_file():
+                raise ModelError(f"filter.judge_model.path: {judge.path}: no such file", "pass --judge-model PATH.gguf")
+    if "publish" not in skip:
+        from sarcgen.publish.run import check_fractions
+
+        check_fractions(recipe.publish)
+        if recipe.publish.push:
+            from sarcgen.publish.push import resolve_token
+
+            resolve_token(None)
+    if "finetune" not in skip:
+        _preflight_finetune(recipe)
+
+
+def _preflight_finetune(recipe: Recipe) -> None:
+    from sarcgen.errors import InputError, ModelError
+    from sarcgen.finetune.train import refuse_pickle_weights, resolve_model_path
+    from sarcgen.hub import hub_reachable
+
+    ft = recipe.finetune
+    if ft.base_data is not None and not Path(ft.base_data).expanduser().exists():
+        raise InputError(f"finetune.base_data: {ft.base_data}: no such file or folder",
+                         "pass --base-data DIR_OR_FILE, e.g. ../shared/data/imdb")
+    if ft.base_data is None and not hub_reachable():
+        raise InputError(f"finetune.base_data is not set and the Hub is not reachable to download {ft.hub_dataset}",
+                         "pass --base-data DIR_OR_FILE, e.g. ../shared/data/imdb")
+    for path in ft.challenge:
+        if not Path(path).is_file():
+            raise InputError(f"finetune.challenge: {path}: no such file", "fix the recipe's finetune.challenge list")
+    model = Path(resolve_model_path(ft.base_model))
+    if model.is_dir():
+        refuse_pickle_weights(model)
+    elif not hub_reachable():
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(ft.base_model, "config.json"), str):
+            raise ModelError(f"finetune.base_model {ft.base_model!r} is not a local folder, not in the Hugging Face "
+                             "cache, and the Hub is not reachable", "pass --base-model with a local model folder")
+
+
 def run_pipeline(
     recipe: Recipe,
     *,
@@ -55,6 +116,7 @@ def run_pipeline(
     from sarcgen.publish.run import publish_complete
 
     run = Path(run_dir) if run_dir is not None else default_run_dir(recipe)
+    preflight(recipe, skip)
     result = PipelineResult(run)
     forced = set(force)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sarcgen.errors import RecipeError
+from sarcgen.jsonl import read_text
 
 ROLES = ("system", "user", "assistant")
 _MARKER = re.compile(r"^\[\[(system|user|assistant)\]\][ \t]*$", re.MULTILINE)
@@ -142,10 +143,13 @@ def load_template(spec: str) -> PromptTemplate:
             f"generate.template: template {spec!r} not found (looked in {looked} and as a path)",
             "pass the name of a packaged template (review.j2) or a path to a Jinja2 template",
         )
+    read_text(path)  # a byte that is not UTF-8 fails here, naming the file and line
     env = _environment(search, sandboxed)
     try:
         template = env.get_template(name)
         digest = _hash(env, name)
+    except UnicodeDecodeError:
+        raise RecipeError(f"{path}: a template it includes is not UTF-8", "save every template as UTF-8") from None
     except jinja2.TemplateSyntaxError as exc:
         raise RecipeError(f"{exc.filename or path}:{exc.lineno}: template syntax error: {exc.message}") from None
     except jinja2.TemplateNotFound as exc:

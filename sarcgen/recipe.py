@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sarcgen.errors import RecipeError
+from sarcgen.jsonl import read_text, write_text
 
 DEFAULT_MODEL_REPO = "unsloth/Qwen3-4B-Instruct-2507-GGUF"
 DEFAULT_MODEL_FILE = "Qwen3-4B-Instruct-2507-Q4_K_M.gguf"
@@ -216,20 +218,37 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     cur[keys[-1]] = value
 
 
-def format_validation_error(source: str, exc: ValidationError, root: yaml.Node | None = None) -> str:
-    """One line per problem: `file:line: key.path: message`."""
+def override_source(overrides: Mapping[str, Any] | None, key: str) -> str | None:
+    """Who set `key` (a dotted path) through `overrides`, e.g. "--temperature -1", or None when
+    the value came from the file. A CLI passes an `Overrides` mapping whose `source(key)` names
+    the flag; a plain mapping gives "override KEY=VALUE"."""
+    if not overrides:
+        return None
+    hits = [k for k, v in overrides.items() if v is not None and (key == k or key.startswith(k + "."))]
+    if not hits:
+        return None
+    k = max(hits, key=len)
+    named = getattr(overrides, "source", None)
+    label = named(k) if callable(named) else None
+    return label or f"override {k}={overrides[k]!r}"
+
+
+def format_validation_error(source: str, exc: ValidationError, root: yaml.Node | None = None,
+                            overrides: Mapping[str, Any] | None = None) -> str:
+    """One line per problem: `file:line: key.path: message`, or `--flag VALUE: key.path: message`
+    when the bad value came from a command-line flag (an override), not from the file."""
     lines = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         key = ".".join(str(p) for p in loc) or "(top level)"
         line = _yaml_line(root, loc) if root is not None else None
-        where = f"{source}:{line}" if line else source
+        where = override_source(overrides, key) or (f"{source}:{line}" if line else source)
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         lines.append(f"{where}: {key}: {msg}")
     return "; ".join(lines)
 
 
-def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Recipe:
+def load_recipe(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> Recipe:
     """Load a recipe file (or the defaults when `path` is None) and apply dotted-key overrides.
 
     Overrides whose value is None are ignored, so CLI flags that were not given change nothing.
@@ -242,7 +261,7 @@ def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None
         source = str(p)
         if not p.is_file():
             raise RecipeError(f"{p}: recipe file not found", "pass a YAML file such as recipes/imdb-sarcasm.yaml")
-        text = p.read_text(encoding="utf-8")
+        text = read_text(p)
         try:
             root = yaml.compose(text)
             loaded = yaml.safe_load(text)
@@ -261,10 +280,9 @@ def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None
     try:
         return Recipe.model_validate(data)
     except ValidationError as exc:
-        raise RecipeError(format_validation_error(source, exc, root)) from None
+        raise RecipeError(format_validation_error(source, exc, root, overrides)) from None
 
 
 def save_resolved(recipe: Recipe, path: Path) -> None:
     """Write the fully resolved recipe (every default spelled out) as YAML."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(recipe.resolved(), sort_keys=False, allow_unicode=True), encoding="utf-8")
+    write_text(path, yaml.safe_dump(recipe.resolved(), sort_keys=False, allow_unicode=True))

@@ -185,6 +185,10 @@ class LlamaCppBackend:
             raise BackendError("the llama.cpp backend is not loaded yet", "call load() first")
         return self.chat.render(messages)
 
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
+        """How many tokens the prompt of `messages` takes (the driver checks it against n_ctx)."""
+        return len(self.llm.tokenize(self.render(messages).encode("utf-8"), special=True))
+
     def complete(self, req: GenerationRequest) -> GenerationResult:
         """Run one request (errors become a result with finish_reason "error", never an exception)."""
         if self.llm is None:

@@ -185,6 +185,10 @@ class BatchedLlamaCppBackend:
             raise BackendError("the llama.cpp backend is not loaded yet", "call load() first")
         return self.chat.render(messages)
 
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
+        """How many tokens the prompt of `messages` takes (the driver checks it against n_ctx)."""
+        return len(self.tokenize(self.render(messages)))
+
     def tokenize(self, text: str) -> list[int]:
         ll = self._ll
         data = text.encode("utf-8")

@@ -15,11 +15,11 @@ $SARCGEN_HTTP_RETRIES and $SARCGEN_HTTP_BACKOFF.
 from __future__ import annotations
 
 import os
+import queue
 import random
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -213,32 +213,40 @@ class OpenAICompatBackend:
         """Keep up to `concurrency` requests in flight; yield each result as soon as it arrives.
 
         The input iterator is pulled lazily (one new request per finished one), so a caller that
-        stops consuming does not trigger more work. The first `BackendError` cancels what has not
-        started and is raised to the caller.
+        stops consuming does not trigger more work. The first `BackendError` is raised to the
+        caller. Requests run on daemon threads that nobody waits for: Ctrl-C (or any error) stops
+        at once instead of after the request timeout, and the requests left unanswered are simply
+        asked again when the run resumes (nothing accepted is lost).
         """
         if self._client is None:
             self.load()
         it = iter(requests)
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sarcgen-openai")
-        pending: set[Future[GenerationResult]] = set()
-        try:
-            exhausted = False
-            while True:
-                while not exhausted and len(pending) < self.concurrency:
-                    req = next(it, None)
-                    if req is None:
-                        exhausted = True
-                        break
-                    pending.add(pool.submit(self.complete, req))
-                if not pending:
-                    return
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()  # re-raises BackendError from the worker
-        finally:
-            for fut in pending:
-                fut.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+        done: queue.SimpleQueue[tuple[GenerationResult | None, BaseException | None]] = queue.SimpleQueue()
+
+        def work(req: GenerationRequest) -> None:
+            try:
+                done.put((self.complete(req), None))
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer thread
+                done.put((None, exc))
+
+        in_flight = 0
+        exhausted = False
+        while True:
+            while not exhausted and in_flight < self.concurrency:
+                req = next(it, None)
+                if req is None:
+                    exhausted = True
+                    break
+                threading.Thread(target=work, args=(req,), name="sarcgen-openai", daemon=True).start()
+                in_flight += 1
+            if not in_flight:
+                return
+            result, error = done.get()
+            in_flight -= 1
+            if error is not None:
+                raise error
+            assert result is not None
+            yield result
 
     # -- HTTP with retries -------------------------------------------------------------------
 

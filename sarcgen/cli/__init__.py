@@ -7,12 +7,15 @@ Heavy libraries are imported inside the library functions, so `sarcgen --help` i
 
 from __future__ import annotations
 
+import logging
 import sys
+import threading
+from typing import NoReturn
 
 import click
 
 from sarcgen import __version__
-from sarcgen.errors import SarcgenError
+from sarcgen.errors import SarcgenError, file_error
 
 
 class _FlowOrderGroup(click.Group):
@@ -46,29 +49,69 @@ def _register() -> None:
         cli.add_command(command)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so every stage stops the way Ctrl-C stops it
+    (records saved, the manifest marked "interrupted")."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _fail(exc: SarcgenError) -> NoReturn:
+    click.secho(f"Error: {exc.message}", fg="red", err=True)
+    if exc.hint:
+        click.echo(f"  hint: {exc.hint}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def _interrupted(exc: BaseException | None) -> NoReturn:
+    what = "Terminated" if isinstance(exc, Terminated) else "Interrupted"
+    click.echo(f"{what}: everything accepted so far is saved; re-run the same command to resume.", err=True)
+    sys.exit(143 if isinstance(exc, Terminated) else 130)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the CLI, turning SarcgenError into a clean exit."""
+    """Console-script entry point: run the CLI, turning every error a user can cause into one line
+    and an exit code, here and nowhere else: SarcgenError as it is, an OSError (disk full,
+    read-only folder, a file where a folder should be), a non-UTF-8 byte or a truncated .gz
+    (`sarcgen.errors.file_error`) naming the path; Ctrl-C and SIGTERM stop with the resume hint."""
+    import signal
+
     _register()
+    logging.raiseExceptions = False  # a log write on a full disk must not print a traceback
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if on_main else None
+    try:
+        _run(argv)
+    finally:
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str] | None) -> None:
+    import zlib
+
     try:
         cli.main(args=argv, prog_name="sarcgen", standalone_mode=False)
     except SarcgenError as exc:
-        click.secho(f"Error: {exc.message}", fg="red", err=True)
-        if exc.hint:
-            click.echo(f"  hint: {exc.hint}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(exc)
     except click.exceptions.Abort as exc:
-        # click turns Ctrl-C into Abort (even with standalone_mode=False): keep the resume hint.
-        if isinstance(exc.__cause__, KeyboardInterrupt):
-            click.echo("Interrupted: everything accepted so far is saved; re-run the same command to resume.", err=True)
-        else:
-            click.echo("Aborted.", err=True)
+        # click turns Ctrl-C, and also EOFError (gzip's "compressed file ended"), into Abort
+        cause = exc.__cause__
+        if isinstance(cause, EOFError):
+            _fail(file_error(cause))
+        if isinstance(cause, KeyboardInterrupt):
+            _interrupted(cause)
+        click.echo("Aborted.", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("\nInterrupted: everything accepted so far is saved; re-run the same command to resume.", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc)
+    except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:  # the last resort: readers name their file
+        _fail(file_error(exc))
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
 

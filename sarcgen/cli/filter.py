@@ -73,6 +73,9 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
     urls = url_option(base_url, base_url_file)
     ov.update(overrides(generate__base_url=urls, generate__backend="openai" if urls else None,
                         generate__executor=executor, generate__ray_address=ray_address, generate__workers=workers))
+    if judge_model and urls:
+        raise InputError("--judge-model and --base-url contradict each other: the judge runs either that local GGUF "
+                         "or the servers' model", "pass one of them")
     if judge_model:
         ov["filter.judge_model"] = parse_model_arg(judge_model)
     rec, source = resolve_recipe(runs, recipe, ov)

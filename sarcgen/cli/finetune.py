@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from sarcgen.cli.options import overrides, recipe_option
+from sarcgen.cli.options import overrides, recipe_option, threads_option
 
 
 def default_out_dir(output_dir: str, synthetic: str) -> Path:
@@ -38,7 +38,7 @@ def default_out_dir(output_dir: str, synthetic: str) -> Path:
 @click.option("--seeds", type=int, default=None, help="repeat A and B with K seeds and report mean ± std [1]")
 @click.option("--challenge", "challenge", multiple=True, metavar="FILE",
               help="extra challenge set (csv/jsonl/parquet with text,label); repeatable")
-@click.option("--threads", type=int, default=None, help="CPU threads for torch [all cores]")
+@threads_option("torch")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="report folder [outputs/<run>/finetune for a run folder, else outputs/finetune-<time>]")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars")
@@ -89,7 +89,7 @@ def finetune_compare(synthetic: str, recipe: Path | None, base_model: str | None
 @click.option("--file", "-f", "file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="read texts from a file: one per line, or a csv/jsonl with a 'text' column")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object per text")
-@click.option("--threads", type=int, default=None, help="CPU threads for torch [all cores]")
+@threads_option("torch")
 def predict(texts: tuple[str, ...], model_dir: Path, file: Path | None, as_json: bool, threads: int | None) -> None:
     """Classify TEXT... (or --file) with a checkpoint and print label and probabilities.
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sarcgen.cli.options import overrides, recipe_option, url_option
+from sarcgen.cli.options import overrides, recipe_option, threads_option, url_option
 
 
 @click.command("generate")
@@ -19,8 +19,8 @@ from sarcgen.cli.options import overrides, recipe_option, url_option
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder (default: <output_dir>/<recipe name>-seed<seed>).")
 @click.option("--dry-run", is_flag=True, help="Print the first prompts and exit, without loading the model.")
-@click.option("--dry-run-items", type=int, default=3, show_default=True, help="How many prompts --dry-run prints.")
-@click.option("--threads", type=int, default=None, help="llama.cpp threads (generate.n_threads; default all cores).")
+@click.option("--dry-run-items", type=click.IntRange(min=1), default=3, show_default=True, help="How many prompts --dry-run prints.")
+@threads_option("llama.cpp (generate.n_threads)")
 @click.option("--template", default=None, help="Prompt template: a packaged template name (review.j2) or a path (sandboxed).")
 @click.option("--temperature", type=float, default=None, help="generate.sampling.temperature")
 @click.option("--max-tokens", type=int, default=None, help="generate.sampling.max_tokens (longer replies are rejected as truncated)")

@@ -15,10 +15,48 @@ recipe_option = click.option(
     help="YAML recipe (see recipes/). Flags override its values.",
 )
 
+THREADS = click.IntRange(min=1)
+"""The one rule for --threads in every command: a count of at least 1; leave it out for all cores."""
 
-def overrides(**dotted: Any) -> dict[str, Any]:
+
+def threads_option(what: str) -> Any:
+    """`--threads N` (N >= 1; default: all cores), the same in every command."""
+    return click.option("--threads", type=THREADS, default=None, help=f"CPU threads for {what} (at least 1) [all cores]")
+
+
+class Overrides(dict[str, Any]):
+    """Recipe overrides from command-line flags (dotted key -> value) that can say which flag set
+    a key, so a bad value is blamed on `--temperature -1`, not on the recipe file's line."""
+
+    def __init__(self, values: dict[str, Any], flags: dict[str, str]) -> None:
+        super().__init__(values)
+        self.flags = flags
+
+    def source(self, key: str) -> str | None:
+        flag = self.flags.get(key)
+        return f"{flag} {self[key]!r}" if flag and key in self else None
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.flags.setdefault(key, _flag_for(key))
+
+
+def _flag_for(dotted: str) -> str:
+    """The current command's option whose name ends the dotted key (generate.n_threads: --threads)."""
+    ctx = click.get_current_context(silent=True)
+    flat = dotted.replace(".", "_")
+    if ctx is not None:
+        names = [p for p in ctx.command.params if isinstance(p, click.Option) and p.name and flat.endswith(p.name)]
+        if names:
+            best = max(names, key=lambda p: len(p.name or ""))
+            return max(best.opts, key=len)
+    return f"override {dotted}"
+
+
+def overrides(**dotted: Any) -> Overrides:
     """Turn keyword args named with '__' for '.' into recipe overrides (None means 'not given')."""
-    return {k.replace("__", "."): v for k, v in dotted.items() if v is not None}
+    values = {k.replace("__", "."): v for k, v in dotted.items() if v is not None}
+    return Overrides(values, {k: _flag_for(k) for k in values})
 
 
 def url_option(urls: tuple[str, ...], url_file: Path | None) -> str | list[str] | None:

@@ -79,6 +79,17 @@ def parse_verdict(text: str) -> Verdict:
 
 
 @dataclass(frozen=True)
+def judge_recipe(recipe: Recipe) -> Recipe:
+    """The recipe the judge's backend is built from. A `filter.judge_model` (a GGUF) runs in-process
+    with llama.cpp even when the run generated through OpenAI-compatible servers: their backend
+    would ask the servers' model and silently ignore the GGUF."""
+    g = recipe.generate
+    if recipe.filter.judge_model is None or g.backend != "openai":
+        return recipe
+    return recipe.model_copy(update={"generate": g.model_copy(update={"backend": "llamacpp", "parallel": 1,
+                                                                         "base_url": None})})
+
+
 class JudgeOutcome:
     """Per review: the verdict and None (agrees) or a reason."""
 
@@ -220,7 +231,7 @@ class Judge:
         if backend is None:
             from sarcgen.backends import create_backend
 
-            backend = create_backend(self.recipe, self.recipe.filter.judge_model or self.recipe.model)
+            backend = create_backend(judge_recipe(self.recipe), self.recipe.filter.judge_model or self.recipe.model)
         try:
             if own or not getattr(backend, "loaded", True):
                 backend.load()

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sarcgen.errors import InputError
+from sarcgen.errors import InputError, file_errors
 from sarcgen.filter.check import Check
 from sarcgen.filter.report import FilterReport
-from sarcgen.jsonl import iter_jsonl, write_json, write_jsonl
+from sarcgen.jsonl import iter_jsonl, write_json, write_jsonl, write_text
 from sarcgen.recipe import Recipe, load_recipe
 from sarcgen.records import RecipeMix, Rejection, Review
 
@@ -174,17 +174,19 @@ def _write(out: Path, report: FilterReport, rejected: list[Rejection], before: l
 
     stage_rank = {s: k for k, s in enumerate(STAGES)}
     rejected.sort(key=lambda rj: (stage_rank[rj.stage], rj.plan_index if rj.plan_index is not None else -1, rj.id))
-    out.mkdir(parents=True, exist_ok=True)
+    with file_errors(out):
+        out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / "filtered.jsonl", kept)
     write_jsonl(out / "filter_rejected.jsonl", rejected)
     report.files = {"filtered": "filtered.jsonl", "rejected": "filter_rejected.jsonl"}
     if disagreements is not None:
         write_jsonl(out / "judge_disagreements.jsonl", disagreements)
         report.files["judge_disagreements"] = "judge_disagreements.jsonl"
-    dv.plot_lengths([r.text for r in before], [r.text for r in kept], out / "filter_lengths.png")
+    with file_errors(out / "filter_lengths.png"):
+        dv.plot_lengths([r.text for r in before], [r.text for r in kept], out / "filter_lengths.png")
     report.files.update({"lengths_png": "filter_lengths.png", "report_md": "filter_report.md", "report_json": "filter_report.json"})
     write_json(out / "filter_report.json", report.to_json())
-    (out / "filter_report.md").write_text(render_markdown(report), encoding="utf-8")
+    write_text(out / "filter_report.md", render_markdown(report))
 
 
 def run_filter(

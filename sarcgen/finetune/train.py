@@ -76,6 +76,23 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
+PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
+
+
+def refuse_pickle_weights(folder: Path) -> None:
+    """A model folder must hold safetensors weights. Pickled weights (pytorch_model.bin, ...) are
+    refused, not loaded: `torch.load` on an untrusted file can run arbitrary code."""
+    if any(folder.glob("*.safetensors")):
+        return
+    pickled = sorted(p.name for pattern in PICKLE_WEIGHTS for p in folder.glob(pattern))
+    if pickled:
+        raise ModelError(
+            f"{folder / pickled[0]}: pickled weights, and no *.safetensors in {folder}; sarcgen loads safetensors only "
+            "(loading a pickle can run code)",
+            "convert the folder once where you trust it: AutoModel.from_pretrained(DIR).save_pretrained(DIR, "
+            "safe_serialization=True)")
+
+
 ATTENTION_DROPOUT_KEYS = ("attention_probs_dropout_prob", "attention_dropout", "attn_pdrop")
 
 
@@ -92,6 +109,8 @@ def load_model(name: str, num_labels: int = 2, attention_dropout: float | None =
 
     path = resolve_model_path(name)
     local = Path(path).is_dir()
+    if local:
+        refuse_pickle_weights(Path(path))
     hint = (f"pass a local model folder with --base-model (e.g. a save_pretrained copy of {name}), "
             "or run once with network access so it is cached")
     kwargs: dict[str, Any] = {}
@@ -106,7 +125,8 @@ def load_model(name: str, num_labels: int = 2, attention_dropout: float | None =
             for key in ATTENTION_DROPOUT_KEYS:
                 if hasattr(config, key):
                     setattr(config, key, attention_dropout)
-        model = AutoModelForSequenceClassification.from_pretrained(path, config=config, **kwargs)
+        # safetensors only: a pickled pytorch_model.bin runs code when torch.load reads it
+        model = AutoModelForSequenceClassification.from_pretrained(path, config=config, use_safetensors=True, **kwargs)
     except (OSError, ValueError) as exc:
         offline = " (the Hugging Face Hub is not reachable and it is not in the local cache)" if kwargs else ""
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -117,9 +137,11 @@ def load_model(name: str, num_labels: int = 2, attention_dropout: float | None =
 
 
 def pick_device(num_threads: int | None = None) -> Any:
-    """CUDA when available; otherwise the CPU with an explicit thread count."""
+    """CUDA when available; otherwise the CPU with an explicit thread count (None: all cores)."""
     import torch
 
+    if num_threads is not None and num_threads < 1:
+        raise TrainingError(f"threads {num_threads}: need at least 1", "leave --threads out to use all cores")
     if torch.cuda.is_available():
         return torch.device("cuda")
     torch.set_num_threads(num_threads or os.cpu_count() or 1)

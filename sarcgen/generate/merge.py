@@ -19,7 +19,7 @@ from typing import Any
 from sarcgen import __version__
 from sarcgen.errors import InputError, RecipeError
 from sarcgen.generate.plan import parse_shard
-from sarcgen.jsonl import iter_jsonl, write_json, write_jsonl
+from sarcgen.jsonl import iter_jsonl, read_text, repair_tail, write_json, write_jsonl
 
 GENERATED = "generated.jsonl"
 REJECTED = "rejected.jsonl"
@@ -57,7 +57,7 @@ def _read_manifest(run: Path) -> dict[str, Any]:
     if not p.exists():
         return {}
     try:
-        obj = json.loads(p.read_text(encoding="utf-8"))
+        obj = json.loads(read_text(p))
     except ValueError as exc:
         raise InputError(f"{p}: not valid JSON ({exc})", "the run folder is damaged; rerun its generate command") from None
     return obj if isinstance(obj, dict) else {}
@@ -97,6 +97,11 @@ def read_run(run: Path) -> RunPart:
     if not gen.exists():
         raise InputError(f"{run}: no {GENERATED} in this folder", "is it a run folder written by `sarcgen generate`?")
     manifest = _read_manifest(run)
+    for name in (GENERATED, REJECTED):
+        if repair_tail(run / name, dry_run=True).cut:
+            raise InputError(f"{run / name}: ends in a torn line (its generate was killed mid-write)",
+                             "resume that shard first (re-run its `sarcgen generate` command: it cuts the torn line "
+                             "and finishes the shard), then merge")
     records = list(iter_jsonl(gen))
     rejected = [obj for _, obj in iter_jsonl(run / REJECTED)] if (run / REJECTED).exists() else []
     recipe_hash = _manifest_hash(manifest)

@@ -27,8 +27,8 @@ from typing import Any
 
 from sarcgen import __version__
 from sarcgen.backends.base import Backend, GenerationRequest, GenerationResult
-from sarcgen.errors import BackendError, InputError, RecipeError
-from sarcgen.jsonl import JsonlWriter, iter_jsonl, repair_tail, write_json
+from sarcgen.errors import BackendError, FileError, InputError, RecipeError
+from sarcgen.jsonl import JsonlWriter, iter_jsonl, read_text, repair_tail, write_json
 from sarcgen.generate.reply import parse_reply
 from sarcgen.generate.plan import Plan, PlanItem, parse_shard
 from sarcgen.prompts import PromptTemplate, load_template, review_messages
@@ -204,8 +204,8 @@ def _check_folder(out: Path, recipe_hash: str, shard: tuple[int, int] | None) ->
     if not p.exists():
         return {}
     try:
-        old = json.loads(p.read_text(encoding="utf-8"))
-    except ValueError:  # UnicodeDecodeError included
+        old = json.loads(read_text(p))
+    except (ValueError, FileError):  # not JSON, or not UTF-8: the records are checked instead
         return {}
     if not isinstance(old, dict):
         return {}

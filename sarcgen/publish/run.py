@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import ValidationError
 
-from sarcgen.errors import InputError, PublishError
-from sarcgen.jsonl import iter_jsonl
+from sarcgen.errors import FileError, InputError, PublishError, file_errors
+from sarcgen.jsonl import iter_jsonl, read_text, write_json, write_text
 from sarcgen.recipe import PublishSettings
 from sarcgen.records import LABEL_NAMES, RecipeMix, Review
 from sarcgen.review.store import HumanReview, apply_decisions, load_decisions
@@ -269,7 +269,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = json.loads(read_text(path))
     except ValueError as exc:
         raise InputError(f"{path}: invalid JSON ({exc})", "re-run the stage that wrote it") from None
     return obj if isinstance(obj, dict) else None
@@ -296,8 +296,8 @@ def run_recipe(run_dir: str | Path, warnings: list[str] | None = None) -> dict[s
     if not path.is_file():
         return None
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+        loaded = yaml.safe_load(read_text(path))
+    except (yaml.YAMLError, FileError) as exc:
         if warnings is not None:
             warnings.append(f"{path}: unreadable YAML ({exc}); the card omits the recipe summary")
         return None
@@ -354,23 +354,26 @@ def write_dataset(dd: "datasets.DatasetDict", out_dir: Path, card: str | None = 
     (`owned_files`). The marker is written first, listing what this publish will write, so a
     publish that dies half-way can be re-run.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with file_errors(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
     owned = owned_files(out_dir)
     planned = ["README.md"] + [split_file(s) for s in dd]
-    marker = {"status": "writing", "files": sorted(owned | set(planned))}
-    (out_dir / PUBLISH_REPORT).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-    for rel in sorted(owned):
-        path = out_dir / rel
-        if rel.startswith(DATA_DIR + "/") and path.is_file():
-            path.unlink()
-    if (out_dir / HF_DATASET_DIR).is_dir():
-        shutil.rmtree(out_dir / HF_DATASET_DIR)
-    (out_dir / DATA_DIR).mkdir(exist_ok=True)
+    write_json(out_dir / PUBLISH_REPORT, {"status": "writing", "files": sorted(owned | set(planned))})
+    with file_errors(out_dir / DATA_DIR):
+        for rel in sorted(owned):
+            path = out_dir / rel
+            if rel.startswith(DATA_DIR + "/") and path.is_file():
+                path.unlink()
+        if (out_dir / HF_DATASET_DIR).is_dir():
+            shutil.rmtree(out_dir / HF_DATASET_DIR)
+        (out_dir / DATA_DIR).mkdir(exist_ok=True)
     for split, ds in dd.items():
-        ds.to_parquet(str(out_dir / split_file(split)))
-    dd.save_to_disk(str(out_dir / HF_DATASET_DIR))
+        with file_errors(out_dir / split_file(split)):
+            ds.to_parquet(str(out_dir / split_file(split)))
+    with file_errors(out_dir / HF_DATASET_DIR):
+        dd.save_to_disk(str(out_dir / HF_DATASET_DIR))
     if card is not None:
-        (out_dir / "README.md").write_text(card, encoding="utf-8")
+        write_text(out_dir / "README.md", card)
 
 
 def publish_complete(out_dir: Path) -> bool:
@@ -430,14 +433,14 @@ def publish_run(
     write_dataset(dd, out)
     # The card is rendered after the parquet files exist, so it can state their download size.
     card = render_card(dd, inputs, settings, repo_id=repo_id, out_dir=out)
-    (out / "README.md").write_text(card, encoding="utf-8")
+    write_text(out / "README.md", card)
     files = ["README.md"] + [split_file(s) for s in dd]
     result = PublishResult(out, inputs.source, {s: len(ds) for s, ds in dd.items()}, files, inputs.warnings,
                            review=inputs.review)
     report = {"status": "complete", "source": str(inputs.source), "split_sizes": result.split_sizes, "files": files,
               "warnings": inputs.warnings, "settings": settings.model_dump(mode="json"),
               "human_review": inputs.review.counts()}
-    (out / PUBLISH_REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_json(out / PUBLISH_REPORT, report)
     if repo_id:
         from sarcgen.publish.push import push_folder
 
