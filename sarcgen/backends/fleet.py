@@ -16,12 +16,13 @@ and a replica that lists other models is a configuration error.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.backends.openai import (
+    DaemonThreads,
     OpenAICompatBackend,
     base_urls,
     env_number,
@@ -57,7 +58,7 @@ class HttpReplica:
 
     down_errors = DOWN_ERRORS
 
-    def __init__(self, backend: OpenAICompatBackend, pool: ThreadPoolExecutor, fleet: FleetBackend) -> None:
+    def __init__(self, backend: OpenAICompatBackend, pool: DaemonThreads, fleet: FleetBackend) -> None:
         self.backend, self._pool, self._fleet = backend, pool, fleet
         self.name = backend.base_url
         self.capacity = backend.concurrency
@@ -98,7 +99,7 @@ class FleetBackend(ReplicaPool):
         self.model = model
         self.parallel = parallel
         self._model_lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: DaemonThreads | None = None
         self._make = lambda url: OpenAICompatBackend(url, model=model, concurrency=parallel, timeout=timeout,
                                                      max_retries=max_retries, backoff=backoff)
 
@@ -125,8 +126,7 @@ class FleetBackend(ReplicaPool):
     def load(self) -> None:
         """Open a client per replica and ask each which model it serves; replicas that do not answer
         are ejected (and tried again later); at least one must answer."""
-        self._executor = ThreadPoolExecutor(max_workers=self.parallel * len(self.urls) + 1,
-                                            thread_name_prefix="sarcgen-fleet")
+        self._executor = DaemonThreads("sarcgen-fleet")  # Ctrl-C does not wait for requests in flight
         replicas = [HttpReplica(self._make(url), self._executor, self) for url in self.urls]
         self.set_replicas(replicas)
         for st, rep in zip(self.states, replicas):
@@ -150,5 +150,4 @@ class FleetBackend(ReplicaPool):
     def close(self) -> None:
         super().close()
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None

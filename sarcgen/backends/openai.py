@@ -15,11 +15,11 @@ $SARCGEN_HTTP_RETRIES and $SARCGEN_HTTP_BACKOFF.
 from __future__ import annotations
 
 import os
-import queue
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +27,35 @@ from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.errors import BackendError, ReplicaUnavailable
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+
+class DaemonThreads:
+    """A minimal executor that runs each task on its own daemon thread and never waits for one.
+
+    HTTP requests can take up to the request timeout; a ThreadPoolExecutor joins its workers on
+    shutdown and at interpreter exit, so Ctrl-C used to wait that long. An abandoned request's
+    result is not needed: the generate driver asks for it again on resume (nothing accepted is lost).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> "Future[Any]":
+        fut: Future[Any] = Future()
+
+        def run() -> None:
+            if not fut.set_running_or_notify_cancel():
+                return
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+                fut.set_exception(exc)
+
+        threading.Thread(target=run, name=self.name, daemon=True).start()
+        return fut
+
+    def shutdown(self, wait: bool = False, cancel_futures: bool = False) -> None:
+        """Nothing to join (daemon threads); present so it can stand in for a ThreadPoolExecutor."""
 
 
 def normalize_base_url(url: str) -> str:
@@ -213,40 +242,32 @@ class OpenAICompatBackend:
         """Keep up to `concurrency` requests in flight; yield each result as soon as it arrives.
 
         The input iterator is pulled lazily (one new request per finished one), so a caller that
-        stops consuming does not trigger more work. The first `BackendError` is raised to the
-        caller. Requests run on daemon threads that nobody waits for: Ctrl-C (or any error) stops
-        at once instead of after the request timeout, and the requests left unanswered are simply
-        asked again when the run resumes (nothing accepted is lost).
+        stops consuming does not trigger more work. The first `BackendError` cancels what has not
+        started and is raised to the caller. Nothing waits for requests still in flight (see
+        `DaemonThreads`): Ctrl-C stops at once, and a resume asks them again.
         """
         if self._client is None:
             self.load()
         it = iter(requests)
-        done: queue.SimpleQueue[tuple[GenerationResult | None, BaseException | None]] = queue.SimpleQueue()
-
-        def work(req: GenerationRequest) -> None:
-            try:
-                done.put((self.complete(req), None))
-            except BaseException as exc:  # noqa: BLE001 - handed to the consumer thread
-                done.put((None, exc))
-
-        in_flight = 0
-        exhausted = False
-        while True:
-            while not exhausted and in_flight < self.concurrency:
-                req = next(it, None)
-                if req is None:
-                    exhausted = True
-                    break
-                threading.Thread(target=work, args=(req,), name="sarcgen-openai", daemon=True).start()
-                in_flight += 1
-            if not in_flight:
-                return
-            result, error = done.get()
-            in_flight -= 1
-            if error is not None:
-                raise error
-            assert result is not None
-            yield result
+        pool = DaemonThreads("sarcgen-openai")
+        pending: set[Future[GenerationResult]] = set()
+        try:
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < self.concurrency:
+                    req = next(it, None)
+                    if req is None:
+                        exhausted = True
+                        break
+                    pending.add(pool.submit(self.complete, req))
+                if not pending:
+                    return
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()  # re-raises BackendError from the worker
+        finally:
+            for fut in pending:
+                fut.cancel()
 
     # -- HTTP with retries -------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sarcgen.errors import file_errors
 from sarcgen.records import LABEL_NAMES
 
 
@@ -115,6 +116,7 @@ def plot_attributions(attrib: dict[str, list[dict[str, Any]]], labels: list[int]
                 x += (len(tok) + 1) * char_w
         y += line_h
     out = Path(path)
-    fig.savefig(out)
+    with file_errors(out):
+        fig.savefig(out)
     plt.close(fig)
     return out

@@ -7,7 +7,6 @@ the report gives mean and spread: single-seed differences on 25 challenge senten
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import time
@@ -19,6 +18,7 @@ from sarcgen.errors import TrainingError
 from sarcgen.finetune.data import BaseSplits, TextSet, load_base_data, load_challenge_sets
 from sarcgen.finetune.synthetic_data import load_synthetic_splits
 from sarcgen.finetune.train import TrainResult, predict_logits, train_classifier
+from sarcgen.jsonl import write_json
 from sarcgen.recipe import FinetuneSettings
 
 RUNS = ("A", "B")
@@ -177,10 +177,9 @@ def run_compare(
     out = Path(out_dir)
     t0 = time.perf_counter()
     data = load_compare_data(settings, synthetic, challenge_files)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "settings.json").write_text(json.dumps(
-        {"finetune": settings.model_dump(mode="json"), "synthetic": synthetic, "base_data": data.base.source,
-         "challenge_files": list(settings.challenge) + list(challenge_files)}, indent=2) + "\n", encoding="utf-8")
+    write_json(out / "settings.json", {
+        "finetune": settings.model_dump(mode="json"), "synthetic": synthetic, "base_data": data.base.source,
+        "challenge_files": list(settings.challenge) + list(challenge_files)})
     sets = data.eval_sets()
     runs: list[dict[str, Any]] = []
     attrib: dict[str, Any] = {}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sarcgen.jsonl import write_json
+from sarcgen.errors import file_errors
+from sarcgen.jsonl import write_json, write_text
 from sarcgen.records import LABEL_NAMES
 
 LABELS = {i: name.capitalize() for i, name in enumerate(LABEL_NAMES)}
@@ -47,7 +48,8 @@ def plot_loss_curves(runs: list[dict[str, Any]], path: Path) -> Path:
     axes[0].set_ylabel("cross-entropy loss")
     axes[0].legend(loc="best", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    with file_errors(path):
+        fig.savefig(path)
     plt.close(fig)
     return path
 
@@ -164,5 +166,5 @@ def write_report(out_dir: Path, results: dict[str, Any], attrib: dict[str, list[
         results["attributions"] = attrib
     results["files"] = files
     write_json(out_dir / files["results"], results)
-    (out_dir / files["report"]).write_text(render_markdown(results, files), encoding="utf-8")
+    write_text(out_dir / files["report"], render_markdown(results, files))
     return files

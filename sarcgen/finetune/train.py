@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sarcgen.errors import ModelError, TrainingError
+from sarcgen.errors import ModelError, TrainingError, file_errors
+from sarcgen.jsonl import read_text, write_json
 from sarcgen.finetune.data import TextSet
 from sarcgen.hub import hub_reachable
 from sarcgen.recipe import FinetuneSettings
@@ -363,11 +364,12 @@ def save_checkpoint(model: Any, tokenizer: Any, out_dir: str | Path, settings: F
                     **extra: Any) -> None:
     """Weights (safetensors), tokenizer, resolved settings, history and best validation loss."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out, safe_serialization=True)
-    tokenizer.save_pretrained(out)
+    with file_errors(out):
+        out.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(out, safe_serialization=True)
+        tokenizer.save_pretrained(out)
     state = {"settings": settings.model_dump(mode="json"), **extra, **result.to_dict()}
-    (out / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    write_json(out / STATE_FILE, state)
 
 
 # -------------------------------------------------------------------------------------- predict
@@ -382,7 +384,7 @@ def load_checkpoint(path: str | Path, num_threads: int | None = None) -> tuple[A
     max_length = 512
     state = p / STATE_FILE
     if state.is_file():
-        max_length = json.loads(state.read_text(encoding="utf-8")).get("settings", {}).get("max_length", 512)
+        max_length = json.loads(read_text(state)).get("settings", {}).get("max_length", 512)
     return tokenizer, model, max_length
 
 

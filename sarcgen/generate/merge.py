@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from sarcgen import __version__
-from sarcgen.errors import InputError, RecipeError
+from sarcgen.errors import FileError, InputError, RecipeError, file_errors
 from sarcgen.generate.plan import parse_shard
-from sarcgen.jsonl import iter_jsonl, read_text, repair_tail, write_json, write_jsonl
+from sarcgen.jsonl import iter_jsonl, read_text, repair_tail, write_json, write_jsonl, write_text
 
 GENERATED = "generated.jsonl"
 REJECTED = "rejected.jsonl"
@@ -190,7 +190,8 @@ def merge_runs(runs: list[Path] | tuple[Path, ...], out: Path, *, force: bool = 
         have = {p[0] for p in pairs if p}
         missing = [f"{k}/{total}" for k in range(total) if k not in have]  # K counts from 0
 
-    out.mkdir(parents=True, exist_ok=True)
+    with file_errors(out):
+        out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / GENERATED, merged)
     write_jsonl(out / REJECTED, rejected)
     manifest = _merged_manifest(parts, ref, merged, rejected, missing)
@@ -281,11 +282,11 @@ def _write_recipe(src: Path, dst: Path, n: int) -> None:
     import yaml
 
     try:
-        data = yaml.safe_load(src.read_text(encoding="utf-8"))
-    except yaml.YAMLError:
+        data = yaml.safe_load(read_text(src))
+    except (yaml.YAMLError, FileError):
         data = None
     if isinstance(data, dict) and isinstance(data.get("generate"), dict):
         data["generate"]["n"] = n
-        dst.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        write_text(dst, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     else:
         shutil.copyfile(src, dst)
