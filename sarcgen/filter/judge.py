@@ -79,17 +79,6 @@ def parse_verdict(text: str) -> Verdict:
 
 
 @dataclass(frozen=True)
-def judge_recipe(recipe: Recipe) -> Recipe:
-    """The recipe the judge's backend is built from. A `filter.judge_model` (a GGUF) runs in-process
-    with llama.cpp even when the run generated through OpenAI-compatible servers: their backend
-    would ask the servers' model and silently ignore the GGUF."""
-    g = recipe.generate
-    if recipe.filter.judge_model is None or g.backend != "openai":
-        return recipe
-    return recipe.model_copy(update={"generate": g.model_copy(update={"backend": "llamacpp", "parallel": 1,
-                                                                         "base_url": None})})
-
-
 class JudgeOutcome:
     """Per review: the verdict and None (agrees) or a reason."""
 
@@ -188,6 +177,17 @@ def agreement(outcomes: Sequence[JudgeOutcome]) -> dict[str, Any]:
         "unparseable": sum(o.reason == UNPARSEABLE for o in outcomes),
         "errors": sum(o.reason == ERROR for o in outcomes),
     }
+
+
+def judge_recipe(recipe: Recipe) -> Recipe:
+    """The recipe the judge's backend is built from. A `filter.judge_model` (a GGUF) runs in-process
+    with llama.cpp even when the run generated through OpenAI-compatible servers: their backend
+    would ask the servers' model and silently ignore the GGUF."""
+    g = recipe.generate
+    if recipe.filter.judge_model is None or g.backend != "openai":
+        return recipe
+    return recipe.model_copy(update={"generate": g.model_copy(update={"backend": "llamacpp", "parallel": 1,
+                                                                         "base_url": None})})
 
 
 class Judge:
