@@ -8,14 +8,15 @@ so a review that reads "NA" stays a review); errors name the file, and the line 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO
 
-from sarcgen.errors import InputError
+from sarcgen.errors import FileError, InputError, SarcgenError, file_error, file_errors
+from sarcgen.jsonl import not_utf8
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".jsonl", ".jsonl.gz", ".json", ".parquet", ".pq")
 """File endings read as tables (columns by name); anything else is plain text, one per line."""
@@ -29,26 +30,34 @@ def is_table(path: str | Path) -> bool:
     return Path(path).name.lower().endswith(TABLE_SUFFIXES)
 
 
-def _open_text(path: Path) -> IO[str]:
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return path.open("r", encoding="utf-8-sig", newline="")
+def _lines(path: Path) -> Iterator[str]:
+    """The lines of a text file (a .gz unpacked), newlines kept, a leading BOM dropped. A byte that
+    is not UTF-8 raises FileError naming the file and line; a truncated or broken .gz, or any
+    OSError, raises FileError naming the file."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with file_errors(path), opener(path, "rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            if line_no == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise FileError(f"{path}:{line_no}: {not_utf8(exc)}", "save the file as UTF-8") from None
+            yield line
 
 
 def _read_delimited(path: Path, delimiter: str) -> Columns:
     csv.field_size_limit(2**31 - 1)
-    with _open_text(path) as fh:
-        reader = csv.DictReader(fh, delimiter=delimiter)
-        cols: Columns = {name: [] for name in reader.fieldnames or []}
-        for row in reader:
-            for name, values in cols.items():
-                values.append(row.get(name))
+    reader = csv.DictReader(_lines(path), delimiter=delimiter)
+    cols: Columns = {name: [] for name in reader.fieldnames or []}
+    for row in reader:
+        for name, values in cols.items():
+            values.append(row.get(name))
     return cols
 
 
 def _json_rows(path: Path) -> list[dict[str, object]]:
-    with _open_text(path) as fh:
-        text = fh.read()
+    text = "".join(_lines(path))
     if path.name.lower().endswith(".json") and text.lstrip().startswith("["):
         try:
             rows = json.loads(text)
@@ -102,10 +111,12 @@ def read_columns(path: str | Path, required: Sequence[str] = ("text",)) -> Colum
             cols = _read_delimited(p, ",")
         else:
             raise InputError(f"{p}: unsupported file type", f"use one of {', '.join(TABLE_SUFFIXES)}")
-    except (OSError, UnicodeDecodeError, csv.Error, EOFError) as exc:
+    except csv.Error as exc:
         raise InputError(f"{p}: cannot read ({exc})") from None
-    except InputError:
+    except SarcgenError:
         raise
+    except OSError as exc:  # pyarrow on a broken parquet file
+        raise file_error(exc, p) from None
     except Exception as exc:  # pyarrow's errors (ArrowInvalid, ...) share no base we can import lazily
         raise InputError(f"{p}: cannot read as a table: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     missing = [c for c in required if c not in cols]
@@ -124,8 +135,4 @@ def read_texts(path: str | Path, column: str = "text") -> list[str]:
         return [str(v) for v in read_columns(p, (column,))[column] if v is not None and str(v).strip()]
     if not p.is_file():
         raise InputError(f"{p}: no such file", "check the path")
-    try:
-        with _open_text(p) as fh:
-            return [line.rstrip("\r\n") for line in fh if line.strip()]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: cannot read ({exc})") from None
+    return [line.rstrip("\r\n") for line in _lines(p) if line.strip()]

@@ -1,0 +1,241 @@
+"""The fault sweep: bad input and faults through the real CLI, each in its own process.
+
+Every case must end with a non-zero exit, no "Traceback" anywhere in the output, and exactly one
+`Error:` line that names the file, flag or key at fault. Families: file-system errors in every
+command that writes (a full disk and a read-only folder are small tmpfs mounts, so those cases
+need root and skip otherwise), bytes that are not UTF-8, truncated .gz files, flags checked late
+or blamed on the wrong source, `sarcgen run` checking every stage before the first, and the rest
+(torn shards, pickled weights, a prompt longer than the context).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SMOKE = ROOT / "recipes" / "smoke.yaml"
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("mount") is not None
+
+
+def sarcgen(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python -m sarcgen.cli ARGS` with this tree first on the path, offline."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "sarcgen.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """Assert the failure contract and return the `Error:` line."""
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "Traceback" not in out, out
+    errors = [line for line in out.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, out
+    return errors[0]
+
+
+# ------------------------------------------------------------------------------------ the world
+@dataclass
+class World:
+    """Run folders and broken files shared by every case (built once, never modified by a case)."""
+
+    root: Path
+    run: Path  # a generate run folder (fake backend)
+    good: Path  # a run folder with a filtered.jsonl that publishes
+
+    def p(self, name: str) -> Path:
+        return self.root / name
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    from sarcgen.backends.fake import FakeBackend
+    from sarcgen.generate.run import generate_run
+    from sarcgen.recipe import load_recipe
+    from tests.publish.test_run import make_reviews, make_run
+
+    root = tmp_path_factory.mktemp("sweep")
+    run = root / "run"
+    generate_run(load_recipe(SMOKE, {"generate.backend": "fake"}), out_dir=run, backend=FakeBackend(), progress=False)
+    good = make_run(root / "goodroot", make_reviews(24))
+    shutil.copy(good / "filtered.jsonl", good / "generated.jsonl")  # what filter reads
+    w = World(root, run, good)
+    _write(w.p("bad.yaml"), b"name: x\ngenerate:\n  n: 3\n  seed: 1\x99\n")
+    _write(w.p("bad.j2"), b"[[user]]\n{{ item.cue }} \xff\xfe\n")
+    _write(w.p("bad.csv"), b"text,label\nfine,1\n\xff\xfe bad,0\n")
+    _write(w.p("bad.txt"), b"one\n\xffbad\n")
+    _write(w.p("notgz.csv.gz"), b"hello\n")
+    rows = "".join(f'"review number {i} was fine",{i % 2}\n' for i in range(4000))
+    _write(w.p("trunc.csv.gz"), gzip.compress(("text,label\n" + rows).encode())[:3000])
+    _write(w.p("afile"), b"x\n")
+    _write(w.p("fake.yaml"), f"name: fake\noutput_dir: {root / 'outputs'}\ngenerate:\n  n: 4\n  backend: fake\n"
+           f"finetune:\n  base_data: {root / 'nope'}\n".encode())
+    _write(w.p("badsplit.yaml"), b"name: z\ngenerate:\n  backend: fake\npublish:\n  train: 0.5\n  validation: 0.1\n  test: 0.1\n")
+    _write(w.p("against.yaml"), b"name: z\ngenerate:\n  backend: fake\nfilter:\n  against: [missing-eval.txt]\n")
+    _write(w.p("pickle/config.json"), b"{}\n")
+    _write(w.p("pickle/pytorch_model.bin"), b"\x80\x04not really a pickle")
+    for name, tail in (("nonutf8", b"\xff\xfe garbage\n"), ("torn", b'{"id": "000099-s", "te')):
+        shutil.copytree(run, w.p(name))
+        with (w.p(name) / "generated.jsonl").open("ab") as fh:
+            fh.write(tail)
+    shutil.copytree(good, w.p("goodu"))
+    with (w.p("goodu") / "filtered.jsonl").open("ab") as fh:
+        fh.write(b"\xff\xfe\n")
+    shutil.copytree(run, w.p("runy"))
+    _write(w.p("runy") / "recipe.yaml", b"name: x\xff\n")
+    shutil.copytree(run, w.p("runm"))
+    _write(w.p("runm") / "manifest.json", b'\xff{"a": 1}')
+    return w
+
+
+# ------------------------------------------------------------------------------- mounts (root)
+@pytest.fixture
+def mount(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """`mount("full")`: a 64 KiB tmpfs already almost full; `mount("ro")`: a read-only tmpfs."""
+    mounted: list[Path] = []
+
+    def make(kind: str) -> Path:
+        if not IS_ROOT:
+            pytest.skip("needs root to mount a small tmpfs")
+        d = tmp_path / f"mnt-{kind}-{len(mounted)}"
+        d.mkdir()
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(d)], capture_output=True).returncode:
+            pytest.skip("cannot mount a tmpfs here")
+        mounted.append(d)
+        if kind == "full":
+            (d / "filler").write_bytes(b"\0" * (64 * 1024 - 8 * 1024))  # 8 KiB left
+        else:
+            subprocess.run(["mount", "-o", "remount,ro", str(d)], check=True)
+        return d
+
+    yield make
+    for d in mounted:
+        subprocess.run(["umount", "-l", str(d)], check=False)
+
+
+# ----------------------------------------------------------------------------------- the cases
+@dataclass(frozen=True)
+class Case:
+    id: str
+    args: tuple[str, ...]  # {run} {good} {w} {full} {ro} are filled in
+    expect: str  # regex the Error: line must match (names the file, flag or key)
+
+
+FS = [  # file-system errors in every command that writes
+    Case("generate-full", ("generate", "-r", str(SMOKE), "--backend", "fake", "--n", "400", "--out", "{full}/g", "-q"),
+         r"full-0/g/(generated|rejected)\.jsonl: No space left on device"),
+    Case("generate-readonly", ("generate", "-r", str(SMOKE), "--backend", "fake", "--out", "{ro}/g", "-q"), r"ro-0/g: Read-only file system"),
+    Case("generate-below-a-file", ("generate", "-r", str(SMOKE), "--backend", "fake", "--out", "{w}/afile/g", "-q"), r"afile/g: Not a directory"),
+    Case("filter-full", ("filter", "{good}", "--out", "{full}/f", "-q"), r"full-0/f/\S+: No space left on device"),
+    Case("filter-readonly", ("filter", "{good}", "--out", "{ro}/f", "-q"), r"ro-0/f: Read-only file system"),
+    Case("filter-below-a-file", ("filter", "{good}", "--out", "{w}/afile/f", "-q"), r"afile/f: Not a directory"),
+    Case("publish-full", ("publish", "{good}", "--out", "{full}/d"), r"full-0/d/\S+: No space left on device"),
+    Case("publish-readonly", ("publish", "{good}", "--out", "{ro}/d"), r"ro-0/d: Read-only file system"),
+    Case("publish-below-a-file", ("publish", "{good}", "--out", "{w}/afile/d"), r"afile/d: Not a directory"),
+    Case("merge-full", ("merge", "{run}", "--out", "{full}/m"), r"full-0/m/\S+: No space left on device"),
+    Case("merge-readonly", ("merge", "{run}", "--out", "{ro}/m"), r"ro-0/m: Read-only file system"),
+    Case("merge-below-a-file", ("merge", "{run}", "--out", "{w}/afile/m"), r"afile/m: Not a directory"),
+    Case("run-readonly", ("run", "{w}/badsplit.yaml", "--skip", "publish", "--skip", "finetune", "--out", "{ro}/r", "-q"),
+         r"ro-0/r: Read-only file system"),
+]
+UTF8 = [  # bytes that are not UTF-8, in every input
+    Case("recipe", ("generate", "-r", "{w}/bad.yaml", "--backend", "fake", "--dry-run"), r"bad\.yaml:4: not UTF-8"),
+    Case("template", ("generate", "-r", str(SMOKE), "--template", "{w}/bad.j2", "--dry-run"), r"bad\.j2:2: not UTF-8"),
+    Case("run-recipe", ("filter", "{w}/runy", "-q"), r"runy/recipe\.yaml:1: not UTF-8"),
+    Case("filtered-jsonl", ("publish", "{w}/goodu", "--out", "{w}/ds-goodu"), r"goodu/filtered\.jsonl:\d+: not UTF-8"),
+    Case("merge-jsonl", ("merge", "{w}/nonutf8", "--out", "{w}/m-nonutf8"), r"nonutf8/generated\.jsonl:\d+: not UTF-8"),
+    Case("merge-manifest", ("merge", "{w}/runm", "--out", "{w}/m-runm"), r"runm/manifest\.json:1: not UTF-8"),
+    Case("against-csv", ("filter", "{good}", "--against", "{w}/bad.csv", "--out", "{w}/f1", "-q"), r"bad\.csv\S*: .*UTF-8"),
+    Case("against-txt", ("filter", "{good}", "--against", "{w}/bad.txt", "--out", "{w}/f2", "-q"), r"bad\.txt\S*: .*UTF-8"),
+    Case("predict-file", ("predict", "-m", "{w}/pickle", "--file", "{w}/bad.txt"), r"bad\.txt\S*: .*UTF-8"),
+]
+GZ = [  # truncated or broken .gz
+    Case("imdb-test-truncated", ("filter", "{good}", "--imdb-test", "{w}/trunc.csv.gz", "--out", "{w}/f3", "-q"), r"trunc\.csv\.gz: .*truncated"),
+    Case("against-truncated", ("filter", "{good}", "--against", "{w}/trunc.csv.gz", "--out", "{w}/f4", "-q"), r"trunc\.csv\.gz: .*truncated"),
+    Case("imdb-test-not-gzip", ("filter", "{good}", "--imdb-test", "{w}/notgz.csv.gz", "--out", "{w}/f5", "-q"), r"notgz\.csv\.gz: .*gzip"),
+    Case("base-data-truncated", ("finetune-compare", "--synthetic", "{good}", "--base-data", "{w}/trunc.csv.gz",
+                                 "--base-model", "{w}/pickle", "--out", "{w}/ft1", "-q"), r"trunc\.csv\.gz: .*truncated"),
+]
+FLAGS = [  # flags checked late or blamed on the wrong source
+    Case("temperature", ("generate", "-r", str(SMOKE), "--temperature", "-1", "--dry-run"), r"--temperature -1\.0: generate\.sampling\.temperature"),
+    Case("generate-threads-negative", ("generate", "-r", str(SMOKE), "--threads", "-1", "--dry-run"), r"'--threads'"),
+    Case("generate-threads-zero", ("generate", "-r", str(SMOKE), "--threads", "0", "--dry-run"), r"'--threads'"),
+    Case("finetune-threads-zero", ("finetune-compare", "--synthetic", "{good}", "--threads", "0"), r"'--threads'"),
+    Case("predict-threads-negative", ("predict", "-m", "{w}/pickle", "--threads", "-1", "text"), r"'--threads'"),
+    Case("dry-run-items", ("generate", "-r", str(SMOKE), "--dry-run", "--dry-run-items", "-1"), r"'--dry-run-items'"),
+    Case("n-zero", ("generate", "-r", str(SMOKE), "--n", "0", "--dry-run"), r"--n 0: generate\.n"),
+    Case("parallel-zero", ("generate", "-r", str(SMOKE), "--parallel", "0", "--dry-run"), r"--parallel 0: generate\.parallel"),
+    Case("twin-ratio", ("generate", "-r", str(SMOKE), "--twin-ratio", "2", "--dry-run"), r"--twin-ratio 2\.0: generate\.twin_ratio"),
+    Case("near-dup-threshold", ("filter", "{good}", "--near-dup-threshold", "101", "--out", "{w}/f6", "-q"),
+         r"--near-dup-threshold 101\.0: filter\.near_dup_threshold"),
+    Case("publish-fractions", ("publish", "{good}", "--train", "0.5", "--out", "{w}/ds-frac"), r"publish\.train \+ publish\.validation"),
+    Case("shard", ("generate", "-r", str(SMOKE), "--shard", "3/2", "--dry-run"), r"shard '3/2'"),
+]
+RUN = [  # sarcgen run checks every stage's settings before the first stage starts
+    Case("run-publish-splits", ("run", "{w}/badsplit.yaml", "--out", "{w}/r1", "-q"), r"publish\.train \+ publish\.validation"),
+    Case("run-base-data", ("run", "{w}/fake.yaml", "--out", "{w}/r2", "-q"), r"finetune\.base_data: \S*nope: no such file"),
+    Case("run-against", ("run", "{w}/against.yaml", "--out", "{w}/r3", "-q"), r"filter\.against: missing-eval\.txt"),
+]
+OTHER = [
+    Case("merge-torn-shard", ("merge", "{w}/torn", "--out", "{w}/m-torn"), r"torn/generated\.jsonl: ends in a torn line"),
+    Case("predict-pickle-only", ("predict", "-m", "{w}/pickle", "a text"), r"pickle/pytorch_model\.bin: pickled weights"),
+]
+PENDING = pytest.mark.xfail(strict=True, reason="generate's final manifest write hides the first error (next commit)")
+CASES = [pytest.param(c, id=f"{fam}-{c.id}", marks=[PENDING] if c.id == "generate-full" else []) for fam, cases in
+         (("fs", FS), ("utf8", UTF8), ("gz", GZ), ("flags", FLAGS), ("run", RUN), ("other", OTHER)) for c in cases]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fault_is_one_clear_line(case: Case, world: World, mount: Callable[[str], Path]) -> None:
+    fill = {"run": str(world.run), "good": str(world.good), "w": str(world.root)}
+    text = " ".join(case.args)
+    if "{full}" in text:
+        fill["full"] = str(mount("full"))
+    if "{ro}" in text:
+        fill["ro"] = str(mount("ro"))
+    args = [a.format(**fill) for a in case.args]
+    line = one_error_line(sarcgen(args, cwd=world.root))
+    assert re.search(case.expect, line), line
+    if case.id.startswith("run-") and "--out" in args:  # checked before the first stage: nothing was generated
+        out = Path(args[args.index("--out") + 1])
+        assert not (out / "generated.jsonl").exists()
+
+
+@pytest.mark.xfail(strict=True, reason="generate's final manifest write on a full disk (next commit)")
+def test_disk_full_generate_marks_the_manifest_interrupted_and_resumes(world: World, mount: Callable[[str], Path]) -> None:
+    full = mount("full")
+    out = full / "g"
+    one_error_line(sarcgen(["generate", "-r", str(SMOKE), "--backend", "fake", "--n", "400", "--out", str(out), "-q"], world.root))
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    saved = (out / "generated.jsonl").read_bytes()
+    (full / "filler").unlink()  # space again: the same command resumes without loss
+    proc = sarcgen(["generate", "-r", str(SMOKE), "--backend", "fake", "--n", "40", "--out", str(out), "-q"], world.root)
+    assert proc.returncode == 0, proc.stderr
+    final = (out / "generated.jsonl").read_bytes()
+    assert final.startswith(saved[: saved.rfind(b"\n") + 1])
+    ids = [json.loads(x)["id"] for x in final.splitlines()]
+    assert len(ids) == len(set(ids)) >= 40
+
+
+def test_a_non_utf8_line_is_skipped_like_any_malformed_line(world: World) -> None:
+    proc = sarcgen(["filter", str(world.p("nonutf8")), "--out", str(world.p("f-nonutf8")), "-q"], world.root)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert re.search(r"malformed line skipped: \S+generated\.jsonl:\d+: not UTF-8 \(byte 0xff at column 1\)", proc.stderr)
