@@ -33,13 +33,14 @@ def row_summary(index: RunIndex, row: Row, text_chars: int | None = None) -> dic
 def record_detail(index: RunIndex, row: Row) -> dict[str, Any]:
     """Everything the detail pane shows about one row."""
     raw = index.raw(row)
-    record = raw.get("record") if row.source.endswith("rejected.jsonl") else raw
+    record = (raw.get("record") if row.source.endswith("rejected.jsonl") else raw) or None
     out = row_summary(index, row)
+    out["stale"] = not raw  # the run folder changed under the page
     out["record"] = record if isinstance(record, dict) else None
     out["provenance"] = (record or {}).get("provenance") if isinstance(record, dict) else None
     out["cue"] = (record or {}).get("cue") if isinstance(record, dict) else None
     out["pair_id"] = (record or {}).get("pair_id") if isinstance(record, dict) else None
-    out["rejection"] = {k: v for k, v in raw.items() if k not in ("record", "text")} if record is not raw else None
+    out["rejection"] = {k: v for k, v in raw.items() if k not in ("record", "text")} if raw and record is not raw else None
     out["cluster"] = _cluster(index, row)
     out["twin"] = _twin(index, row, out["pair_id"])
     out["decontamination"] = [d for d in index.report.get("decontamination") or [] if str(d.get("id")) == row.id]

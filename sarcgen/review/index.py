@@ -294,11 +294,17 @@ class RunIndex:
 
     # -- one record --------------------------------------------------------------------------
     def raw(self, row: Row) -> dict[str, Any]:
-        """The full line a row came from (record with provenance, or the rejection)."""
-        with (self.run_dir / row.source).open("rb") as fh:
-            fh.seek(row.offset)
-            obj = json.loads(fh.readline())
-        return obj if isinstance(obj, dict) else {}
+        """The full line a row came from (record with provenance, or the rejection); {} when the
+        file changed since the index was built (a stage re-ran: restart the page to see it)."""
+        try:
+            with (self.run_dir / row.source).open("rb") as fh:
+                fh.seek(row.offset)
+                obj = json.loads(fh.readline())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(obj, dict) or str(obj.get("id")) != row.id:
+            return {}
+        return obj
 
     def row_for(self, key: str) -> Row:
         i = self.by_key.get(key)

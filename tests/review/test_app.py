@@ -105,6 +105,13 @@ def test_detail_has_cluster_provenance_and_prompt(client: TestClient) -> None:
     assert client.get("/api/records/nope").status_code == 404
 
 
+def test_a_file_rewritten_under_the_page_is_reported_not_misread(client: TestClient, fresh_run: Path) -> None:
+    assert client.get("/api/records/000002-s").json()["stale"] is False
+    (fresh_run / "filtered.jsonl").write_text("")  # e.g. `sarcgen filter` ran again
+    d = client.get("/api/records/000002-s").json()
+    assert d["stale"] is True and d["record"] is None and d["text"]  # the indexed fields still show
+
+
 def test_decisions_are_appended_and_last_one_wins(client: TestClient, fresh_run: Path) -> None:
     def post(key: str, kind: str) -> Any:
         return client.post("/api/decisions", json={"key": key, "decision": kind})

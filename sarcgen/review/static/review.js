@@ -234,6 +234,8 @@ function peerCard(p, note) {
 
 function detailSections(d) {
   const out = [];
+  if (d.stale) out.push(section("Run folder changed", h("p", {class: "muted"},
+    "This record's file was rewritten since the page opened (a stage ran again): restart sarcgen review to see it.")));
   if (d.judge_answer) out.push(section("Judge's answer", h("pre", {class: "answer"}, d.judge_answer.answer || ""),
     h("div", {class: "muted"}, "read as " + (d.judge_answer.judge_label === null ? "?" : LABELS[d.judge_answer.judge_label]) +
       ", sarcastic: " + (d.judge_answer.judge_sarcastic === null ? "?" : d.judge_answer.judge_sarcastic ? "yes" : "no") +
