@@ -199,6 +199,7 @@ class RayPool(ReplicaPool):
             return ray
         common: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
         if self.address:
+            _probe(self.address)
             try:
                 ray.init(address=self.address, **common)
             except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -284,6 +285,23 @@ class RayPool(ReplicaPool):
 
             ray.shutdown()
             self._started_ray = False
+
+
+def _probe(address: str) -> None:
+    """Fail in seconds on a `HOST:PORT` (or ray://HOST:PORT) nobody listens on; Ray itself retries
+    a missing head for minutes. `auto` is left to Ray, which fails at once when there is none."""
+    import socket
+
+    hostport = address.split("://", 1)[-1]
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except OSError as exc:
+        raise BackendError(f"no Ray cluster answers at {address} ({exc.strerror or type(exc).__name__})",
+                           "start one with `ray start --head --port PORT`, or leave out --ray-address "
+                           "for a local Ray") from None
 
 
 def _first_line(exc: BaseException) -> str:
