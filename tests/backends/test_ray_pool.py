@@ -7,11 +7,11 @@ import socket
 from pathlib import Path
 
 import pytest
-from tests.cli_helpers import run_cli
 
 from sarcgen.backends import create_backend
 from sarcgen.errors import RecipeError
 from sarcgen.recipe import load_recipe
+from tests.cli_helpers import run_cli
 
 SMOKE = str(Path(__file__).resolve().parents[2] / "recipes" / "smoke.yaml")
 
