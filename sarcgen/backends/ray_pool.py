@@ -40,7 +40,7 @@ from typing import Any
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.backends.openai import env_number
 from sarcgen.backends.pool import DOWN_ERRORS, ReplicaPool
-from sarcgen.errors import BackendError, RecipeError, SarcgenError
+from sarcgen.errors import BackendError, RecipeError, ReplicaUnavailable, SarcgenError
 
 log = logging.getLogger("sarcgen.backends.ray_pool")
 
@@ -80,8 +80,8 @@ class EngineWorker:
 
     def submit(self, req: GenerationRequest) -> GenerationResult:
         """Run one request on the engine loop (blocks this actor thread until it is answered)."""
-        if self.error:
-            raise BackendError(self.error[1], self.error[2])
+        if self.error:  # a restarted worker that could not load again: down, not misconfigured
+            raise ReplicaUnavailable(f"this worker could not load its model: {self.error[1]}", self.error[2])
         fut: Future[GenerationResult] = Future()
         with self._lock:
             self._waiters[req.key] = fut

@@ -92,9 +92,12 @@ def test_recipe_and_url_file(tmp_path: Path, stub_server) -> None:  # noqa: F811
         read_url_file(f)
 
 
+REVIEW = "What a great film, if you enjoy checking your watch every five minutes for two hours straight."
+
+
 def test_cli_fleet_through_stubs(tmp_path: Path, stub_server, capsys) -> None:  # noqa: F811
-    a, _ = stub_server()
-    b, _ = stub_server()
+    a, _ = stub_server(reply=REVIEW)
+    b, _ = stub_server(reply=REVIEW)
     urls = tmp_path / "urls.txt"
     urls.write_text(b + "\n")
     out = tmp_path / "run"
@@ -197,11 +200,12 @@ def test_filter_judge_through_a_fleet(tmp_path: Path, stub_server, capsys) -> No
     a, stub_a = stub_server()
     b, _ = stub_server(fail=[500] * 1000)
     out = write_run(tmp_path / "run", sample_records())
-    code, stdout, err = run_cli(["filter", str(out), "--judge", "--base-url", a, "--base-url", b, "-q"], capsys)
+    code, stdout, err = run_cli(["filter", str(out), "--judge", "--judge-min-accuracy", "0", "--base-url", a,
+                                 "--base-url", b, "-q"], capsys)
     assert code == 0, err
     rep = json.loads((out / "filter_report.json").read_text())
     judge = rep["judge"]
     assert judge["backend"] == "openai" and judge["errors"] == 0 and judge["judged"] >= 1
-    assert len(stub_a.bodies) == judge["judged"]  # every review judged once, by the replica that answers
+    assert len(stub_a.bodies) >= judge["judged"]  # every review (and calibration item) by the replica that answers
     assert all(body["temperature"] == 0.0 for body in stub_a.bodies)
     assert "judge: agreement" in stdout

@@ -24,8 +24,10 @@ from sarcgen.errors import BackendError
 class Stub:
     """State shared with the handler: failures to serve first, and everything received."""
 
-    def __init__(self, fail: list[int] | None = None, delay: float = 0.0, retry_after: str | None = None) -> None:
+    def __init__(self, fail: list[int] | None = None, delay: float = 0.0, retry_after: str | None = None,
+                 reply: str | None = None) -> None:
         self.fail = list(fail or [])
+        self.reply = reply  # a fixed answer instead of one echoing the prompt
         self.delay = delay
         self.retry_after = retry_after
         self.bodies: list[dict[str, Any]] = []
@@ -81,7 +83,7 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
                         "choices": [
                             {
                                 "index": 0,
-                                "message": {"role": "assistant", "content": f"reply to {user} seed {body['seed']}"},
+                                "message": {"role": "assistant", "content": stub.reply or f"reply to {user} seed {body['seed']}"},
                                 "finish_reason": "length" if body["max_tokens"] < 10 else "stop",
                             }
                         ],
