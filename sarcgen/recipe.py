@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sarcgen.errors import RecipeError
 from sarcgen.jsonl import read_text, write_text
@@ -47,9 +48,15 @@ class Sampling(Strict):
 
 
 class LengthBucket(Strict):
-    name: str
+    name: str = Field(min_length=1)
     min_words: int = Field(ge=1)
     max_words: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "LengthBucket":
+        if self.min_words > self.max_words:
+            raise ValueError(f"min_words {self.min_words} is above max_words {self.max_words}: no review could fit")
+        return self
 
 
 class Attributes(Strict):
@@ -82,6 +89,15 @@ class Attributes(Strict):
     def _non_empty(cls, v: list[Any]) -> list[Any]:
         if not v:
             raise ValueError("must list at least one value")
+        names = [x.name if isinstance(x, LengthBucket) else x for x in v]
+        if any(not str(n).strip() for n in names):
+            raise ValueError("holds an empty value")
+        seen: set[str] = set()
+        for n in names:  # a repeated value would silently double its share of the plan
+            key = str(n).strip().lower()
+            if key in seen:
+                raise ValueError(f"lists {n!r} twice")
+            seen.add(key)
         return v
 
 
@@ -112,8 +128,9 @@ class FilterSettings(Strict):
     min_words: int = Field(default=8, ge=1)
     max_words: int = Field(default=250, ge=1)
     language: str = "en"
-    near_dup_threshold: float = Field(default=90.0, ge=0, le=100, description="rapidfuzz token_sort_ratio on de-templated text")
-    decontam_threshold: float = Field(default=85.0, ge=0, le=100, description="token_sort_ratio or partial_ratio against evaluation texts")
+    # Below about 50, unrelated reviews already match each other: such a threshold drops nearly everything.
+    near_dup_threshold: float = Field(default=90.0, ge=50, le=100, description="rapidfuzz token_sort_ratio on de-templated text")
+    decontam_threshold: float = Field(default=85.0, ge=50, le=100, description="token_sort_ratio or partial_ratio against evaluation texts")
     against: list[str] = Field(default_factory=list, description="extra evaluation files to decontaminate against")
     imdb_test: str | None = Field(default=None, description="IMDB test split (csv/jsonl/parquet) to decontaminate against")
     judge: bool = False
@@ -125,6 +142,12 @@ class FilterSettings(Strict):
     vanished_class_share: float = Field(
         default=0.1, ge=0, le=1, description="a class (sarcastic negatives, sincere positives) counts as vanished when "
         "fewer than this share of its rows survive the filter")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "FilterSettings":
+        if self.min_words > self.max_words:
+            raise ValueError(f"min_words {self.min_words} is above max_words {self.max_words}: every review would be rejected")
+        return self
 
 
 class PublishSettings(Strict):
@@ -163,7 +186,7 @@ class FinetuneSettings(Strict):
 class Recipe(Strict):
     """A whole study: generate -> filter -> publish -> finetune-compare."""
 
-    name: str = "sarcgen"
+    name: str = Field(default="sarcgen", description="names the run folder <output_dir>/<name>-seed<seed>")
     description: str = ""
     output_dir: str = "outputs"
     model: ModelSpec = ModelSpec()
@@ -171,6 +194,14 @@ class Recipe(Strict):
     filter: FilterSettings = FilterSettings()
     publish: PublishSettings = PublishSettings()
     finetune: FinetuneSettings = FinetuneSettings()
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        # The name becomes a folder name: a "/" or ".." would put the run outside output_dir.
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", v) or ".." in v:
+            raise ValueError(f"{v!r} is not a plain folder name (use letters, digits and . _ -; no '/' or '..')")
+        return v
 
     def resolved(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -224,7 +255,9 @@ def override_source(overrides: Mapping[str, Any] | None, key: str) -> str | None
     the flag; a plain mapping gives "override KEY=VALUE"."""
     if not overrides:
         return None
-    hits = [k for k, v in overrides.items() if v is not None and (key == k or key.startswith(k + "."))]
+    # the key itself, a section it lies in, or (a check across fields of a section) a key inside it
+    hits = [k for k, v in overrides.items()
+            if v is not None and (key == k or key.startswith(k + ".") or k.startswith(key + "."))]
     if not hits:
         return None
     k = max(hits, key=len)

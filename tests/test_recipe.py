@@ -64,3 +64,32 @@ def test_resolved_round_trip_and_hash(tmp_path: Path) -> None:
     assert load_recipe(None, {"generate.n": 99, "generate.n_threads": 1, "generate.parallel": 4}).hash() == r.hash()
     assert load_recipe(None, {"generate.seed": 5}).hash() != r.hash()
     assert isinstance(Recipe().hash(), str)
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"name": "../elsewhere"}, r"name: .*not a plain folder name"),
+    ({"name": "a/b"}, r"name: .*not a plain folder name"),
+    ({"filter.min_words": 300}, r"filter: .*min_words 300 is above max_words 250"),
+    ({"filter.near_dup_threshold": 10}, r"filter\.near_dup_threshold: .*greater than or equal to 50"),
+    ({"generate.attributes.devices": ["deadpan", "Deadpan"]}, r"devices: .*lists 'Deadpan' twice"),
+    ({"generate.attributes.cues": ["great", " "]}, r"cues: .*empty value"),
+    ({"generate.attributes.lengths": [{"name": "s", "min_words": 50, "max_words": 10}]},
+     r"lengths\.0: .*min_words 50 is above max_words 10"),
+])
+def test_contradictory_or_degenerate_settings_are_refused(override: dict, message: str) -> None:
+    """Settings a careful user would never mean are refused, and blamed on the override that set them."""
+    with pytest.raises(RecipeError, match=message) as info:
+        load_recipe(None, override)
+    assert str(info.value).startswith("override ")
+
+
+def test_a_bad_flag_value_is_blamed_on_the_flag_not_the_file(tmp_path) -> None:
+    from sarcgen.cli.options import Overrides
+
+    path = tmp_path / "r.yaml"
+    path.write_text("generate:\n  sampling:\n    temperature: 0.8\n")
+    with pytest.raises(RecipeError, match=r"^--temperature -1\.0: generate\.sampling\.temperature: "):
+        load_recipe(path, Overrides({"generate.sampling.temperature": -1.0}, {"generate.sampling.temperature": "--temperature"}))
+    path.write_text("generate:\n  sampling:\n    temperature: 9\n")
+    with pytest.raises(RecipeError, match=r"r\.yaml:3: generate\.sampling\.temperature"):
+        load_recipe(path, {"generate.n": 5})  # the file's own bad value still names its line

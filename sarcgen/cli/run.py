@@ -46,6 +46,11 @@ def run(recipe: Path, model: str | None, n: int | None, out: Path | None, base_m
         ov["model"] = parse_model_arg(model)
     rec = load_recipe(recipe, ov)
     # Forcing a stage redoes every stage after it too.
+    both = sorted(set(force) & set(skip))
+    if both:
+        from sarcgen.errors import InputError
+
+        raise InputError(f"--force {both[0]} and --skip {both[0]} contradict each other", "pass one of them")
     forced = tuple(STAGES[min(STAGES.index(f) for f in force):]) if force else ()
     res = run_pipeline(rec, run_dir=out, force=forced, skip=skip, progress=not quiet, echo=click.echo)
     click.echo(f"Done: {res.run_dir}")
