@@ -1,8 +1,11 @@
 """`sarcgen run`: the whole study from one recipe, generate -> filter -> publish -> finetune-compare.
 
-Each stage writes into the run folder and is skipped when its outputs are complete and newer than
-its inputs, so re-running the command after a crash (or after changing only a late stage's
-settings and passing `--force STAGE`) redoes only what is needed.
+Each stage writes into the run folder and records its completion in the manifest (status, the
+fingerprints of what it read, its settings hash, the fingerprints of what it wrote; see
+`sarcgen.runfolder`). A stage is skipped when that record still matches: same input content, same
+settings, outputs intact. Content, not file times, so a copy, checkout or rsync of the folder keeps
+its state, and re-running after a crash (or after changing a late stage's settings) redoes only
+what is needed. Generate resumes by itself and returns at once when the folder is complete.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sarcgen import runfolder as rf
+
 if TYPE_CHECKING:  # `sarcgen run --help` reads STAGES from here without loading pydantic
     from sarcgen.recipe import Recipe
 
-STAGES = ("generate", "filter", "publish", "finetune")
+STAGES = rf.STAGES
 
 
 @dataclass
@@ -31,13 +36,13 @@ class PipelineResult:
     stages: list[StageOutcome] = field(default_factory=list)
 
 
-def _mtime(path: Path) -> float:
-    return path.stat().st_mtime if path.exists() else -1.0
+@dataclass
+class Step:
+    """One stage of the study: whether its recorded completion still holds, and how to run it."""
 
-
-def _fresh(output: Path, *inputs: Path) -> bool:
-    """`output` exists and is at least as new as every existing input."""
-    return output.exists() and all(_mtime(output) >= _mtime(i) for i in inputs if i.exists())
+    name: str
+    current: Callable[[Recipe, Path], tuple[bool, str]]
+    run: Callable[[Recipe, Path, bool], tuple[str, str]]  # -> (status, detail)
 
 
 def preflight(recipe: Recipe, skip: tuple[str, ...] = ()) -> None:
@@ -64,7 +69,7 @@ def preflight(recipe: Recipe, skip: tuple[str, ...] = ()) -> None:
             if judge.path and not Path(judge.path).expanduser().is_file():
                 raise ModelError(f"filter.judge_model.path: {judge.path}: no such file", "pass --judge-model PATH.gguf")
     if "publish" not in skip:
-        from sarcgen.publish.run import check_fractions
+        from sarcgen.publish.split import check_fractions
 
         check_fractions(recipe.publish)
         if recipe.publish.push:
@@ -111,73 +116,98 @@ def run_pipeline(
     echo: Callable[[str], None] = print,
 ) -> PipelineResult:
     """Run every stage of `recipe` into one run folder; returns what ran and what was skipped."""
-    from sarcgen.finetune.compare import compare_complete, run_compare
-    from sarcgen.generate.run import default_run_dir
-    from sarcgen.publish.run import publish_complete
-
-    run = Path(run_dir) if run_dir is not None else default_run_dir(recipe)
+    run = Path(run_dir) if run_dir is not None else rf.default_run_dir(recipe)
     preflight(recipe, skip)
     result = PipelineResult(run)
-    forced = set(force)
-
-    def done(stage: str, status: str, detail: str = "") -> None:
-        result.stages.append(StageOutcome(stage, status, detail))
-        echo(f"[{stage}] {status}{': ' + detail if detail else ''}")
-
-    # 1. generate resumes by itself, and returns without loading the model when already complete.
-    if "generate" in skip:
-        done("generate", "skipped", "--skip")
-    else:
-        from sarcgen.generate.run import generate_run
-
-        s = generate_run(recipe, out_dir=run, progress=progress)
-        if s.new_accepted:
-            done("generate", "ran", f"{s.accepted}/{s.target} accepted, {s.tokens_per_s:.1f} tok/s")
-            forced.update(STAGES[1:])  # new records invalidate everything downstream
+    for step in STEPS:
+        if step.name in skip:
+            status, detail = "skipped", "--skip"
         else:
-            done("generate", "skipped", f"{s.accepted} records already in {run}")
-
-    generated = run / "generated.jsonl"
-    filtered = run / "filtered.jsonl"
-    filter_report = run / "filter_report.json"
-    # 2. filter
-    if "filter" in skip:
-        done("filter", "skipped", "--skip")
-    elif "filter" not in forced and _fresh(filter_report, generated) and filtered.exists():
-        done("filter", "skipped", f"{filter_report} is up to date")
-    else:
-        from sarcgen.filter.run import run_filter
-
-        rep = run_filter([run], recipe, run, recipe_source="pipeline", progress=progress)
-        done("filter", "ran", f"{rep.kept} kept, {rep.rejected} rejected")
-        forced.update(STAGES[2:])
-
-    dataset_dir = run / "dataset"
-    publish_json = dataset_dir / "publish.json"
-    # 3. publish (and push when the recipe names a repo)
-    if "publish" in skip:
-        done("publish", "skipped", "--skip")
-    elif "publish" not in forced and _fresh(publish_json, filtered, generated) and publish_complete(dataset_dir):
-        done("publish", "skipped", f"{dataset_dir} is up to date")
-    else:
-        from sarcgen.publish.run import publish_run
-
-        pub = publish_run(run, dataset_dir, recipe.publish)
-        sizes = ", ".join(f"{k} {v}" for k, v in pub.split_sizes.items())
-        done("publish", "ran", f"{sizes} -> {pub.out_dir}" + (f", pushed to {pub.url}" if pub.url else ""))
-        forced.add("finetune")
-
-    compare_dir = run / "finetune"  # where `sarcgen finetune-compare --synthetic RUN` writes too
-    # 4. finetune-compare
-    if "finetune" in skip:
-        done("finetune", "skipped", "--skip")
-    elif "finetune" not in forced and compare_complete(compare_dir) and _fresh(compare_dir / "results.json", publish_json):
-        done("finetune", "skipped", f"{compare_dir} is up to date")
-    else:
-
-        res: dict[str, Any] = run_compare(recipe.finetune, str(dataset_dir), compare_dir, progress=progress)
-        done("finetune", "ran", f"report in {compare_dir / 'report.md'}" + _headline(res))
+            current, why = step.current(recipe, run) if step.name not in force else (False, "--force")
+            status, detail = ("skipped", f"{why} ({rf.MANIFEST})") if current else step.run(recipe, run, progress)
+        result.stages.append(StageOutcome(step.name, status, detail))
+        echo(f"[{step.name}] {status}{': ' + detail if detail else ''}")
     return result
+
+
+# -------------------------------------------------------------------------------- generate
+def _generate_current(recipe: Recipe, run: Path) -> tuple[bool, str]:
+    return False, "generate resumes by itself"
+
+
+def _generate(recipe: Recipe, run: Path, progress: bool) -> tuple[str, str]:
+    from sarcgen.generate.run import generate_run
+
+    s = generate_run(recipe, out_dir=run, progress=progress)
+    if s.new_accepted:
+        return "ran", f"{s.accepted}/{s.target} accepted, {s.tokens_per_s:.1f} tok/s"
+    return "skipped", f"{s.accepted} records already in {run}"
+
+
+# ---------------------------------------------------------------------------------- filter
+def _filter_current(recipe: Recipe, run: Path) -> tuple[bool, str]:
+    from sarcgen.filter.run import filter_fingerprint
+
+    return rf.stage_is_current(run, "filter", {rf.GENERATED: rf.fingerprint(run / rf.GENERATED)},
+                               filter_fingerprint(recipe))
+
+
+def _filter(recipe: Recipe, run: Path, progress: bool) -> tuple[str, str]:
+    from sarcgen.filter.run import run_filter
+
+    rep = run_filter([run], recipe, run, recipe_source="pipeline", progress=progress)
+    return "ran", f"{rep.kept} kept, {rep.rejected} rejected"
+
+
+# --------------------------------------------------------------------------------- publish
+def _publish_current(recipe: Recipe, run: Path) -> tuple[bool, str]:
+    from sarcgen.publish.run import (
+        publish_complete,
+        publish_fingerprint,
+        publish_inputs,
+    )
+
+    if not rf.is_run_folder(run):
+        return False, "no run folder"
+    if not publish_complete(run / rf.DATASET_DIR):
+        return False, "the last publish did not finish"
+    source, _ = rf.records_file(run)
+    p = recipe.publish
+    return rf.stage_is_current(run, "publish", publish_inputs(run, source), publish_fingerprint(p, p.push, p.private))
+
+
+def _publish(recipe: Recipe, run: Path, progress: bool) -> tuple[str, str]:
+    from sarcgen.publish.run import publish_run
+
+    pub = publish_run(run, run / rf.DATASET_DIR, recipe.publish)
+    sizes = ", ".join(f"{k} {v}" for k, v in pub.split_sizes.items())
+    return "ran", f"{sizes} -> {pub.out_dir}" + (f", pushed to {pub.url}" if pub.url else "")
+
+
+# -------------------------------------------------------------------------------- finetune
+def _finetune_current(recipe: Recipe, run: Path) -> tuple[bool, str]:
+    from sarcgen.finetune.compare import compare_fingerprint, compare_inputs
+
+    found = compare_inputs(str(run / rf.DATASET_DIR))
+    if found is None:
+        return False, "nothing published"
+    return rf.stage_is_current(run, "finetune", found[1], compare_fingerprint(recipe.finetune))
+
+
+def _finetune(recipe: Recipe, run: Path, progress: bool) -> tuple[str, str]:
+    from sarcgen.finetune.compare import run_compare
+
+    out = run / rf.FINETUNE_DIR  # where `sarcgen finetune-compare --synthetic RUN` writes too
+    res: dict[str, Any] = run_compare(recipe.finetune, str(run / rf.DATASET_DIR), out, progress=progress)
+    return "ran", f"report in {out / 'report.md'}" + _headline(res)
+
+
+STEPS = (
+    Step("generate", _generate_current, _generate),
+    Step("filter", _filter_current, _filter),
+    Step("publish", _publish_current, _publish),
+    Step("finetune", _finetune_current, _finetune),
+)
 
 
 def _headline(results: dict[str, Any]) -> str:

@@ -281,32 +281,30 @@ def format_validation_error(source: str, exc: ValidationError, root: yaml.Node |
     return "; ".join(lines)
 
 
-def load_recipe(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> Recipe:
-    """Load a recipe file (or the defaults when `path` is None) and apply dotted-key overrides.
+def read_recipe_file(path: str | Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    """A recipe file's mapping and its YAML node tree (for line numbers in errors)."""
+    p = Path(path)
+    if not p.is_file():
+        raise RecipeError(f"{p}: recipe file not found", "pass a YAML file such as recipes/imdb-sarcasm.yaml")
+    text = read_text(p)
+    try:
+        root = yaml.compose(text)
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{p}:{mark.line + 1}" if mark else str(p)
+        raise RecipeError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if loaded is None:
+        loaded = {}
+    if not isinstance(loaded, dict):
+        raise RecipeError(f"{p}: a recipe must be a mapping of sections, got {type(loaded).__name__}")
+    return loaded, root
 
-    Overrides whose value is None are ignored, so CLI flags that were not given change nothing.
-    """
-    data: dict[str, Any] = {}
-    root = None
-    source = "<defaults>"
-    if path is not None:
-        p = Path(path)
-        source = str(p)
-        if not p.is_file():
-            raise RecipeError(f"{p}: recipe file not found", "pass a YAML file such as recipes/imdb-sarcasm.yaml")
-        text = read_text(p)
-        try:
-            root = yaml.compose(text)
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{p}:{mark.line + 1}" if mark else str(p)
-            raise RecipeError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise RecipeError(f"{p}: a recipe must be a mapping of sections, got {type(loaded).__name__}")
-        data = loaded
+
+def validate_recipe(data: dict[str, Any], source: str = "<defaults>", root: yaml.Node | None = None,
+                    overrides: Mapping[str, Any] | None = None) -> Recipe:
+    """`data` with dotted-key `overrides` applied (None values ignored), validated into a Recipe.
+    Errors read `source:line: key.path: message`."""
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_dotted(data, dotted, value)
@@ -314,6 +312,19 @@ def load_recipe(path: str | Path | None = None, overrides: Mapping[str, Any] | N
         return Recipe.model_validate(data)
     except ValidationError as exc:
         raise RecipeError(format_validation_error(source, exc, root, overrides)) from None
+
+
+def load_recipe(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> Recipe:
+    """Load a recipe file (or the defaults when `path` is None) and apply dotted-key overrides.
+
+    Overrides whose value is None are ignored, so CLI flags that were not given change nothing.
+    Stages resolve their recipe with `sarcgen.runfolder.resolve_recipe`, which also knows the run
+    folder's recipe.yaml.
+    """
+    if path is None:
+        return validate_recipe({}, "<defaults>", None, overrides)
+    data, root = read_recipe_file(path)
+    return validate_recipe(data, str(path), root, overrides)
 
 
 def save_resolved(recipe: Recipe, path: Path) -> None:

@@ -59,9 +59,10 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
       sarcgen filter outputs/run --imdb-test ../shared/data/imdb --against my_eval.txt --judge
       sarcgen filter outputs/run --judge --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1
     """
-    from sarcgen.errors import InputError
-    from sarcgen.filter.run import resolve_recipe, run_filter
     from sarcgen.backends.gguf import parse_model_arg
+    from sarcgen.errors import InputError
+    from sarcgen.filter.run import run_filter
+    from sarcgen.runfolder import FILTER_REPORT_MD, resolve_recipe
 
     if len(runs) > 1 and out is None:
         raise InputError("several inputs need --out", "pass --out DIR for the combined filtered data")
@@ -78,7 +79,8 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
                          "or the servers' model", "pass one of them")
     if judge_model:
         ov["filter.judge_model"] = parse_model_arg(judge_model)
-    rec, source = resolve_recipe(runs, recipe, ov)
+    resolved = resolve_recipe(recipe, runs, ov, stage="filter")
+    rec, source = resolved.recipe, resolved.source
     if against:
         rec.filter.against = [*rec.filter.against, *(str(a) for a in against)]
     rep = run_filter(list(runs), rec, out, recipe_source=source, progress=not quiet)
@@ -103,5 +105,5 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
     for m in rep.malformed[:5]:
         click.echo(f"  malformed line skipped: {m}", err=True)
     if len(rep.malformed) > 5:
-        click.echo(f"  ... {len(rep.malformed) - 5} more malformed lines (see filter_report.md)", err=True)
-    click.echo(f"  report: {rep.out_dir / 'filter_report.md'}")
+        click.echo(f"  ... {len(rep.malformed) - 5} more malformed lines (see {FILTER_REPORT_MD})", err=True)
+    click.echo(f"  report: {rep.out_dir / FILTER_REPORT_MD}")

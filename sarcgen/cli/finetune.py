@@ -8,21 +8,23 @@ from pathlib import Path
 
 import click
 
-from sarcgen.cli.options import overrides, recipe_option, threads_option
+from sarcgen.cli.options import overrides, threads_option
 
 
 def default_out_dir(output_dir: str, synthetic: str) -> Path:
     """Beside the data when SYNTHETIC is a run folder (outputs/<run>/finetune), else a new folder."""
-    p = Path(synthetic)
-    if p.is_dir() and any((p / f).is_file() for f in ("generated.jsonl", "filtered.jsonl", "manifest.json")):
-        return p / "finetune"
+    from sarcgen import runfolder as rf
+
+    if rf.is_run_folder(synthetic):
+        return Path(synthetic) / rf.FINETUNE_DIR
     return Path(output_dir) / f"finetune-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 @click.command("finetune-compare")
 @click.option("--synthetic", "-s", required=True, metavar="SRC",
               help="synthetic data: a run folder, a published dataset folder, a records .jsonl, or a Hub dataset id")
-@recipe_option
+@click.option("--recipe", "-r", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="YAML recipe (its finetune section) [default: SRC's recipe.yaml when SRC is a run folder]")
 @click.option("--base-model", default=None, help="model folder or Hub id [recipe: bert-base-uncased]")
 @click.option("--base-data", default=None, metavar="PATH",
               help="local IMDB files: a folder with train/test csv(.gz)/jsonl/parquet, or one file [default: the Hub]")
@@ -59,14 +61,15 @@ def finetune_compare(synthetic: str, recipe: Path | None, base_model: str | None
       sarcgen finetune-compare --synthetic outputs/my-run --base-data ../shared/data/imdb
     """
     from sarcgen.finetune.compare import run_compare
-    from sarcgen.recipe import load_recipe
+    from sarcgen.runfolder import resolve_recipe, run_folder_of
 
-    rec = load_recipe(recipe, overrides(
+    # --recipe, else the run folder's recipe.yaml (its finetune section), else the defaults; then flags.
+    rec = resolve_recipe(recipe, run_folder_of(synthetic), overrides(
         finetune__base_model=base_model, finetune__base_data=base_data, finetune__n_train=n_train,
         finetune__n_validation=n_validation, finetune__n_test=n_test, finetune__epochs=epochs,
         finetune__patience=patience, finetune__batch_size=batch_size, finetune__max_length=max_length,
         finetune__learning_rate=lr, finetune__seed=seed, finetune__seeds=seeds,
-    ))
+    ), stage="finetune").recipe
     out_dir = out or default_out_dir(rec.output_dir, synthetic)
     results = run_compare(rec.finetune, synthetic, out_dir, challenge_files=list(challenge), num_threads=threads,
                           progress=not quiet)

@@ -65,10 +65,10 @@ def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | 
       sarcgen generate -r recipes/imdb-sarcasm.yaml --executor ray --workers 4 --gpus-per-worker 1
       sarcgen generate --backend openai --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1
     """
+    from sarcgen.backends.gguf import parse_model_arg
     from sarcgen.generate.run import dry_run as render_dry_run
     from sarcgen.generate.run import generate_run
-    from sarcgen.backends.gguf import parse_model_arg
-    from sarcgen.recipe import load_recipe
+    from sarcgen.runfolder import resolve_recipe
 
     ov: dict[str, Any] = overrides(
         generate__n=n, generate__seed=seed, generate__n_threads=threads, generate__template=template,
@@ -80,7 +80,8 @@ def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | 
     )
     if model:
         ov["model"] = parse_model_arg(model)
-    rec = load_recipe(recipe, ov)
+    # --recipe, else the recipe.yaml of the --out folder being resumed, else the defaults; then flags.
+    rec = resolve_recipe(recipe, out, ov, stage="generate").recipe
     if dry_run:
         for item, messages in render_dry_run(rec, dry_run_items, shard=shard):
             click.echo(f"===== {item.id}  label={item.label} device={item.device!r} aspect={item.aspect!r} "

@@ -39,19 +39,12 @@ def publish(run: Path, out: Path | None, recipe: Path | None, train: float | Non
     Example:
       sarcgen publish outputs/imdb-sarcasm --push your-name/sarcastic-reviews --private
     """
-    from sarcgen.publish.run import publish_run, run_recipe
-    from sarcgen.recipe import load_recipe
+    from sarcgen.publish.run import publish_run
+    from sarcgen.runfolder import resolve_recipe
 
     flags = overrides(publish__train=train, publish__validation=validation, publish__test=test, publish__seed=seed,
                       publish__allow_missing_class=allow_missing_class or None)
-    if recipe is not None:
-        settings = load_recipe(recipe, flags).publish
-    else:
-        # Only the run's publish section matters here; the rest of its recipe belongs to other stages.
-        section = (run_recipe(run) or {}).get("publish")
-        section = dict(section) if isinstance(section, dict) else {}
-        section.update({key.split(".", 1)[1]: value for key, value in flags.items()})
-        settings = load_recipe(None, {"publish": section}).publish
+    settings = resolve_recipe(recipe, run, flags, stage="publish").recipe.publish
     result = publish_run(run, out, settings, push=push, private=private, token=token)
     for warning in result.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)

@@ -21,45 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sarcgen import runfolder as rf
 from sarcgen.errors import InputError, file_errors
 from sarcgen.filter.check import Check
 from sarcgen.filter.report import FilterReport
 from sarcgen.jsonl import iter_jsonl, write_json, write_jsonl, write_text
-from sarcgen.recipe import Recipe, load_recipe
+from sarcgen.recipe import Recipe
 from sarcgen.records import RecipeMix, Rejection, Review
 
 if TYPE_CHECKING:
     from sarcgen.backends.base import Backend
 
 STAGES = ("read", "validate", "dedupe", "decontaminate", "judge")
-RUN_FILE = "generated.jsonl"
-OUTPUTS = ("filtered.jsonl", "filter_rejected.jsonl", "filter_report.json", "filter_report.md", "filter_lengths.png")
-
-
-def _run_file(p: Path) -> Path:
-    if p.is_dir():
-        f = p / RUN_FILE
-        if not f.is_file():
-            raise InputError(f"{p}: no {RUN_FILE} in this folder", "pass a run folder written by `sarcgen generate`, or a JSONL file")
-        return f
-    if not p.exists():
-        raise InputError(f"{p}: no such file or folder", "pass a run folder or a JSONL file of reviews")
-    return p
-
-
-def resolve_recipe(inputs: Sequence[str | Path], recipe_path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> tuple[Recipe, str]:
-    """Settings for the filter: `recipe_path` if given, else the first run folder's recipe.yaml,
-    else the defaults; then `overrides` (dotted keys, None ignored). Returns (recipe, source)."""
-    source = "<defaults>"
-    if recipe_path is None:
-        for inp in inputs:
-            cand = Path(inp) / "recipe.yaml"
-            if Path(inp).is_dir() and cand.is_file():
-                recipe_path = cand
-                break
-    if recipe_path is not None:
-        source = str(recipe_path)
-    return load_recipe(recipe_path, overrides), source
+OUTPUTS = (rf.FILTERED, rf.FILTER_REJECTED, rf.FILTER_REPORT_JSON, rf.FILTER_REPORT_MD, rf.FILTER_LENGTHS_PNG)
 
 
 @dataclass
@@ -176,17 +150,33 @@ def _write(out: Path, report: FilterReport, rejected: list[Rejection], before: l
     rejected.sort(key=lambda rj: (stage_rank[rj.stage], rj.plan_index if rj.plan_index is not None else -1, rj.id))
     with file_errors(out):
         out.mkdir(parents=True, exist_ok=True)
-    write_jsonl(out / "filtered.jsonl", kept)
-    write_jsonl(out / "filter_rejected.jsonl", rejected)
-    report.files = {"filtered": "filtered.jsonl", "rejected": "filter_rejected.jsonl"}
+    write_jsonl(out / rf.FILTERED, kept)
+    write_jsonl(out / rf.FILTER_REJECTED, rejected)
+    report.files = {"filtered": rf.FILTERED, "rejected": rf.FILTER_REJECTED}
     if disagreements is not None:
-        write_jsonl(out / "judge_disagreements.jsonl", disagreements)
-        report.files["judge_disagreements"] = "judge_disagreements.jsonl"
-    with file_errors(out / "filter_lengths.png"):
-        dv.plot_lengths([r.text for r in before], [r.text for r in kept], out / "filter_lengths.png")
-    report.files.update({"lengths_png": "filter_lengths.png", "report_md": "filter_report.md", "report_json": "filter_report.json"})
-    write_json(out / "filter_report.json", report.to_json())
-    write_text(out / "filter_report.md", render_markdown(report))
+        write_jsonl(out / rf.JUDGE_DISAGREEMENTS, disagreements)
+        report.files["judge_disagreements"] = rf.JUDGE_DISAGREEMENTS
+    with file_errors(out / rf.FILTER_LENGTHS_PNG):
+        dv.plot_lengths([r.text for r in before], [r.text for r in kept], out / rf.FILTER_LENGTHS_PNG)
+    report.files.update({"lengths_png": rf.FILTER_LENGTHS_PNG, "report_md": rf.FILTER_REPORT_MD,
+                         "report_json": rf.FILTER_REPORT_JSON})
+    write_json(out / rf.FILTER_REPORT_JSON, report.to_json())
+    write_text(out / rf.FILTER_REPORT_MD, render_markdown(report))
+
+
+def filter_fingerprint(recipe: Recipe) -> str:
+    """The settings hash filter records: its section, and the judge's model and template when it judges."""
+    judge = ({"template": recipe.generate.judge_template, "backend": recipe.generate.backend,
+              "model": (recipe.filter.judge_model or recipe.model).model_dump(mode="json")} if recipe.filter.judge else None)
+    return rf.settings_hash({"filter": recipe.filter.model_dump(mode="json"), "judge": judge})
+
+
+def _record(out: Path, paths: Sequence[Path], recipe: Recipe) -> None:
+    """Record the filter's completion in `out`'s manifest when `out` is the run folder it read."""
+    if len(paths) != 1 or paths[0].resolve() != (out / rf.GENERATED).resolve():
+        return
+    rf.record_stage(out, "filter", inputs={rf.GENERATED: rf.fingerprint(paths[0])}, settings=filter_fingerprint(recipe),
+                    outputs=[name for name in OUTPUTS if (out / name).is_file()])
 
 
 def run_filter(
@@ -207,7 +197,7 @@ def run_filter(
     if not inputs:
         raise InputError("no input given", "pass a run folder (outputs/<run>) or a JSONL file")
     recipe = recipe or Recipe()
-    paths = [_run_file(Path(p)) for p in inputs]
+    paths = [rf.generated_file(Path(p)) for p in inputs]
     if out_dir is None:
         first = Path(inputs[0])
         out_dir = first if first.is_dir() else first.parent
@@ -223,4 +213,5 @@ def run_filter(
     _count(report, rejected, before, kept)
     judges = [c for c in checks if isinstance(c, Judge)]
     _write(out, report, rejected, before, kept, judges[0].disagreements if judges else None)
+    _record(out, paths, recipe)
     return report

@@ -14,8 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sarcgen import runfolder as rf
 from sarcgen.errors import TrainingError
-from sarcgen.finetune.data import BaseSplits, TextSet, load_base_data, load_challenge_sets
+from sarcgen.finetune.data import (
+    BaseSplits,
+    TextSet,
+    load_base_data,
+    load_challenge_sets,
+)
 from sarcgen.finetune.synthetic_data import load_synthetic_splits
 from sarcgen.finetune.train import TrainResult, predict_logits, train_classifier
 from sarcgen.jsonl import write_json
@@ -148,6 +154,34 @@ def challenge_table(data: CompareData, runs: list[dict[str, Any]]) -> list[dict[
 
 # ------------------------------------------------------------------------------------------ run
 REPORT_FILES = ("report.md", "results.json", "loss_curves.png")
+STAGE = "finetune"
+
+
+def compare_fingerprint(settings: FinetuneSettings, challenge_files: list[str] | tuple[str, ...] = ()) -> str:
+    """The settings hash finetune-compare records: its section and the extra challenge files."""
+    return rf.settings_hash({"finetune": settings.model_dump(mode="json"), "challenge_files": list(challenge_files)})
+
+
+def compare_inputs(synthetic: str) -> tuple[Path, dict[str, str | None]] | None:
+    """(run folder, fingerprints of what the comparison reads from it) when `synthetic` is a run
+    folder (its records file, split with its recipe's publish section) or a run's dataset/ folder."""
+    run = rf.run_folder_of(synthetic)
+    if run is None:
+        return None
+    path = Path(synthetic).expanduser()
+    if path.resolve() != run.resolve():
+        return run, {rf.DATASET_DIR: rf.fingerprint(path)}
+    source, _ = rf.records_file(run)
+    split = rf.resolve_recipe(None, run, stage="publish").recipe.publish
+    return run, {source.name: rf.fingerprint(source), "publish": rf.settings_hash(split)}
+
+
+def _record(found: tuple[Path, dict[str, str | None]] | None, out: Path, settings: str) -> None:
+    """Record the comparison in the run folder's manifest when it wrote into RUN/finetune."""
+    if found is None or out.resolve() != (found[0] / rf.FINETUNE_DIR).resolve():
+        return
+    rf.record_stage(found[0], STAGE, inputs=found[1], settings=settings,
+                    outputs=[f"{rf.FINETUNE_DIR}/{name}" for name in REPORT_FILES])
 
 
 def compare_complete(out_dir: str | Path) -> bool:
@@ -176,6 +210,7 @@ def run_compare(
 
     out = Path(out_dir)
     t0 = time.perf_counter()
+    found = compare_inputs(synthetic)  # fingerprinted before training: what this comparison saw
     data = load_compare_data(settings, synthetic, challenge_files)
     write_json(out / "settings.json", {
         "finetune": settings.model_dump(mode="json"), "synthetic": synthetic, "base_data": data.base.source,
@@ -219,4 +254,5 @@ def run_compare(
         "elapsed_s": time.perf_counter() - t0,
     }
     results["files"] = write_report(out, results, attrib)
+    _record(found, out, compare_fingerprint(settings, challenge_files))
     return results

@@ -1,20 +1,20 @@
 """The synthetic splits for run B: from a run folder, a published folder, a JSONL file or a Hub id.
 
 `sarcgen.publish.load.load_synthetic` (publish's round trip) reads run folders, published folders and
-Hub ids; a bare JSONL of records is read here, leniently, so hand-made data works too. Either way
-the result is three `TextSet`s.
+Hub ids; a bare JSONL of records is read here, leniently, so hand-made data works too, and split by
+publish's own `split_records`. Either way the result is three `TextSet`s.
 """
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sarcgen.errors import InputError
 from sarcgen.finetune.data import TextSet, clean_text, validate_table
-
-SPLITS = ("train", "validation", "test")
+from sarcgen.publish.split import SPLITS, split_records
+from sarcgen.recipe import PublishSettings
 
 
 def _from_datasetdict(dd: Any, source: str) -> dict[str, TextSet]:
@@ -30,45 +30,74 @@ def _from_datasetdict(dd: Any, source: str) -> dict[str, TextSet]:
     return out
 
 
-def _split_of(key: str) -> str:
-    """A deterministic 80/10/10 split by pair id, so contrast twins stay together."""
-    bucket = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 10
-    return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
+@dataclass(frozen=True)
+class _Row:
+    """A record of a bare JSONL, as `sarcgen.publish.split.split_records` sees it (a `Review` has
+    the same fields): hand-made rows may lack id, plan_index, device or pair_id."""
+
+    id: str
+    plan_index: int
+    pair_id: str | None
+    label: int
+    device: str
+    sarcastic: bool
+    text: str
+    split: str | None
+    meta: dict[str, Any]
 
 
-def _from_records(path: Path) -> dict[str, TextSet]:
+def _read_rows(path: Path) -> list[_Row]:
     from sarcgen.jsonl import read_jsonl
 
-    rows = read_jsonl(path)
-    out = {s: TextSet(f"synthetic-{s}", [], [], []) for s in SPLITS}
-    for i, row in enumerate(rows, start=1):
+    rows = []
+    for i, row in enumerate(read_jsonl(path), start=1):
         text, label = row.get("text"), row.get("label")
         if not isinstance(text, str) or label is None:
             raise InputError(f"{path}: record {i} has no 'text' or 'label'", "each line needs text and label (0/1)")
         if label not in (0, 1):
             raise InputError(f"{path}: record {i}: label {label!r} is outside {{0, 1}}", "labels must be 0 or 1")
-        split = row.get("split") if row.get("split") in SPLITS else _split_of(str(row.get("pair_id") or row.get("id") or text))
-        ts = out[split]
-        ts.texts.append(clean_text(text))
-        ts.labels.append(int(label))
-        ts.meta.append({"sarcastic": row.get("sarcastic"), "device": row.get("device")})
+        plan_index = row.get("plan_index")
+        rows.append(_Row(id=str(row.get("id") or f"{path.name}:{i}"),
+                         plan_index=plan_index if isinstance(plan_index, int) else i,
+                         pair_id=str(row["pair_id"]) if row.get("pair_id") is not None else None, label=int(label),
+                         device=str(row.get("device") or ""), sarcastic=bool(row.get("sarcastic")), text=text,
+                         split=row.get("split") if row.get("split") in SPLITS else None,
+                         meta={"sarcastic": row.get("sarcastic"), "device": row.get("device")}))
+    return rows
+
+
+def _from_records(path: Path, settings: PublishSettings) -> dict[str, TextSet]:
+    """Rows with a `split` column keep it; the rest are split exactly as `sarcgen publish` splits."""
+    rows = _read_rows(path)
+    by_split: dict[str, list[_Row]] = {s: [r for r in rows if r.split == s] for s in SPLITS}
+    if any(r.split is None for r in rows):
+        for split, part in split_records([r for r in rows if r.split is None], settings).items():
+            by_split[split].extend(part)
+    out = {s: TextSet(f"synthetic-{s}", [], [], []) for s in SPLITS}
+    for split, part in by_split.items():
+        for r in sorted(part, key=lambda r: (r.plan_index, r.id)):
+            out[split].texts.append(clean_text(r.text))
+            out[split].labels.append(r.label)
+            out[split].meta.append(r.meta)
     return out
 
 
-def load_synthetic_splits(src: str) -> dict[str, TextSet]:
+def load_synthetic_splits(src: str, settings: PublishSettings | None = None) -> dict[str, TextSet]:
     """train / validation / test TextSets of the synthetic data; an empty train split is an error.
 
     A bare .jsonl is read leniently here (only text and label are required, so hand-made data
-    works; twins stay together by pair_id). Everything else (run folder, published folder, Hub id)
-    goes through `sarcgen.publish.load.load_synthetic`, which splits a run exactly as publish does.
+    works) and split by the same `split_records` as publish (`settings`, default the defaults).
+    Everything else (run folder, published folder, Hub id) goes through
+    `sarcgen.publish.load.load_synthetic`, which splits a run exactly as publish does (by default
+    with the run's recipe.yaml publish section).
     """
     from sarcgen.publish.load import load_synthetic
 
     p = Path(src).expanduser()
     if p.is_file() and p.suffix == ".jsonl":
-        splits = _from_records(p)
+        splits = _from_records(p, settings or PublishSettings())
     else:
-        splits = _from_datasetdict(load_synthetic(src), src)
+        splits = _from_datasetdict(load_synthetic(src, settings), src)
     if len(splits["train"]) == 0:
         raise InputError(f"{src}: the synthetic training split is empty",
                          "generate and filter some reviews first (sarcgen generate / sarcgen filter)")

@@ -9,7 +9,6 @@ duplicate ids (two runs of the same shard, or a shard folder given twice), namin
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -19,12 +18,15 @@ from typing import Any
 from sarcgen import __version__
 from sarcgen.errors import FileError, InputError, RecipeError, file_errors
 from sarcgen.generate.plan import parse_shard
-from sarcgen.jsonl import iter_jsonl, read_text, repair_tail, write_json, write_jsonl, write_text
-
-GENERATED = "generated.jsonl"
-REJECTED = "rejected.jsonl"
-MANIFEST = "manifest.json"
-RECIPE_FILE = "recipe.yaml"  # copied so the merged folder is a run folder later stages can read
+from sarcgen.jsonl import iter_jsonl, read_text, repair_tail, write_jsonl, write_text
+from sarcgen.runfolder import (
+    GENERATED,
+    MANIFEST,
+    RECIPE,
+    REJECTED,
+    read_manifest,
+    write_manifest,
+)
 
 
 @dataclass
@@ -52,17 +54,6 @@ class MergeSummary:
     missing_shards: list[str] = field(default_factory=list)
 
 
-def _read_manifest(run: Path) -> dict[str, Any]:
-    p = run / MANIFEST
-    if not p.exists():
-        return {}
-    try:
-        obj = json.loads(read_text(p))
-    except ValueError as exc:
-        raise InputError(f"{p}: not valid JSON ({exc})", "the run folder is damaged; rerun its generate command") from None
-    return obj if isinstance(obj, dict) else {}
-
-
 def _manifest_hash(manifest: dict[str, Any]) -> str | None:
     for key in ("recipe_hash",):
         if isinstance(manifest.get(key), str):
@@ -88,7 +79,7 @@ def _shard_pair(shard: Any) -> tuple[int, int] | None:
         return None
 
 
-def read_run(run: Path) -> RunPart:
+def read_part(run: Path) -> RunPart:
     """Read a run folder: its manifest, accepted records and rejections. Checks one recipe hash."""
     run = Path(run)
     if not run.is_dir():
@@ -96,7 +87,7 @@ def read_run(run: Path) -> RunPart:
     gen = run / GENERATED
     if not gen.exists():
         raise InputError(f"{run}: no {GENERATED} in this folder", "is it a run folder written by `sarcgen generate`?")
-    manifest = _read_manifest(run)
+    manifest = read_manifest(run)
     for name in (GENERATED, REJECTED):
         if repair_tail(run / name, dry_run=True).cut:
             raise InputError(f"{run / name}: ends in a torn line (its generate was killed mid-write)",
@@ -141,7 +132,7 @@ def merge_runs(runs: list[Path] | tuple[Path, ...], out: Path, *, force: bool = 
     if out.exists() and any((out / name).exists() for name in (GENERATED, REJECTED, MANIFEST)) and not force:
         raise InputError(f"{out} already holds a run", "choose another --out, or pass --force to overwrite it")
 
-    parts = [read_run(r) for r in runs]
+    parts = [read_part(r) for r in runs]
 
     # One recipe: every part must carry the same hash (parts without any record or manifest hash
     # have nothing to contradict and are accepted).
@@ -195,10 +186,10 @@ def merge_runs(runs: list[Path] | tuple[Path, ...], out: Path, *, force: bool = 
     write_jsonl(out / GENERATED, merged)
     write_jsonl(out / REJECTED, rejected)
     manifest = _merged_manifest(parts, ref, merged, rejected, missing)
-    src = (ref or parts[0]).path / RECIPE_FILE
+    src = (ref or parts[0]).path / RECIPE  # copied so the merged folder is a run folder later stages can read
     if src.exists():
-        _write_recipe(src, out / RECIPE_FILE, int(manifest["target"]))
-    write_json(out / MANIFEST, manifest)
+        _write_recipe(src, out / RECIPE, int(manifest["target"]))
+    write_manifest(out, manifest)
     return MergeSummary(
         out=out,
         runs=[p.path for p in parts],
@@ -228,6 +219,7 @@ def _merged_manifest(
     """
     base = dict((ref or parts[0]).manifest)
     base.pop("sessions", None)
+    base.pop("stages", None)  # the merged records are new: no later stage has seen them
     reasons: dict[str, int] = {}
     for p in parts:
         for reason, c in ((p.manifest.get("counts") or {}).get("reasons") or {}).items():

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 from sarcgen import __version__
 from sarcgen.errors import PublishError
 from sarcgen.prompts import find_template, template_dirs
+from sarcgen.publish.schema import DATA_DIR, split_file
 from sarcgen.recipe import PublishSettings
 from sarcgen.records import SINCERE
 
 if TYPE_CHECKING:
     import datasets
 
-    from sarcgen.publish.run import RunInputs
+    from sarcgen.publish.inputs import RunInputs
 
 TEMPLATE = "dataset_card.md.j2"
 TAGS = ["synthetic", "sarcasm", "irony", "sentiment-analysis", "movie-reviews", "imdb", "sarcgen"]
@@ -36,14 +37,12 @@ def size_category(n: int) -> str:
     return "10M<n<100M"
 
 
-def card_metadata(dd: "datasets.DatasetDict", settings: PublishSettings, out_dir: Path | None = None) -> Any:
+def card_metadata(dd: datasets.DatasetDict, settings: PublishSettings, out_dir: Path | None = None) -> Any:
     """A huggingface_hub DatasetCardData with license, tasks, size, configs and dataset_info."""
     from datasets.info import DatasetInfo, DatasetInfosDict
     from datasets.splits import SplitDict, SplitInfo
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCardData
-
-    from sarcgen.publish.run import split_file
 
     total = sum(len(ds) for ds in dd.values())
     human = any("human" in ds.unique("label_source") for ds in dd.values() if "label_source" in ds.column_names)
@@ -68,12 +67,12 @@ def card_metadata(dd: "datasets.DatasetDict", settings: PublishSettings, out_dir
         if out_dir is not None and (out_dir / split_file(split)).is_file():
             info.download_size += (out_dir / split_file(split)).stat().st_size
     DatasetInfosDict({"default": info}).to_dataset_card_data(data)
-    files = [{"split": split, "path": f"data/{split}-*"} for split in dd]
+    files = [{"split": split, "path": f"{DATA_DIR}/{split}-*"} for split in dd]
     MetadataConfigs({"default": {"data_files": files}}).to_dataset_card_data(data)
     return data
 
 
-def _distribution(dd: "datasets.DatasetDict") -> list[dict[str, Any]]:
+def _distribution(dd: datasets.DatasetDict) -> list[dict[str, Any]]:
     """Rows of (device, label) with counts per split, sincere twins last."""
     counts: Counter[tuple[str, str, str]] = Counter()
     for split, ds in dd.items():
@@ -142,7 +141,7 @@ def _dtype(feat: Any) -> str:
     return str(getattr(feat, "dtype", None) or type(feat).__name__)
 
 
-def card_context(dd: "datasets.DatasetDict", inputs: "RunInputs", settings: PublishSettings,
+def card_context(dd: datasets.DatasetDict, inputs: RunInputs, settings: PublishSettings,
                  repo_id: str | None) -> dict[str, Any]:
     """Everything the card template may use; provenance comes from the records themselves."""
     recs = inputs.records
@@ -152,7 +151,6 @@ def card_context(dd: "datasets.DatasetDict", inputs: "RunInputs", settings: Publ
     templates = sorted({(p.template_name, p.template_hash) for p in provs})
     created = sorted(p.created_at for p in provs)
     scalars, sections = _filter_tables(inputs.filter_report)
-    fallback = inputs.source.name != "filtered.jsonl"
     first = next(iter(dd.values()))
     return {
         "pretty_name": settings.pretty_name,
@@ -161,7 +159,7 @@ def card_context(dd: "datasets.DatasetDict", inputs: "RunInputs", settings: Publ
         "load_path": repo_id or "path/to/this/folder",
         "sarcgen_version": __version__,
         "source_file": inputs.source.name,
-        "unfiltered": fallback,
+        "unfiltered": inputs.unfiltered,
         "notes": [w for w in inputs.warnings if "UNFILTERED" not in w],  # the fallback has its own banner
         "n_total": len(recs),
         "n_sarcastic": sum(r.sarcastic for r in recs),
@@ -189,7 +187,7 @@ def card_context(dd: "datasets.DatasetDict", inputs: "RunInputs", settings: Publ
     }
 
 
-def render_card(dd: "datasets.DatasetDict", inputs: "RunInputs", settings: PublishSettings, *,
+def render_card(dd: datasets.DatasetDict, inputs: RunInputs, settings: PublishSettings, *,
                 repo_id: str | None = None, out_dir: Path | None = None) -> str:
     """README.md text: validated YAML metadata + the body rendered with StrictUndefined."""
     from huggingface_hub import DatasetCard

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import logging
 import re
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sarcgen import runfolder as rf
 from sarcgen.errors import InputError
 from sarcgen.hub import hub_offline_mode, hub_reachable
+from sarcgen.publish.inputs import read_run_inputs
+from sarcgen.publish.schema import DATA_DIR, HF_DATASET_DIR, build_dataset, read_reviews
 from sarcgen.recipe import PublishSettings
 
 if TYPE_CHECKING:
@@ -48,7 +51,7 @@ def _offline_mode() -> Iterator[None]:
         datasets.config.HF_HUB_OFFLINE, constants.HF_HUB_OFFLINE = saved
 
 
-def _from_hub(repo_id: str) -> "datasets.DatasetDict":
+def _from_hub(repo_id: str) -> datasets.DatasetDict:
     import datasets
 
     offline = hub_offline_mode() or not hub_reachable()
@@ -68,11 +71,9 @@ def _from_hub(repo_id: str) -> "datasets.DatasetDict":
     return dd
 
 
-def _from_folder(folder: Path) -> "datasets.DatasetDict | None":
+def _from_folder(folder: Path) -> datasets.DatasetDict | None:
     """A published folder (save_to_disk or Hub layout), else None."""
     import datasets
-
-    from sarcgen.publish.run import DATA_DIR, HF_DATASET_DIR
 
     for cand in (folder, folder / HF_DATASET_DIR):
         if (cand / "dataset_dict.json").is_file():
@@ -82,15 +83,13 @@ def _from_folder(folder: Path) -> "datasets.DatasetDict | None":
     return None
 
 
-def load_synthetic(src: str | Path, settings: PublishSettings | None = None) -> "datasets.DatasetDict":
+def load_synthetic(src: str | Path, settings: PublishSettings | None = None) -> datasets.DatasetDict:
     """The synthetic reviews as a DatasetDict (train/validation/test where present).
 
     `settings` (split fractions and seed) applies only to sources that hold raw records (a run
     folder or a JSONL file); by default a run folder uses its own recipe.yaml, like `publish`.
     Raises InputError for an unknown source, an offline Hub id, or an empty synthetic set.
     """
-    from sarcgen.publish.run import _settings_from_recipe, build_dataset, read_reviews, read_run
-
     text = str(src)
     path = Path(src).expanduser()
     if path.is_file():
@@ -98,16 +97,18 @@ def load_synthetic(src: str | Path, settings: PublishSettings | None = None) -> 
             raise InputError(f"{path}: not a synthetic data source", SOURCES_HINT)
         dd = build_dataset(_non_empty(read_reviews(path), path), settings or PublishSettings())
     elif path.is_dir():
-        if (path / "filtered.jsonl").is_file() or (path / "generated.jsonl").is_file():
-            inputs = read_run(path)
+        if (path / rf.FILTERED).is_file() or (path / rf.GENERATED).is_file():
+            inputs = read_run_inputs(path)
             for warning in inputs.warnings:
                 log.warning(warning)
-            dd = build_dataset(inputs.records, settings or _settings_from_recipe(inputs.recipe), inputs.review.human_labels)
+            if settings is None:
+                settings = rf.resolve_recipe(None, path, stage="publish").recipe.publish
+            dd = build_dataset(inputs.records, settings, inputs.review.human_labels)
         else:
             found = _from_folder(path)
             if found is None:
-                raise InputError(f"{path}: no synthetic data found (no filtered.jsonl, generated.jsonl, "
-                                 "dataset_dict.json or data/*.parquet)", SOURCES_HINT)
+                raise InputError(f"{path}: no synthetic data found (no {rf.FILTERED}, {rf.GENERATED}, "
+                                 f"dataset_dict.json or {DATA_DIR}/*.parquet)", SOURCES_HINT)
             dd = found
     elif HUB_ID.match(text) and not text.startswith((".", "~")):
         dd = _from_hub(text)
@@ -122,7 +123,7 @@ def _non_empty(records: list, path: Path) -> list:
     return records
 
 
-def _checked(dd: "datasets.DatasetDict", source: str) -> "datasets.DatasetDict":
+def _checked(dd: datasets.DatasetDict, source: str) -> datasets.DatasetDict:
     """Non-empty, with text and label columns in every split."""
     if sum(len(ds) for ds in dd.values()) == 0:
         raise InputError(f"{source}: the synthetic set is empty", "generate and filter some reviews first")

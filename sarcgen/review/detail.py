@@ -89,8 +89,9 @@ def render_prompt(index: RunIndex, row: Row) -> dict[str, Any]:
     from sarcgen.generate.plan import Plan
     from sarcgen.prompts import load_template, review_messages
     from sarcgen.recipe import load_recipe
+    from sarcgen.runfolder import RECIPE
 
-    recipe_file = index.run_dir / "recipe.yaml"
+    recipe_file = index.run_dir / RECIPE
     if not recipe_file.is_file():
         return {"error": "the run folder has no recipe.yaml, so the prompt cannot be rendered again"}
     group = row.id.split("-", 1)[0]

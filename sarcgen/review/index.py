@@ -27,10 +27,10 @@ from sarcgen.errors import InputError
 from sarcgen.jsonl import scan_jsonl
 from sarcgen.records import LABEL_NAMES
 from sarcgen.review.store import Decision, DecisionStore
-
-FILTERED, FILTER_REJECTED, GENERATED, GEN_REJECTED = (
-    "filtered.jsonl", "filter_rejected.jsonl", "generated.jsonl", "rejected.jsonl")
-JUDGE_FILE, FILTER_REPORT = "judge_disagreements.jsonl", "filter_report.json"
+from sarcgen.runfolder import FILTER_REJECTED, FILTERED, GENERATED
+from sarcgen.runfolder import FILTER_REPORT_JSON as FILTER_REPORT
+from sarcgen.runfolder import JUDGE_DISAGREEMENTS as JUDGE_FILE
+from sarcgen.runfolder import REJECTED as GEN_REJECTED
 # Facets shown on the page, in order. "outcome" is kept / unfiltered / "<stage>: <reason>".
 FACETS = ("outcome", "decision", "label", "device", "aspect", "genre", "judge")
 STATIC_FACETS = FACETS[2:]

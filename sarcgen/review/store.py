@@ -20,11 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sarcgen.errors import InputError
 from sarcgen.jsonl import JsonlWriter, iter_jsonl
+from sarcgen.runfolder import REVIEW
 
 if TYPE_CHECKING:
     from sarcgen.records import Review
 
-REVIEW_FILE = "review.jsonl"
+REVIEW_FILE = REVIEW  # sarcgen.runfolder names every run-folder file
 DecisionKind = Literal["accept", "reject", "flip", "clear"]
 DECISIONS: tuple[str, ...] = ("accept", "reject", "flip", "clear")
 

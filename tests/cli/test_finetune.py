@@ -109,3 +109,34 @@ def test_predict_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert code == 3 and "not a model folder" in err
     code, _, err = run(["predict", "--model", str(tmp_path)], capsys)
     assert code == 2 and "nothing to classify" in err
+
+
+def test_finetune_compare_uses_the_run_folders_recipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """--synthetic RUN takes RUN/recipe.yaml's finetune section (as `sarcgen run` does); flags still win."""
+    import yaml
+
+    import sarcgen.finetune.compare as compare
+    from sarcgen.recipe import Recipe
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "filtered.jsonl").write_text("")
+    recipe = Recipe().resolved()
+    recipe["finetune"].update(epochs=3, n_train=77, seed=5)
+    (run_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    seen: list = []
+
+    def fake_compare(settings, synthetic, out_dir, **kw):  # type: ignore[no-untyped-def]
+        seen.append((settings, synthetic, Path(out_dir)))
+        return {"aggregate": {"A": {}, "B": {}}}
+
+    monkeypatch.setattr(compare, "run_compare", fake_compare)
+    code, _, err = run(["finetune-compare", "--synthetic", str(run_dir), "--seed", "9", "-q"], capsys)
+    assert code == 0, err
+    settings, synthetic, out = seen[0]
+    assert (settings.epochs, settings.n_train, settings.seed) == (3, 77, 9) and out == run_dir / "finetune"
+    given = tmp_path / "given.yaml"
+    given.write_text("finetune: {epochs: 1}\n")
+    code, _, err = run(["finetune-compare", "--synthetic", str(run_dir), "-r", str(given), "-q"], capsys)
+    assert code == 0 and (seen[1][0].epochs, seen[1][0].n_train) == (1, 3200)

@@ -92,3 +92,34 @@ def test_run_bad_recipe_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     bad.write_text("generate:\n  nn: 3\n")
     code, _, err = run(["run", str(bad)], capsys)
     assert code == 2 and "bad.yaml:2: generate.nn: unknown key" in err and "Traceback" not in err
+
+
+def test_skip_decision_survives_a_copy_and_a_touch(varied_fake: None, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Completion is recorded (content fingerprints in the manifest), not inferred from file times:
+    a `cp -r` (new mtimes) and a `touch` of the inputs leave every stage complete; new settings do not."""
+    import os
+    import shutil
+
+    recipe = tmp_path / "study.yaml"
+    recipe.write_text(f"name: study\noutput_dir: {tmp_path / 'outputs'}\ngenerate: {{n: 12, backend: fake, seed: 3}}\n"
+                      "publish: {train: 0.6, validation: 0.2, test: 0.2}\n")
+    code, out, err = run(["run", str(recipe), "-q", "--skip", "finetune"], capsys)
+    assert code == 0, err
+    original = tmp_path / "outputs" / "study-seed3"
+    stages = json.loads((original / "manifest.json").read_text())["stages"]
+    assert {s: stages[s]["status"] for s in stages} == {"generate": "complete", "filter": "complete", "publish": "complete"}
+
+    copy = tmp_path / "copied"
+    shutil.copytree(original, copy, copy_function=shutil.copy)  # like `cp -r`: every file newer than before
+    future = os.stat(copy / "filtered.jsonl").st_mtime + 3600
+    os.utime(copy / "generated.jsonl", (future, future))  # the input now looks newer than every output
+    code, out, err = run(["run", str(recipe), "-q", "--out", str(copy), "--skip", "finetune"], capsys)
+    assert code == 0, err
+    status = {line[1:].split("]")[0]: line for line in out.splitlines() if line.startswith("[")}
+    assert all("skipped" in status[s] for s in ("generate", "filter", "publish")), out
+
+    recipe.write_text(recipe.read_text() + "filter: {min_words: 9}\n")  # filter settings changed
+    code, out, err = run(["run", str(recipe), "-q", "--out", str(copy), "--skip", "finetune"], capsys)
+    status = {line[1:].split("]")[0]: line for line in out.splitlines() if line.startswith("[")}
+    assert code == 0 and "skipped" in status["generate"] and " ran" in status["filter"], out

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from sarcgen.errors import InputError
-from sarcgen.filter.run import resolve_recipe, run_filter
+from sarcgen.filter.run import run_filter
+from sarcgen.runfolder import resolve_recipe
 from sarcgen.recipe import Recipe
 
 PROV = {
@@ -147,11 +148,12 @@ def test_empty_and_missing_inputs_raise(tmp_path: Path) -> None:
 def test_thresholds_come_from_run_recipe_then_flags(tmp_path: Path) -> None:
     run = write_run(tmp_path / "run", sample_records())
     (run / "recipe.yaml").write_text("filter:\n  min_words: 3\n  near_dup_threshold: 99.5\n")
-    rec, source = resolve_recipe([run])
+    resolved = resolve_recipe(None, [run], stage="filter")
+    rec, source = resolved.recipe, resolved.source
     assert source.endswith("recipe.yaml") and rec.filter.min_words == 3
     rep = run_filter([run], rec, progress=False)
     assert "too_short" not in rep.counts and "near_duplicate" not in rep.counts  # 99.5 is too strict for the edit
-    rec2, _ = resolve_recipe([run], None, {"filter.near_dup_threshold": 90})
+    rec2 = resolve_recipe(None, [run], {"filter.near_dup_threshold": 90}, stage="filter").recipe
     assert rec2.filter.near_dup_threshold == 90 and rec2.filter.min_words == 3
     rep2 = run_filter([run], rec2, tmp_path / "o2", progress=False)
     assert rep2.counts.get("near_duplicate") == 1

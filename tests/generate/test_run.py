@@ -11,7 +11,8 @@ import pytest
 from sarcgen.backends.base import GenerationRequest, GenerationResult
 from sarcgen.backends.fake import FakeBackend
 from sarcgen.errors import BackendError, RecipeError
-from sarcgen.generate.run import default_run_dir, dry_run, generate_run
+from sarcgen.generate.run import dry_run, generate_run
+from sarcgen.runfolder import default_run_dir
 from sarcgen.jsonl import read_jsonl
 from sarcgen.recipe import load_recipe
 from sarcgen.records import Rejection, Review
@@ -224,11 +225,11 @@ def test_factory_fake_backend(tmp_path: Path) -> None:
 
 def test_two_runs_cannot_write_one_folder(tmp_path: Path) -> None:
     from sarcgen.errors import InputError
-    from sarcgen.generate.run import _lock_folder
+    from sarcgen.runfolder import lock_folder
 
     out = tmp_path / "run"
     out.mkdir()
-    held = _lock_folder(out)
+    held = lock_folder(out)
     try:
         with pytest.raises(InputError, match="another sarcgen generate"):
             generate_run(make_recipe(tmp_path, n=2), backend=FakeBackend([GOOD]), out_dir=out, progress=False)

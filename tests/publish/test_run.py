@@ -108,7 +108,7 @@ def _split_ids(parts: dict[str, list[Review]]) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("pair_style", ["shared", "pointer"])
 def test_split_keeps_twins_together_and_covers_every_device(pair_style: str) -> None:
-    from sarcgen.publish.run import split_records
+    from sarcgen.publish.split import split_records
 
     reviews = make_reviews(80, pair_style=pair_style)
     parts = split_records(reviews, PublishSettings())
@@ -126,7 +126,7 @@ def test_split_keeps_twins_together_and_covers_every_device(pair_style: str) -> 
 
 
 def test_split_is_seeded_and_order_independent() -> None:
-    from sarcgen.publish.run import split_records
+    from sarcgen.publish.split import split_records
 
     reviews = make_reviews(64)
     a = _split_ids(split_records(reviews, PublishSettings(seed=1)))
@@ -135,7 +135,8 @@ def test_split_is_seeded_and_order_independent() -> None:
 
 
 def test_split_fractions_checked_and_zero_split_dropped() -> None:
-    from sarcgen.publish.run import build_dataset, split_records
+    from sarcgen.publish.schema import build_dataset
+    from sarcgen.publish.split import split_records
 
     with pytest.raises(PublishError, match=r"publish.train \+ publish.validation \+ publish.test = 1.1"):
         split_records(make_reviews(8), PublishSettings(train=0.9, validation=0.1, test=0.1))
@@ -144,7 +145,7 @@ def test_split_fractions_checked_and_zero_split_dropped() -> None:
 
 
 def test_small_strata_still_split_without_loss() -> None:
-    from sarcgen.publish.run import split_records
+    from sarcgen.publish.split import split_records
 
     reviews = make_reviews(3, twin_every=0)  # three devices, one review each
     parts = split_records(reviews, PublishSettings())
@@ -158,7 +159,7 @@ def test_small_strata_still_split_without_loss() -> None:
 def test_features_are_explicit_and_imdb_compatible() -> None:
     from datasets import ClassLabel, Value
 
-    from sarcgen.publish.run import PROVENANCE_COLUMNS, build_dataset
+    from sarcgen.publish.schema import PROVENANCE_COLUMNS, build_dataset
 
     dd = build_dataset(make_reviews(16), PublishSettings())
     feats = dd["train"].features
@@ -173,7 +174,8 @@ def test_features_are_explicit_and_imdb_compatible() -> None:
 
 
 def test_bad_inputs_are_clear(tmp_path: Path) -> None:
-    from sarcgen.publish.run import build_dataset, read_run
+    from sarcgen.publish.inputs import read_run_inputs as read_run
+    from sarcgen.publish.schema import build_dataset
 
     with pytest.raises(InputError, match="no such run folder"):
         read_run(tmp_path / "missing")
@@ -214,7 +216,8 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, "object"]
 def test_publish_writes_both_layouts_and_loads_back_exactly(published: tuple[Path, "object"]) -> None:
     import datasets
 
-    from sarcgen.publish.run import build_dataset, read_run
+    from sarcgen.publish.inputs import read_run_inputs as read_run
+    from sarcgen.publish.schema import build_dataset
 
     root, result = published
     out = result.out_dir
@@ -330,7 +333,8 @@ def test_tiny_run_leaves_out_empty_splits(tmp_path: Path) -> None:
 
 
 def test_skewed_split_is_reported() -> None:
-    from sarcgen.publish.run import build_dataset, split_warnings
+    from sarcgen.publish.schema import build_dataset
+    from sarcgen.publish.split import split_warnings
 
     reviews = make_reviews(24, twin_every=0)  # three per technique: coverage beats the 80/10/10 shares
     dd = build_dataset(reviews, PublishSettings())
