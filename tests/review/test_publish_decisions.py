@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from sarcgen.review.store import Decision, DecisionStore
 
 
 def digests(run: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.iterdir() if p.is_file()}
+    """Every file of the run folder but the manifest (where publish records its stage) and the lock."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.iterdir()
+            if p.is_file() and p.name not in ("manifest.json", ".lock")}
 
 
 def test_publish_applies_rejects_and_flips_and_the_card_counts_them(fresh_run: Path,
@@ -30,6 +33,8 @@ def test_publish_applies_rejects_and_flips_and_the_card_counts_them(fresh_run: P
     assert code == 0, err
     assert "applied 4 review decisions (review.jsonl): 1 rejected, 1 labels flipped, 1 accepted, 1 on records" in out
     assert digests(fresh_run) == before  # nothing in the run folder is rewritten (dataset/ is new)
+    stage = json.loads((fresh_run / "manifest.json").read_text())["stages"]["publish"]
+    assert stage["status"] == "complete" and stage["inputs"]["review.jsonl"]  # the decisions are an input
     ds = load_dataset(str(fresh_run / "dataset"))
     rows = {r["id"]: r for split in ds.values() for r in split}
     kept = sum(1 for line in (fresh_run / "filtered.jsonl").read_text().splitlines() if line.strip())
