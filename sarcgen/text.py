@@ -117,6 +117,16 @@ def tokens(text: str) -> list[str]:
     return _WORD.findall(clean(text).lower().replace("'", ""))
 
 
+def find_phrase(toks: list[str], phrase: str) -> list[int]:
+    """Where `phrase` starts in `toks` (from `tokens`), each word allowed an inflection (love ~ loved ~ loving)."""
+    words = tokens(phrase)
+    if not words:
+        return []
+    stems = [w[: max(4, len(w) - 2)] for w in words]
+    return [i for i in range(len(toks) - len(words) + 1)
+            if all(toks[i + k].startswith(stems[k]) and abs(len(toks[i + k]) - len(words[k])) <= 3 for k in range(len(words)))]
+
+
 def normalize(text: str) -> str:
     """The canonical form used for exact duplicates: lower-case words joined by single spaces."""
     return " ".join(tokens(text))
@@ -130,3 +140,18 @@ def word_count(text: str) -> int:
 def sentences(text: str) -> list[str]:
     """Sentences split at . ! ? or line breaks (good enough for reviews)."""
     return [s.strip() for s in _SENT.split(clean(text)) if s.strip()]
+
+
+# ------------------------------------------------------------------------------- placeholders
+# Found by reading SmolLM2-135M replies: template slots left in the text ("(insert more words here)").
+_PLACEHOLDER = re.compile(
+    r"[\[(<{]\s*(?:insert|add|your|movie|film|title|name|director|actor|genre|x{2,})\b[^\])>}\n]{0,40}[\])>}]"
+    r"|\binsert (?:more |a |the )?(?:words?|text|name|title|details?|here)\b|\blorem ipsum\b",
+    re.IGNORECASE,
+)
+
+
+def find_placeholder(text: str) -> str | None:
+    """A template slot left unfilled ("(insert more words here)", "[Movie Title]"), else None."""
+    m = _PLACEHOLDER.search(text)
+    return m.group(0).strip() if m else None

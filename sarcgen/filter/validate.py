@@ -15,8 +15,8 @@ from pydantic import ValidationError
 
 from sarcgen.filter.check import Drop, KeepOrDrop
 from sarcgen.records import SINCERE, Review
-from sarcgen.recipe import FilterSettings, Recipe
-from sarcgen.text import find_markdown, find_meta_text, tokens, wrapping_quote
+from sarcgen.recipe import Attributes, FilterSettings, Recipe
+from sarcgen.text import find_markdown, find_meta_text, find_phrase, tokens, wrapping_quote
 
 if TYPE_CHECKING:
     from sarcgen.filter.report import FilterReport
@@ -142,24 +142,12 @@ def check_formatting(r: Review) -> str | None:
     return _reason("markdown", repr(found)) if found is not None else None
 
 
-def _has_word(toks: list[str], phrase: str) -> bool:
-    """`phrase` appears as words (a word may be inflected: love ~ loved ~ loving)."""
-    words = tokens(phrase)
-    if not words:
-        return False
-    stems = [w[: max(4, len(w) - 2)] for w in words]
-    for i in range(len(toks) - len(words) + 1):
-        if all(toks[i + k].startswith(stems[k]) and abs(len(toks[i + k]) - len(words[k])) <= 3 for k in range(len(words))):
-            return True
-    return False
-
-
 def check_positive_cue(r: Review) -> str | None:
     """Sarcastic negatives must praise on the surface: the contrast is what makes it sarcasm."""
     if not (r.sarcastic and r.label == 0):
         return None
     toks = tokens(r.text)
-    if _has_word(toks, r.cue) or any(t in POSITIVE_WORDS for t in toks):
+    if find_phrase(toks, r.cue) or any(t in POSITIVE_WORDS for t in toks):
         return None
     return _reason("missing_positive_cue", f"no {r.cue!r} and no positive word")
 
@@ -193,19 +181,33 @@ def check_prompt_copy(messages: Callable[[Review], list[dict[str, str]]]) -> Rec
     return copied
 
 
-def build_checks(settings: FilterSettings,
-                 messages: Callable[[Review], list[dict[str, str]]] | None = None) -> list[RecordCheck]:
+def check_placeholder(r: Review) -> str | None:
+    """The generate-time placeholder rule again, for records made before it."""
+    from sarcgen.generate.reply import PLACEHOLDER
+    from sarcgen.text import find_placeholder
+
+    slot = find_placeholder(r.text)
+    return _reason(PLACEHOLDER, repr(slot[:60])) if slot is not None else None
+
+
+def build_checks(settings: FilterSettings, messages: Callable[[Review], list[dict[str, str]]] | None = None,
+                 attributes: Attributes | None = None) -> list[RecordCheck]:
     """The record checks, in order (the first reason wins). `messages` (a record's prompt) adds
-    the prompt-copy check."""
+    the prompt-copy check; `attributes` are the recipe's (length buckets, techniques) for the
+    checks against the request (`sarcgen.filter.request`)."""
+    from sarcgen.filter.request import request_checks
+
     return [
         *([check_prompt_copy(messages)] if messages is not None else []),
         check_length(settings),
         check_meta_text,
         check_label_leak,
         check_formatting,
+        check_placeholder,
         check_language(settings),
         check_positive_cue,
         check_negative_twist,
+        *request_checks(attributes),
     ]
 
 
@@ -246,7 +248,8 @@ class Validate:
 
     def apply(self, reviews: Sequence[Review], report: FilterReport) -> list[KeepOrDrop]:
         """The first failing check's reason for each review, or None."""
-        checks = build_checks(self.settings, self._prompt_source(report))
+        attrs = self.recipe.generate.attributes if self.recipe is not None else None
+        checks = build_checks(self.settings, self._prompt_source(report), attrs)
         return [validate_record(r, checks) for r in reviews]
 
     def _prompt_source(self, report: FilterReport) -> Callable[[Review], list[dict[str, str]]] | None:

@@ -11,6 +11,7 @@ Reasons (counted in the manifest, kept in rejected.jsonl):
 - ``empty``: nothing left after removing think blocks, quotes and whitespace;
 - ``meta_text``: the model talked about the task ("Here is a review", "As an AI", "Sure!");
 - ``malformed``: not one plain review (markdown, lists, JSON, code, several numbered reviews);
+- ``placeholder``: a template slot left unfilled ("(insert more words here)");
 - ``prompt_copy``: the reply reproduces a few-shot example or another part of the prompt
   (`sarcgen.prompts.prompt_copy`). Seen with SmolLM2-135M: a sarcastic item answered with the
   prompt's *sincere* example, which would enter the data with the wrong label.
@@ -21,7 +22,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sarcgen.text import QUOTE_PAIRS, find_markdown, find_meta_text, strip_think, wrapping_quote
+from sarcgen.text import (
+    QUOTE_PAIRS,
+    find_markdown,
+    find_meta_text,
+    find_placeholder,
+    strip_think,
+    wrapping_quote,
+)
 
 BACKEND_ERROR = "backend_error"
 TRUNCATED = "truncated"
@@ -29,7 +37,8 @@ EMPTY = "empty"
 META_TEXT = "meta_text"
 MALFORMED = "malformed"
 PROMPT_COPY = "prompt_copy"
-REASONS = (BACKEND_ERROR, TRUNCATED, EMPTY, META_TEXT, MALFORMED, PROMPT_COPY)
+PLACEHOLDER = "placeholder"
+REASONS = (BACKEND_ERROR, TRUNCATED, EMPTY, META_TEXT, MALFORMED, PROMPT_COPY, PLACEHOLDER)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _LABEL_PREFIX = re.compile(r"^\s*(?:\*\*)?(?:review|movie review|sarcastic review|sincere review)(?:\*\*)?\s*:\s*", re.I)
@@ -107,4 +116,7 @@ def parse_reply(
     markdown = find_markdown(cleaned)
     if markdown is not None:
         return ParseOutcome(None, MALFORMED, f"markdown ({markdown[:20]!r})")
+    slot = find_placeholder(cleaned)
+    if slot is not None:
+        return ParseOutcome(None, PLACEHOLDER, slot[:60])
     return ParseOutcome(cleaned)

@@ -26,7 +26,8 @@ def test_good_sarcastic_and_sincere_pass() -> None:
     assert reason(GOOD) is None
     assert reason("A great plot that kept me guessing until the very end, and every twist felt earned.", sarcastic=False) is None
     # a sincere review may turn a negative into praise ("never boring")
-    assert reason("Brilliant from start to finish and never boring for a second; I loved every scene of it.", sarcastic=False) is None
+    assert reason("Brilliant from start to finish and never boring for a second; I loved every scene of it.", sarcastic=False,
+                  cue="brilliant") is None
 
 
 @pytest.mark.parametrize(

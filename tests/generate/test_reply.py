@@ -83,3 +83,15 @@ def test_helpers() -> None:
 def test_gibberish_words_pass() -> None:
     # The tiny random model writes pseudo-words; the parser judges form, not sense.
     assert parse_reply(" camu tega tega teti", "stop").text == "camu tega tega teti"
+
+
+def test_placeholder_and_prompt_copy_are_named() -> None:
+    out = parse_reply("The director's own opinion was...(insert more words here) and the great cast saved it.")
+    assert out.reason == "placeholder" and "insert more words" in out.detail
+    prompt = [{"role": "system", "content": "You write reviews."}, {"role": "user", "content": "A sincere review."},
+              {"role": "assistant", "content": "The two leads are brilliant together and I left wanting a sequel."},
+              {"role": "user", "content": "A sarcastic review."}]
+    copied = parse_reply("The two leads are brilliant together and I left wanting a sequel.", prompt=prompt)
+    assert copied.reason == "prompt_copy" and "few-shot example 1" in copied.detail
+    assert parse_reply("The two leads are brilliant together and I left wanting a sequel.").ok  # no prompt, no check
+    assert parse_reply("A wooden cast and a brilliant poster; the poster acted better.", prompt=prompt).ok
