@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends.test_openai import stub_server  # noqa: F401 - fixture
+
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "recipes" / "smoke.yaml"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("mount") is not None
@@ -249,3 +251,27 @@ def test_a_non_utf8_line_is_skipped_like_any_malformed_line(world: World) -> Non
     proc = sarcgen(["filter", str(world.p("nonutf8")), "--out", str(world.p("f-nonutf8")), "-q"], world.root)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert re.search(r"malformed line skipped: \S+generated\.jsonl:\d+: not UTF-8 \(byte 0xff at column 1\)", proc.stderr)
+
+
+def test_ctrl_c_with_the_openai_backend_stops_at_once(world: World, stub_server: Callable[..., tuple[str, object]]) -> None:
+    """Requests in flight (a server that takes a minute) do not hold Ctrl-C up; nothing is lost."""
+    import signal
+    import time
+
+    url, stub = stub_server(delay=60.0)
+    out = world.root / "openai-run"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "sarcgen.cli", "generate", "-r", str(SMOKE), "--backend", "openai",
+                             "--base-url", url, "--parallel", "2", "--out", str(out), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    end = time.monotonic() + 60
+    while not stub.bodies:  # type: ignore[attr-defined]
+        assert proc.poll() is None and time.monotonic() < end, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.05)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - t0 < 15, "Ctrl-C waited for the requests in flight"
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"

