@@ -77,6 +77,7 @@ class FileError(SarcgenError):
     where a folder should be, a truncated or non-UTF-8 file. The message names the path."""
 
     exit_code = 8
+    errno: int | None = None  # the OSError's errno, when one caused it
 
 
 _OS_HINTS = {
@@ -106,7 +107,9 @@ def file_error(exc: BaseException, path: object | None = None) -> SarcgenError:
         hint = _OS_HINTS.get(exc.errno or -1)
         if hint is None and "gzip" in cause.lower():
             hint = "the file is not a valid .gz (re-download or re-compress it)"
-        return FileError(f"{where if where is not None else 'a file'}: {cause}", hint)
+        err = FileError(f"{where if where is not None else 'a file'}: {cause}", hint)
+        err.errno = exc.errno
+        return err
     if isinstance(exc, UnicodeDecodeError):
         return FileError(f"{path if path is not None else 'a file'}: not UTF-8 (byte 0x{exc.object[exc.start]:02x} "
                          f"at offset {exc.start})", "save the file as UTF-8")

@@ -8,6 +8,7 @@ accepted records.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -226,9 +227,32 @@ def write_jsonl(path: Path, objs: Iterable[Any]) -> int:
     return n
 
 
-def write_json(path: Path, obj: Any) -> None:
-    """Write pretty JSON atomically."""
-    _atomic(path, [(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")])
+def write_json(path: Path, obj: Any, *, in_place_if_full: bool = False) -> None:
+    """Write pretty JSON atomically. `in_place_if_full` (the run manifest): when the disk is full,
+    overwrite the old file in the space it already holds rather than fail, so the manifest can
+    still say the run was interrupted."""
+    data = (json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    try:
+        _atomic(path, [data])
+    except FileError as exc:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        if not (in_place_if_full and full and _overwrite_in_place(path, data)):
+            raise
+
+
+def _overwrite_in_place(path: Path, data: bytes) -> bool:
+    """Rewrite `path` with `data` if that needs no new disk block; False when it would."""
+    try:
+        if not path.is_file() or len(data) > path.stat().st_blocks * 512:
+            return False
+        with path.open("r+b") as fh:
+            fh.write(data)
+            fh.truncate()
+            fh.flush()
+            os.fsync(fh.fileno())
+        return True
+    except OSError:
+        return False
 
 
 def write_text(path: Path, text: str) -> None:

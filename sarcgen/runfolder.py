@@ -147,14 +147,14 @@ def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> None:
         stages.update(manifest["stages"])
     if stages:
         merged["stages"] = stages
-    write_json(folder / MANIFEST, merged)
+    write_json(folder / MANIFEST, merged, in_place_if_full=True)
 
 
 def update_manifest(folder: Path, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """Read manifest.json, apply `change` to it and write it back (atomically)."""
     manifest = read_manifest(folder, strict=False)
     change(manifest)
-    write_json(folder / MANIFEST, manifest)
+    write_json(folder / MANIFEST, manifest, in_place_if_full=True)
     return manifest
 
 

@@ -63,15 +63,19 @@ class RunState:
             if fixed:
                 log.warning("%s", fixed.describe(out / name))
         self.hashes: dict[str, int] = {}  # recipe hash in the records' provenance -> its first line
+
+        def skipped(path: Path, line_no: int, msg: str) -> None:  # kept in the file; filter reports it too
+            log.warning("%s:%d: unreadable line skipped (%s)", path, line_no, msg)
+
         if (out / rf.GENERATED).exists():
-            for line_no, rec in iter_jsonl(out / rf.GENERATED, on_error=lambda *a: None):
+            for line_no, rec in iter_jsonl(out / rf.GENERATED, on_error=skipped):
                 self.accepted.add(str(rec.get("id")))
                 prov = rec.get("provenance")
                 h = prov.get("recipe_hash") if isinstance(prov, dict) else None
                 if isinstance(h, str):
                     self.hashes.setdefault(h, line_no)
         if (out / rf.REJECTED).exists():
-            for _, rej in iter_jsonl(out / rf.REJECTED, on_error=lambda *a: None):
+            for _, rej in iter_jsonl(out / rf.REJECTED, on_error=skipped):
                 rid = str(rej.get("id"))
                 self.attempts[rid] = max(self.attempts[rid], int(rej.get("attempt") or 0) + 1)
                 self.reasons[str(rej.get("reason"))] += 1
@@ -221,8 +225,10 @@ class Driver:
         walking an infinite plan forever)."""
         s = self.summary
         if self.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
+            context = any(w in (res.error or "").lower() for w in ("context", "n_ctx", "does not fit"))
             raise BackendError(f"{self.consecutive_errors} requests in a row failed in the backend; last: {res.error}",
-                               f"see {self.out / rf.GENERATE_LOG}; everything accepted so far is saved")
+                               f"raise generate.n_ctx in the recipe (now {self.recipe.generate.n_ctx}) or shorten the template"
+                               if context else f"see {self.out / rf.GENERATE_LOG}; everything accepted so far is saved")
         if s.exhausted > 20 + 5 * self.target or (s.exhausted >= 20 and s.accepted == 0):
             top = ", ".join(f"{r} x{c}" for r, c in s.rejected.most_common(3))
             raise BackendError(

@@ -24,7 +24,7 @@ from typing import Any
 
 from sarcgen import runfolder as rf
 from sarcgen.backends.base import Backend, ModelInfo
-from sarcgen.errors import BackendError
+from sarcgen.errors import BackendError, FileError, RecipeError
 from sarcgen.generate.driver import Driver, Feed, RunState, RunSummary
 from sarcgen.generate.manifest import GenerateManifest
 from sarcgen.generate.plan import Plan, PlanItem, parse_shard
@@ -85,6 +85,7 @@ def generate_run(
             manifest.write("complete", summary, 0.0)
             return summary
         backend, info = _start_backend(job.recipe, backend, model_spec, log)
+        _check_context(job, backend)
         driver = Driver(job.recipe, job.plan, job.template, state, summary, job.out, log, accept_truncated=accept_truncated)
         manifest.backend = backend
         _drive(driver, backend, info, manifest, progress)
@@ -101,6 +102,9 @@ def _resolve_job(recipe: Recipe, out_dir: str | Path | None, shard: Any) -> _Job
     if shard_t:
         g = recipe.generate
         g = g.model_copy(update={"n": g.n // shard_t[1] + int(shard_t[0] < g.n % shard_t[1])})
+        if g.n == 0:
+            raise RecipeError(f"--shard {shard_t[0]}/{shard_t[1]} of generate.n {recipe.generate.n} gets no items",
+                              "use at most generate.n shards")
         recipe = recipe.model_copy(update={"generate": g})
     out = Path(out_dir) if out_dir else rf.default_run_dir(recipe, shard_t)
     template = load_template(recipe.generate.template)
@@ -113,6 +117,24 @@ def _summary_from(state: RunState, job: _Job, *, resumed: bool) -> RunSummary:
     summary.rejected = Counter(state.reasons)
     summary.exhausted = len(state.exhausted)
     return summary
+
+
+def _check_context(job: _Job, backend: Backend) -> None:
+    """A prompt plus its longest reply must fit the model's context, checked once before the first
+    request (otherwise every request fails, or every reply is cut short, with no word of n_ctx)."""
+    count, n_ctx = getattr(backend, "prompt_tokens", None), getattr(backend, "n_ctx", None)
+    if not callable(count) or not isinstance(n_ctx, int):
+        return
+    g = job.recipe.generate
+    item = job.plan.items(1)[0]
+    prompt = int(count(review_messages(job.template, item, g.attributes)))
+    need = prompt + g.sampling.max_tokens
+    if need > n_ctx:
+        backend.close()
+        raise RecipeError(
+            f"generate.n_ctx {n_ctx} is too small: a prompt takes {prompt} tokens and its reply up to "
+            f"generate.sampling.max_tokens {g.sampling.max_tokens}",
+            f"raise generate.n_ctx in the recipe to at least {need} (or shorten the template)")
 
 
 def _start_backend(recipe: Recipe, backend: Backend | None, model_spec: ModelSpec | None,
@@ -163,17 +185,30 @@ def _drive(driver: Driver, backend: Backend, info: ModelInfo, manifest: Generate
                 raise BackendError("the backend returned no results", "check the backend settings")
         status = "complete"
     except BaseException as exc:
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        # Ctrl-C, SIGTERM and a full or read-only disk leave a folder the same command resumes.
+        status = "interrupted" if isinstance(exc, (KeyboardInterrupt, FileError)) else "failed"
         raise
     finally:
         summary.seconds, summary.status = time.perf_counter() - t0, status
         bar.close()
         driver.close()
-        manifest.write(status, summary, summary.seconds, info)
+        _final_manifest(manifest, status, summary, info, driver.log)
         driver.log.info("%s: %d accepted (%d new), %d rejected %s, %d completion tokens in %.1fs (%.1f tok/s)",
                         status, summary.accepted, summary.new_accepted, sum(summary.rejected.values()),
                         dict(summary.rejected), summary.completion_tokens, summary.seconds, summary.tokens_per_s)
         backend.close()
+
+
+def _final_manifest(manifest: GenerateManifest, status: str, summary: RunSummary, info: ModelInfo,
+                    log: logging.Logger) -> None:
+    """Write the manifest's last word; when that fails too (the disk is still full), the error that
+    stopped the run is the one the user sees, and the log says why the manifest lags."""
+    try:
+        manifest.write(status, summary, summary.seconds, info)
+    except FileError as exc:
+        log.error("could not write the final manifest (%s): %s", status, exc)
+        if status == "complete":
+            raise
 
 
 def _logger(out: Path) -> logging.Logger:
