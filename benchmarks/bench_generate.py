@@ -68,7 +68,7 @@ def sampling_kwargs(recipe) -> dict:
 
 def run_raw(model: Path, prompts, recipe, tokens: int, threads: int) -> dict:
     """A minimal user loop: create_chat_completion per item, same seeds and budget."""
-    llm = load_llama(model, threads, recipe.generate.n_ctx)
+    llm = load_llama(model, threads, recipe.generate.llamacpp.n_ctx)
     kw = sampling_kwargs(recipe)
     t0 = time.perf_counter()
     completion, per_item = 0, []
@@ -95,7 +95,7 @@ def run_structured(model: Path, prompts, recipe, tokens: int, threads: int) -> d
     """JSON-schema grammar vs unconstrained on the same prompts (same Llama, prefix cache warm)."""
     import llama_cpp
 
-    llm = load_llama(model, threads, recipe.generate.n_ctx)
+    llm = load_llama(model, threads, recipe.generate.llamacpp.n_ctx)
     kw = sampling_kwargs(recipe)
     grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(REVIEW_SCHEMA), verbose=False)
     llm.create_chat_completion(messages=prompts[0][1], max_tokens=1)  # warm the shared prefix
@@ -132,7 +132,7 @@ def run_prefix(model: Path, prompts, recipe, threads: int) -> dict:
     """Prompt evaluation cold vs with the static prefix already in the KV cache."""
     from sarcgen.backends.llamacpp import ChatTemplate
 
-    llm = load_llama(model, threads, recipe.generate.n_ctx)
+    llm = load_llama(model, threads, recipe.generate.llamacpp.n_ctx)
     chat = ChatTemplate(llm.metadata.get("tokenizer.chat_template"))
     a, b = (chat.render(m) for _, m in prompts[:2])
     ta, tb = llm.tokenize(a.encode(), add_bos=False, special=True), llm.tokenize(b.encode(), add_bos=False, special=True)

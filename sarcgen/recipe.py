@@ -15,8 +15,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from sarcgen.backends.options import (
+    BACKEND_OPTIONS,
+    LlamaCppOptions,
+    OpenAIOptions,
+    misplaced,
+    place_flat_options,
+)
 from sarcgen.errors import RecipeError
 from sarcgen.jsonl import read_text, write_text
 
@@ -53,7 +67,7 @@ class LengthBucket(Strict):
     max_words: int = Field(ge=1)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "LengthBucket":
+    def _ordered(self) -> LengthBucket:
         if self.min_words > self.max_words:
             raise ValueError(f"min_words {self.min_words} is above max_words {self.max_words}: no review could fit")
         return self
@@ -111,17 +125,20 @@ class GenerateSettings(Strict):
     sampling: Sampling = Sampling()
     attributes: Attributes = Attributes()
     backend: Literal["llamacpp", "openai", "fake"] = "llamacpp"
-    base_url: str | list[str] | None = Field(default=None, description="OpenAI-compatible server URL, or a list (a fleet)")
-    api_model: str | None = Field(default=None, description="model name sent to an OpenAI-compatible server")
-    parallel: int = Field(default=1, ge=1, le=64, description="sequences decoded at once")
-    n_ctx: int = Field(default=4096, ge=256)
-    n_threads: int | None = Field(default=None, ge=1, description="llama.cpp threads (default: all cores)")
-    n_gpu_layers: int = Field(default=-1, description="-1 offloads every layer when llama.cpp was built with a GPU")
-    request_timeout: float = Field(default=120.0, gt=0)
+    parallel: int = Field(default=1, ge=1, le=64, description="sequences decoded at once (llamacpp) or requests in flight (openai)")
+    llamacpp: LlamaCppOptions = LlamaCppOptions()
+    openai: OpenAIOptions = OpenAIOptions()
     executor: Literal["local", "ray"] = Field(default="local", description="local: this process; ray: one worker per model copy on a Ray cluster")
     workers: int | None = Field(default=None, ge=1, description="Ray workers (default: what the cluster's CPUs or GPUs hold)")
     ray_address: str | None = Field(default=None, description="existing Ray cluster (auto, or ray://HOST:10001); default: start a local one")
     gpus_per_worker: float = Field(default=0.0, ge=0.0, description="GPUs each Ray worker asks for")
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_backend_options(cls, data: Any) -> Any:
+        """Older recipes and CLI flags spell backend options flat: see `sarcgen.backends.options`."""
+        return place_flat_options(data)
 
 
 class FilterSettings(Strict):
@@ -144,7 +161,7 @@ class FilterSettings(Strict):
         "fewer than this share of its rows survive the filter")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "FilterSettings":
+    def _ordered(self) -> FilterSettings:
         if self.min_words > self.max_words:
             raise ValueError(f"min_words {self.min_words} is above max_words {self.max_words}: every review would be rejected")
         return self
@@ -209,6 +226,8 @@ class Recipe(Strict):
     def hash(self) -> str:
         """Hash of the settings that shape the *generated data* (not filter/publish/finetune)."""
         key = {"model": self.model.model_dump(mode="json"), "generate": self.generate.model_dump(mode="json")}
+        for name in BACKEND_OPTIONS:  # flat, as before backends had their own sections: old runs keep their hash
+            key["generate"].update(key["generate"].pop(name))
         # Throughput knobs and the target count do not change which plan items exist or how they
         # are prompted, so a run may be resumed (or its shards merged) with other values. Sampled
         # text at parallel > 1 differs from sequential; each record's provenance names its backend.
@@ -276,7 +295,7 @@ def format_validation_error(source: str, exc: ValidationError, root: yaml.Node |
         key = ".".join(str(p) for p in loc) or "(top level)"
         line = _yaml_line(root, loc) if root is not None else None
         where = override_source(overrides, key) or (f"{source}:{line}" if line else source)
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        msg = (misplaced(loc) or "unknown key") if err["type"] == "extra_forbidden" else err["msg"]
         lines.append(f"{where}: {key}: {msg}")
     return "; ".join(lines)
 

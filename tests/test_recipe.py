@@ -93,3 +93,44 @@ def test_a_bad_flag_value_is_blamed_on_the_flag_not_the_file(tmp_path) -> None:
     path.write_text("generate:\n  sampling:\n    temperature: 9\n")
     with pytest.raises(RecipeError, match=r"r\.yaml:3: generate\.sampling\.temperature"):
         load_recipe(path, {"generate.n": 5})  # the file's own bad value still names its line
+
+
+# ------------------------------------------------------------------------- backend options
+def test_base_url_under_the_llamacpp_backend_is_refused_with_file_line_key(tmp_path: Path) -> None:
+    """Each backend validates its own options: a misplaced one is an error, never accepted and ignored."""
+    p = tmp_path / "r.yaml"
+    p.write_text("generate:\n  backend: llamacpp\n  llamacpp:\n    n_ctx: 2048\n    base_url: http://127.0.0.1:8080/v1\n")
+    with pytest.raises(RecipeError, match=r"r.yaml:5: generate.llamacpp.base_url: not an option of the llamacpp "
+                                          r"backend .*generate.openai.base_url"):
+        load_recipe(p)
+    p.write_text("generate:\n  backend: llamacpp\n  base_url: http://127.0.0.1:8080/v1\n")  # the old flat spelling
+    with pytest.raises(RecipeError, match=r"r.yaml:3: generate.base_url: an option of the openai backend"):
+        load_recipe(p)
+    p.write_text("generate:\n  backend: openai\n  openai:\n    base_url: http://h:1/v1\n    n_ctx: 2048\n")
+    with pytest.raises(RecipeError, match=r"r.yaml:5: generate.openai.n_ctx: not an option of the openai backend"):
+        load_recipe(p)
+
+
+def test_backend_options_keep_flags_old_spellings_and_hashes(tmp_path: Path) -> None:
+    from sarcgen.backends import create_backend
+    from sarcgen.backends.openai import OpenAICompatBackend
+
+    # the flat spelling of older recipes and of CLI flags lands in the backend's own section
+    r = load_recipe(None, {"generate.backend": "openai", "generate.base_url": "http://h:9/v1", "generate.api_model": "q"})
+    assert (r.generate.openai.base_url, r.generate.openai.api_model) == ("http://h:9/v1", "q")
+    assert isinstance(create_backend(r), OpenAICompatBackend)
+    assert load_recipe(None, {"generate.n_ctx": 1024}).generate.llamacpp.n_ctx == 1024
+    # a resolved recipe.yaml of an older sarcgen (every option flat, the others at their defaults) loads
+    old = tmp_path / "old.yaml"
+    old.write_text("generate:\n  backend: llamacpp\n  base_url: null\n  api_model: null\n  request_timeout: 120.0\n"
+                   "  n_ctx: 2048\n  n_threads: 2\n  n_gpu_layers: -1\n")
+    rec = load_recipe(old)
+    assert (rec.generate.llamacpp.n_ctx, rec.generate.llamacpp.n_threads) == (2048, 2)
+    # a flag that belongs to another backend is blamed on the flag
+    with pytest.raises(RecipeError, match=r"generate.base_url: an option of the openai backend"):
+        load_recipe(None, {"generate.base_url": "http://h:9/v1"})
+    # the other backend's own section may stay (switching with --backend), and the hash is the flat one of before
+    smoke = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "smoke.yaml", {"generate.backend": "openai"})
+    assert smoke.generate.llamacpp.n_ctx == 2048
+    assert Recipe().hash() == "36dc2c5b080c294a"  # the default recipe's hash before backends had sections
+    assert load_recipe(old).hash() == load_recipe(None, {"generate.n_ctx": 2048}).hash()

@@ -32,7 +32,7 @@ BACKENDS: dict[str, Any] = {
 }
 # Used instead of BACKENDS["llamacpp"] when generate.parallel > 1 (continuous batching).
 BATCHED_LLAMACPP = "sarcgen.backends.llamacpp_batch:BatchedLlamaCppBackend"
-# Used instead of BACKENDS["openai"] when generate.base_url lists several servers.
+# Used instead of BACKENDS["openai"] when generate.openai.base_url lists several servers.
 FLEET = "sarcgen.backends.fleet:FleetBackend"
 # Wraps the chosen engine when generate.executor is "ray": one copy per Ray worker.
 RAY_POOL = "sarcgen.backends.ray_pool:RayPool"
@@ -65,10 +65,10 @@ def create_backend(recipe: "Recipe", model_spec: "ModelSpec | None" = None) -> B
         return _load(RAY_POOL, "ray executor").from_recipe(recipe, model_spec)
     if name == "llamacpp" and g.parallel > 1:
         target, name = BATCHED_LLAMACPP, f"llamacpp (parallel={g.parallel})"
-    if name == "openai" and isinstance(g.base_url, list):
+    if name == "openai" and isinstance(g.openai.base_url, list):
         from sarcgen.backends.openai import base_urls
 
-        if len(base_urls(g.base_url)) > 1:
+        if len(base_urls(g.openai.base_url)) > 1:
             target, name = FLEET, "openai fleet"
     if callable(target):
         return target(recipe, model_spec)

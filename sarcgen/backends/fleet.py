@@ -107,7 +107,7 @@ class FleetBackend(ReplicaPool):
     def from_recipe(cls, recipe: Any, model_spec: Any = None) -> FleetBackend:
         """From `recipe.generate`: base_url (a list), api_model, parallel (per replica), request_timeout."""
         g = recipe.generate
-        return cls(base_urls(g.base_url), model=g.api_model, parallel=g.parallel, timeout=g.request_timeout,
+        return cls(base_urls(g.openai.base_url), model=g.openai.api_model, parallel=g.parallel, timeout=g.openai.request_timeout,
                    max_retries=env_number("SARCGEN_HTTP_RETRIES", 1, int),
                    backoff=env_number("SARCGEN_HTTP_BACKOFF", 0.25, float))
 

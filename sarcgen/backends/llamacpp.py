@@ -133,7 +133,8 @@ class LlamaCppBackend:
     def from_recipe(cls, recipe: Any, model_spec: ModelSpec | None = None) -> "LlamaCppBackend":
         g = recipe.generate
         return cls(
-            model_spec or recipe.model, n_ctx=g.n_ctx, n_threads=g.n_threads, n_gpu_layers=g.n_gpu_layers
+            model_spec or recipe.model, n_ctx=g.llamacpp.n_ctx, n_threads=g.llamacpp.n_threads,
+            n_gpu_layers=g.llamacpp.n_gpu_layers,
         )
 
     # -- loading ------------------------------------------------------------------------------

@@ -123,9 +123,9 @@ class BatchedLlamaCppBackend:
         return cls(
             model_spec or recipe.model,
             parallel=g.parallel,
-            n_ctx=g.n_ctx,
-            n_threads=g.n_threads,
-            n_gpu_layers=g.n_gpu_layers,
+            n_ctx=g.llamacpp.n_ctx,
+            n_threads=g.llamacpp.n_threads,
+            n_gpu_layers=g.llamacpp.n_gpu_layers,
         )
 
     # -- loading ------------------------------------------------------------------------------
@@ -250,7 +250,7 @@ class BatchedLlamaCppBackend:
         if not ctx:
             raise BackendError(
                 f"llama.cpp could not create a context of {need} KV cells for {self.parallel} sequences",
-                "lower --parallel or generate.n_ctx",
+                "lower --parallel or generate.llamacpp.n_ctx",
             )
         self._ctx, self._ctx_size = ctx, need
         self._seq_cap = need if self.kv_unified else need // self.parallel
@@ -374,7 +374,7 @@ class BatchedLlamaCppBackend:
             self._ll.llama_memory_clear(self._ll.llama_get_memory(self._ctx), True)
             for slot in self._slots:
                 slot.cached = []
-            hint = "lower --parallel, or raise generate.n_ctx" if rc == 1 else "check the model file and llama.cpp build"
+            hint = "lower --parallel, or raise generate.llamacpp.n_ctx" if rc == 1 else "check the model file and llama.cpp build"
             raise BackendError(f"llama_decode failed (code {rc}) with {self.parallel} sequences in {self._ctx_size} KV cells", hint)
 
     def _run(self, batch: Any, mem: Any, it: Iterator[GenerationRequest]) -> Iterator[GenerationResult]:

@@ -73,7 +73,7 @@ def normalize_base_url(url: str) -> str:
 
 
 def base_urls(value: str | list[str] | None) -> list[str]:
-    """The recipe's `generate.base_url` (one URL or a list) as a list of normalized URLs, each once."""
+    """The recipe's `generate.openai.base_url` (one URL or a list) as a list of normalized URLs, each once."""
     raw = [value] if isinstance(value, str) else list(value or [])
     out: list[str] = []
     for url in raw:
@@ -137,16 +137,16 @@ class OpenAICompatBackend:
     def from_recipe(cls, recipe: Any, model_spec: Any = None) -> "OpenAICompatBackend":
         """From `recipe.generate`: base_url, api_model, parallel (= concurrency), request_timeout."""
         g = recipe.generate
-        if not g.base_url:
+        if not g.openai.base_url:
             raise BackendError(
                 "--backend openai needs the server's URL",
-                "pass --base-url http://HOST:PORT/v1 (recipe key generate.base_url)",
+                "pass --base-url http://HOST:PORT/v1 (recipe key generate.openai.base_url)",
             )
         return cls(
-            base_urls(g.base_url)[0],
-            model=g.api_model,
+            base_urls(g.openai.base_url)[0],
+            model=g.openai.api_model,
             concurrency=g.parallel,
-            timeout=g.request_timeout,
+            timeout=g.openai.request_timeout,
             max_retries=env_number("SARCGEN_HTTP_RETRIES", 4, int),
             backoff=env_number("SARCGEN_HTTP_BACKOFF", 0.5, float),
         )
@@ -172,7 +172,7 @@ class OpenAICompatBackend:
             if not self._served:
                 raise BackendError(
                     f"{self.base_url}/models lists no model",
-                    "pass the model name with --api-model (recipe key generate.api_model)",
+                    "pass the model name with --api-model (recipe key generate.openai.api_model)",
                 )
             self.model = self._served[0]
 

@@ -177,8 +177,8 @@ class RayPool(ReplicaPool):
             raise RecipeError("--executor ray runs an in-process engine (llamacpp) in each worker",
                               "for OpenAI-compatible servers pass several --base-url instead")
         inner = recipe.model_copy(deep=True)
-        self.cpus = g.n_threads or 1
-        inner.generate.executor, inner.generate.n_threads = "local", self.cpus
+        self.cpus = g.llamacpp.n_threads or 1
+        inner.generate.executor, inner.generate.llamacpp.n_threads = "local", self.cpus
         self.recipe_data = inner.model_dump(mode="json")
         self.spec_data = model_spec.model_dump(mode="json") if model_spec is not None else None
         self.workers, self.gpus, self.address = g.workers, g.gpus_per_worker, g.ray_address

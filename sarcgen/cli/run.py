@@ -38,13 +38,13 @@ def run(recipe: Path, model: str | None, n: int | None, out: Path | None, base_m
     """
     from sarcgen.backends.gguf import parse_model_arg
     from sarcgen.pipeline import run_pipeline
-    from sarcgen.recipe import load_recipe
+    from sarcgen.runfolder import resolve_recipe
 
     ov: dict[str, Any] = overrides(generate__n=n, finetune__base_model=base_model, finetune__base_data=base_data,
                                    finetune__epochs=epochs, publish__push=push)
     if model:
         ov["model"] = parse_model_arg(model)
-    rec = load_recipe(recipe, ov)
+    rec = resolve_recipe(recipe, None, ov).recipe  # the study's recipe, then flags
     # Forcing a stage redoes every stage after it too.
     both = sorted(set(force) & set(skip))
     if both:

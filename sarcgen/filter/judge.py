@@ -186,8 +186,10 @@ def judge_recipe(recipe: Recipe) -> Recipe:
     g = recipe.generate
     if recipe.filter.judge_model is None or g.backend != "openai":
         return recipe
+    from sarcgen.backends.options import OpenAIOptions
+
     return recipe.model_copy(update={"generate": g.model_copy(update={"backend": "llamacpp", "parallel": 1,
-                                                                         "base_url": None})})
+                                                                         "openai": OpenAIOptions()})})
 
 
 class Judge:

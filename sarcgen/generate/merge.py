@@ -117,25 +117,48 @@ def merge_runs(runs: list[Path] | tuple[Path, ...], out: Path, *, force: bool = 
 
     `out` must not hold a run already unless `force` is set; it may not be one of the inputs.
     """
+    paths, out = _check_paths(runs, Path(out), force)
+    parts = [read_part(r) for r in paths]
+    ref = _one_recipe(parts)
+    merged = _unique_records(parts)
+    rejected = [rej for part in parts for rej in part.rejected]
+    rejected.sort(key=lambda r: (r.get("plan_index") if r.get("plan_index") is not None else -1, r.get("attempt") or 0))
+    missing = _missing_shards(parts)
+    with file_errors(out):
+        out.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out / GENERATED, merged)
+    write_jsonl(out / REJECTED, rejected)
+    manifest = _merged_manifest(parts, ref, merged, rejected, missing)
+    src = (ref or parts[0]).path / RECIPE  # copied so the merged folder is a run folder later stages can read
+    if src.exists():
+        _write_recipe(src, out / RECIPE, int(manifest["target"]))
+    write_manifest(out, manifest)
+    return MergeSummary(out=out, runs=[p.path for p in parts], accepted=len(merged), rejected=len(rejected),
+                        recipe_hash=ref.recipe_hash if ref else None, shards=[p.shard for p in parts],
+                        missing_shards=missing)
+
+
+def _check_paths(runs: list[Path] | tuple[Path, ...], out: Path, force: bool) -> tuple[list[Path], Path]:
+    """Each run once, `out` not among them and not holding a run (unless `force`)."""
     if not runs:
         raise InputError("nothing to merge", "pass two or more run folders, e.g. outputs/job-shard1 outputs/job-shard2")
-    runs = [Path(r) for r in runs]
+    paths = [Path(r) for r in runs]
     seen_paths: dict[Path, Path] = {}
-    for r in runs:
+    for r in paths:
         rp = r.resolve()
         if rp in seen_paths:
             raise InputError(f"{r} is given twice", "list each run folder once")
         seen_paths[rp] = r
-    out = Path(out)
     if out.resolve() in seen_paths:
         raise InputError(f"--out {out} is one of the runs being merged", "choose a new folder for the merged run")
     if out.exists() and any((out / name).exists() for name in (GENERATED, REJECTED, MANIFEST)) and not force:
         raise InputError(f"{out} already holds a run", "choose another --out, or pass --force to overwrite it")
+    return paths, out
 
-    parts = [read_part(r) for r in runs]
 
-    # One recipe: every part must carry the same hash (parts without any record or manifest hash
-    # have nothing to contradict and are accepted).
+def _one_recipe(parts: list[RunPart]) -> RunPart | None:
+    """The first part with a recipe hash, after checking every other part carries the same one
+    (parts without any record or manifest hash have nothing to contradict and are accepted)."""
     ref: RunPart | None = None
     for part in parts:
         if part.recipe_hash is None:
@@ -148,8 +171,11 @@ def merge_runs(runs: list[Path] | tuple[Path, ...], out: Path, *, force: bool = 
                 f"(recipe hash {ref.recipe_hash} vs {part.recipe_hash})",
                 "merge only shards of one job: same recipe, seed and model (compare their recipe.yaml)",
             )
+    return ref
 
-    # Unique ids across every part.
+
+def _unique_records(parts: list[RunPart]) -> list[dict[str, Any]]:
+    """Every part's records in plan order, refusing an id held by two parts (naming both lines)."""
     owner: dict[str, tuple[Path, int]] = {}
     merged: list[dict[str, Any]] = []
     for part in parts:
@@ -164,41 +190,23 @@ def merge_runs(runs: list[Path] | tuple[Path, ...], out: Path, *, force: bool = 
             owner[rid] = (part.path, line)
             merged.append(rec)
     merged.sort(key=lambda r: (int(r["plan_index"]), str(r["id"])))
-    rejected = [rej for part in parts for rej in part.rejected]
-    rejected.sort(key=lambda r: (r.get("plan_index") if r.get("plan_index") is not None else -1, r.get("attempt") or 0))
+    return merged
 
-    shards = [part.shard for part in parts]
-    pairs = [_shard_pair(s) for s in shards]
-    missing: list[str] = []
-    if pairs and all(p is not None for p in pairs):
-        totals = {p[1] for p in pairs if p}
-        if len(totals) > 1:
-            raise InputError(
-                f"the runs were sharded differently ({', '.join(f'{part.path}: {part.shard}' for part in parts)})",
-                "merge shards of one job: the same N in every --shard K/N",
-            )
-        total = totals.pop()
-        have = {p[0] for p in pairs if p}
-        missing = [f"{k}/{total}" for k in range(total) if k not in have]  # K counts from 0
 
-    with file_errors(out):
-        out.mkdir(parents=True, exist_ok=True)
-    write_jsonl(out / GENERATED, merged)
-    write_jsonl(out / REJECTED, rejected)
-    manifest = _merged_manifest(parts, ref, merged, rejected, missing)
-    src = (ref or parts[0]).path / RECIPE  # copied so the merged folder is a run folder later stages can read
-    if src.exists():
-        _write_recipe(src, out / RECIPE, int(manifest["target"]))
-    write_manifest(out, manifest)
-    return MergeSummary(
-        out=out,
-        runs=[p.path for p in parts],
-        accepted=len(merged),
-        rejected=len(rejected),
-        recipe_hash=ref.recipe_hash if ref else None,
-        shards=shards,
-        missing_shards=missing,
-    )
+def _missing_shards(parts: list[RunPart]) -> list[str]:
+    """The shards "k/N" of the job not among `parts` (none known when a part's shard is unknown)."""
+    pairs = [_shard_pair(part.shard) for part in parts]
+    if not pairs or any(p is None for p in pairs):
+        return []
+    totals = {p[1] for p in pairs if p}
+    if len(totals) > 1:
+        raise InputError(
+            f"the runs were sharded differently ({', '.join(f'{part.path}: {part.shard}' for part in parts)})",
+            "merge shards of one job: the same N in every --shard K/N",
+        )
+    total = totals.pop()
+    have = {p[0] for p in pairs if p}
+    return [f"{k}/{total}" for k in range(total) if k not in have]  # K counts from 0
 
 
 def _num(v: Any) -> float:
@@ -237,32 +245,16 @@ def _merged_manifest(
         target=target,
         accepted=len(merged),
         rejected=len(rejected),
-        counts={
-            "accepted": len(merged),
-            "rejected": len(rejected),
-            "exhausted_items": sum(int(_num((p.manifest.get("counts") or {}).get("exhausted_items"))) for p in parts),
-            "reasons": reasons,
-        },
-        tokens={
-            "prompt": int(prompt),
-            "completion": int(completion),
-            "seconds": round(seconds, 3),  # summed over the parts (machine-seconds)
-            "tokens_per_s": round(completion / seconds, 2) if seconds else None,
-        },
+        counts={"accepted": len(merged), "rejected": len(rejected), "reasons": reasons,
+                "exhausted_items": sum(int(_num((p.manifest.get("counts") or {}).get("exhausted_items"))) for p in parts)},
+        tokens={"prompt": int(prompt), "completion": int(completion),
+                "seconds": round(seconds, 3),  # summed over the parts (machine-seconds)
+                "tokens_per_s": round(completion / seconds, 2) if seconds else None},
         merged_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         sarcgen_version=__version__,
         missing_shards=missing,
-        merged_from=[
-            {
-                "run": str(p.path),
-                "shard": p.shard,
-                "status": p.manifest.get("status"),
-                "accepted": len(p.records),
-                "rejected": len(p.rejected),
-                "recipe_hash": p.recipe_hash,
-            }
-            for p in parts
-        ],
+        merged_from=[{"run": str(p.path), "shard": p.shard, "status": p.manifest.get("status"), "accepted": len(p.records),
+                      "rejected": len(p.rejected), "recipe_hash": p.recipe_hash} for p in parts],
     )
     if isinstance(base.get("recipe"), dict) and isinstance(base["recipe"].get("generate"), dict):
         base["recipe"] = {**base["recipe"], "generate": {**base["recipe"]["generate"], "n": target}}

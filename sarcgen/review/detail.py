@@ -88,8 +88,7 @@ def render_prompt(index: RunIndex, row: Row) -> dict[str, Any]:
     """
     from sarcgen.generate.plan import Plan
     from sarcgen.prompts import load_template, review_messages
-    from sarcgen.recipe import load_recipe
-    from sarcgen.runfolder import RECIPE
+    from sarcgen.runfolder import RECIPE, resolve_recipe
 
     recipe_file = index.run_dir / RECIPE
     if not recipe_file.is_file():
@@ -98,7 +97,7 @@ def render_prompt(index: RunIndex, row: Row) -> dict[str, Any]:
     if not group.isdigit():
         return {"error": f"id {row.id!r} is not a plan position (<group>-s / <group>-t)"}
     try:
-        recipe = load_recipe(recipe_file)
+        recipe = resolve_recipe(None, index.run_dir, stage="generate").recipe
         plan = Plan(recipe.generate)
         item = next((it for it in plan.group(int(group)) if it.id == row.id), None)
         if item is None:

@@ -26,7 +26,7 @@ def test_ray_runs_in_process_engines_only() -> None:
 def test_executor_settings_do_not_change_the_recipe_hash() -> None:
     a = load_recipe(SMOKE)
     b = load_recipe(SMOKE, {"generate.executor": "ray", "generate.workers": 4, "generate.gpus_per_worker": 1,
-                            "generate.ray_address": "auto", "generate.base_url": ["http://a:1", "http://b:1"]})
+                            "generate.ray_address": "auto", "generate.openai.base_url": ["http://a:1", "http://b:1"]})
     assert a.hash() == b.hash()  # a local run can be resumed on a cluster and back
 
 

@@ -157,8 +157,8 @@ def test_judge_runs_on_real_tiny_gguf(tmp_path: Path, tiny_gguf: Path, llama_cpp
     rec = Recipe()
     rec.model.path = str(tiny_gguf)
     rec.filter.judge = True
-    rec.generate.n_threads = 1
-    rec.generate.n_ctx = 2048
+    rec.generate.llamacpp.n_threads = 1
+    rec.generate.llamacpp.n_ctx = 2048
     with pytest.raises(QualityError, match="failed its calibration"):  # random weights cannot pass it
         run_filter([run], rec, progress=False)
     rec.filter.judge_mode = "advisory"
