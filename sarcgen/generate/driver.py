@@ -227,7 +227,7 @@ class Driver:
         if self.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
             context = any(w in (res.error or "").lower() for w in ("context", "n_ctx", "does not fit"))
             raise BackendError(f"{self.consecutive_errors} requests in a row failed in the backend; last: {res.error}",
-                               f"raise generate.n_ctx in the recipe (now {self.recipe.generate.n_ctx}) or shorten the template"
+                               f"raise generate.llamacpp.n_ctx in the recipe (now {self.recipe.generate.llamacpp.n_ctx}) or shorten the template"
                                if context else f"see {self.out / rf.GENERATE_LOG}; everything accepted so far is saved")
         if s.exhausted > 20 + 5 * self.target or (s.exhausted >= 20 and s.accepted == 0):
             top = ", ".join(f"{r} x{c}" for r, c in s.rejected.most_common(3))

@@ -132,9 +132,9 @@ def _check_context(job: _Job, backend: Backend) -> None:
     if need > n_ctx:
         backend.close()
         raise RecipeError(
-            f"generate.n_ctx {n_ctx} is too small: a prompt takes {prompt} tokens and its reply up to "
+            f"generate.llamacpp.n_ctx {n_ctx} is too small: a prompt takes {prompt} tokens and its reply up to "
             f"generate.sampling.max_tokens {g.sampling.max_tokens}",
-            f"raise generate.n_ctx in the recipe to at least {need} (or shorten the template)")
+            f"raise generate.llamacpp.n_ctx in the recipe to at least {need} (or shorten the template)")
 
 
 def _start_backend(recipe: Recipe, backend: Backend | None, model_spec: ModelSpec | None,

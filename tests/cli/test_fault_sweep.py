@@ -209,7 +209,7 @@ RUN = [  # sarcgen run checks every stage's settings before the first stage star
 OTHER = [
     Case("merge-torn-shard", ("merge", "{w}/torn", "--out", "{w}/m-torn"), r"torn/generated\.jsonl: ends in a torn line"),
     Case("prompt-longer-than-context", ("generate", "-r", "{w}/ctx.yaml", "--model", "{gguf}", "--threads", "1",
-                                        "--out", "{w}/ctx", "-q"), r"generate\.n_ctx 256 is too small: a prompt takes \d+ tokens"),
+                                        "--out", "{w}/ctx", "-q"), r"generate\.llamacpp\.n_ctx 256 is too small: a prompt takes \d+ tokens"),
     Case("shard-without-items", ("generate", "-r", str(SMOKE), "--backend", "fake", "--n", "1", "--shard", "1/2",
                                  "--out", "{w}/shard-empty", "-q"), r"--shard 1/2 of generate\.n 1 gets no items"),
     Case("predict-pickle-only", ("predict", "-m", "{w}/pickle", "a text"), r"pickle/pytorch_model\.bin: pickled weights"),
