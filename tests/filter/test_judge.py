@@ -178,8 +178,8 @@ def test_judge_model_runs_in_process_after_an_openai_run(tmp_path: Path, tiny_gg
     recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC[:2])]
     run = write_run(tmp_path / "run", recs)
     rec = Recipe()
-    rec.generate.backend, rec.generate.base_url = "openai", "http://127.0.0.1:9/v1"  # nobody listens there
-    rec.generate.n_threads, rec.generate.n_ctx = 1, 2048
+    rec.generate.backend, rec.generate.openai.base_url = "openai", "http://127.0.0.1:9/v1"  # nobody listens there
+    rec.generate.llamacpp.n_threads, rec.generate.llamacpp.n_ctx = 1, 2048
     rec.filter.judge, rec.filter.judge_mode = True, "advisory"
     rec.filter.judge_model = ModelSpec(path=str(tiny_gguf))
     rep = run_filter([run], rec, progress=False)
