@@ -187,6 +187,33 @@ def records_file(folder: Path) -> tuple[Path, list[str]]:
                      "run `sarcgen generate` (and `sarcgen filter`) into this folder first")
 
 
+def unfinished_warning(folder: Path) -> str | None:
+    """A warning when generate has not finished `folder`: it is still writing (its lock is held),
+    or it stopped (interrupted, failed) short of its target. None for a finished or foreign folder."""
+    if not (folder / GENERATED).is_file():
+        return None
+    with try_locked(folder) as free:
+        if not free:
+            return (f"{folder} is still being written by sarcgen generate: this reads the records saved so far; "
+                    "wait for it to finish, then run this again")
+    manifest = read_manifest(folder, strict=False)
+    status = manifest.get("status")
+    accepted, target = manifest.get("accepted"), manifest.get("target")
+    short = not (isinstance(accepted, int) and isinstance(target, int) and accepted >= target)
+    if manifest.get("kind") == "generate" and status not in (None, "complete") and short:
+        return (f"{folder}: generate stopped ({status}) at {manifest.get('accepted', '?')}/{manifest.get('target', '?')} "
+                "accepted records: this reads a partial run; re-run its generate command to finish it")
+    return None
+
+
+def is_other_run(out: Path, inputs: Sequence[Path]) -> bool:
+    """`out` is a run folder of its own that is none of `inputs` (writing there would mix runs)."""
+    if not is_run_folder(out) or not (out / GENERATED).is_file():
+        return False
+    here = out.resolve()
+    return all(Path(p).resolve() not in (here, here / GENERATED) for p in inputs)
+
+
 # ------------------------------------------------------------------------ the recipe to use
 def run_recipe_dict(folder: str | Path, warnings: list[str] | None = None) -> dict[str, Any] | None:
     """The run folder's recipe.yaml as a plain dict (for the dataset card), or None."""

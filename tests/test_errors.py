@@ -29,15 +29,13 @@ def test_decode_and_truncation_errors(tmp_path: Path) -> None:
         assert file_error(exc, "x.txt").message == "x.txt: not UTF-8 (byte 0xff at offset 3)"
     gz = tmp_path / "t.csv.gz"
     gz.write_bytes(gzip.compress(b"text\n" + b"".join(b"review %d\n" % (i * 7919 % 10007) for i in range(5000)))[:500])
-    with pytest.raises(FileError, match=r"t\.csv\.gz: truncated or corrupt compressed file"):
-        with file_errors(gz), gzip.open(gz, "rb") as fh:
-            fh.read()
+    with pytest.raises(FileError, match=r"t\.csv\.gz: truncated or corrupt compressed file"), \
+            file_errors(gz), gzip.open(gz, "rb") as fh:
+        fh.read()
 
 
 def test_file_errors_lets_sarcgen_errors_through(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="mine"):
-        with file_errors(tmp_path):
-            raise InputError("mine")
-    with pytest.raises(FileError, match=r"nope/x: No such file or directory"):
-        with file_errors(tmp_path):
-            (tmp_path / "nope" / "x").write_text("y")
+    with pytest.raises(InputError, match="mine"), file_errors(tmp_path):
+        raise InputError("mine")
+    with pytest.raises(FileError, match=r"nope/x: No such file or directory"), file_errors(tmp_path):
+        (tmp_path / "nope" / "x").write_text("y")

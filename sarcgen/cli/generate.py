@@ -93,6 +93,8 @@ def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | 
     s = generate_run(rec, out_dir=out, shard=shard, progress=not quiet)
     reasons = ", ".join(f"{r} {c}" for r, c in s.rejected.most_common()) or "none"
     verb = "Resumed" if s.resumed else "Generated"
+    for warning in s.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     click.echo(f"{verb}: {s.accepted}/{s.target} accepted ({s.new_accepted} new) in {s.out_dir}")
     click.echo(f"  rejected replies: {sum(s.rejected.values())} ({reasons}); items out of retries: {s.exhausted}")
     if s.seconds > 0:

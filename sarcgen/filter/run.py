@@ -202,7 +202,14 @@ def run_filter(
         first = Path(inputs[0])
         out_dir = first if first.is_dir() else first.parent
     out = Path(out_dir)
+    if rf.is_other_run(out, [Path(p) for p in inputs]):
+        raise InputError(f"--out {out} is another run folder (it has its own {rf.GENERATED}): its filtered data would "
+                         "then come from a different run", "pass --out NEW_DIR, or filter that folder itself")
     report = FilterReport([str(p) for p in paths], out, recipe_source, recipe.filter.model_dump(mode="json"))
+    for p in inputs:
+        note = rf.unfinished_warning(Path(p)) if Path(p).is_dir() else None
+        if note:
+            report.warnings.append(note)
     rejected: list[Rejection] = []
     before = _read(paths, report, rejected)
     if report.total == 0:

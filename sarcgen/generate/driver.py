@@ -44,6 +44,7 @@ class RunSummary:
     status: str = "complete"
     resumed: bool = False
     prompts: list[tuple[PlanItem, list[dict[str, str]]]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # settings that work but are likely a mistake
 
     @property
     def tokens_per_s(self) -> float:

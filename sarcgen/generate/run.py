@@ -79,6 +79,9 @@ def generate_run(
         state.check_records(job.out, manifest.recipe_hash)
         save_resolved(job.job_recipe, job.out / rf.RECIPE)
         summary = _summary_from(state, job, resumed=manifest.resumed)
+        summary.warnings = _warnings(job, summary)
+        for warning in summary.warnings:
+            log.warning("%s", warning)
         log.info("generate %s: target %d accepted, %d already in %s (%d exhausted items)",
                  job.recipe.name, summary.target, summary.accepted, job.out, summary.exhausted)
         if summary.accepted >= summary.target:
@@ -109,6 +112,18 @@ def _resolve_job(recipe: Recipe, out_dir: str | Path | None, shard: Any) -> _Job
     out = Path(out_dir) if out_dir else rf.default_run_dir(recipe, shard_t)
     template = load_template(recipe.generate.template)
     return _Job(recipe, job_recipe, shard_t, out, template, Plan(recipe.generate, shard=shard_t))
+
+
+def _warnings(job: _Job, summary: RunSummary) -> list[str]:
+    """Settings that run but are probably not what was meant."""
+    g, out = job.recipe.generate, []
+    if summary.accepted > summary.target:
+        out.append(f"{job.out} already holds {summary.accepted} accepted records, more than generate.n {summary.target}: "
+                   f"nothing is generated, and filter and publish will read all {summary.accepted}")
+    if g.sampling.temperature == 0 and g.max_retries > 0:
+        out.append("generate.sampling.temperature 0 decodes greedily: a retry repeats the rejected reply word for word, "
+                   f"so generate.max_retries {g.max_retries} only costs time (set max_retries 0, or a temperature above 0)")
+    return out
 
 
 def _summary_from(state: RunState, job: _Job, *, resumed: bool) -> RunSummary:

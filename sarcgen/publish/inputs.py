@@ -59,6 +59,9 @@ def read_run_inputs(run_dir: str | Path) -> RunInputs:
     """
     run = Path(run_dir)
     source, warnings = rf.records_file(run)  # callers show the warnings (CLI, card, log)
+    note = rf.unfinished_warning(run)
+    if note:
+        warnings.append(note)
     filter_report = read_json(run / rf.FILTER_REPORT_JSON)
     # `sarcgen filter A B --out DIR` combines runs on purpose (its report lists every input).
     combined = source.name == rf.FILTERED and len((filter_report or {}).get("inputs") or []) > 1

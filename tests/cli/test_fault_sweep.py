@@ -35,7 +35,7 @@ def sarcgen(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.Comp
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "NO_COLOR": "1"}
     return subprocess.run([sys.executable, "-m", "sarcgen.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout, env=env, check=False)
 
 
 def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
@@ -88,6 +88,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     rows = "".join(f'"review number {i} was fine",{i % 2}\n' for i in range(4000))
     _write(w.p("trunc.csv.gz"), gzip.compress(("text,label\n" + rows).encode())[:3000])
     _write(w.p("afile"), b"x\n")
+    _write(w.p("base.csv"), ("text,label\n" + "".join(f"review {i} was {'good fun' if i % 2 else 'dull'},{i % 2}\n"
+                                                      for i in range(60))).encode())
     _write(w.p("fake.yaml"), f"name: fake\noutput_dir: {root / 'outputs'}\ngenerate:\n  n: 4\n  backend: fake\n"
            f"finetune:\n  base_data: {root / 'nope'}\n".encode())
     _write(w.p("ctx.yaml"), b"name: ctx\ngenerate:\n  n: 2\n  n_ctx: 256\n")
@@ -120,7 +122,7 @@ def mount(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
             pytest.skip("needs root to mount a small tmpfs")
         d = tmp_path / f"mnt-{kind}-{len(mounted)}"
         d.mkdir()
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(d)], capture_output=True).returncode:
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(d)], capture_output=True, check=False).returncode:
             pytest.skip("cannot mount a tmpfs here")
         mounted.append(d)
         if kind == "full":
@@ -156,6 +158,9 @@ FS = [  # file-system errors in every command that writes
     Case("merge-full", ("merge", "{run}", "--out", "{full}/m"), r"full-0/m/\S+: No space left on device"),
     Case("merge-readonly", ("merge", "{run}", "--out", "{ro}/m"), r"ro-0/m: Read-only file system"),
     Case("merge-below-a-file", ("merge", "{run}", "--out", "{w}/afile/m"), r"afile/m: Not a directory"),
+    Case("finetune-readonly", ("finetune-compare", "--synthetic", "{good}", "--base-data", "{w}/base.csv", "--n-train", "8",
+                               "--n-validation", "4", "--n-test", "4", "--base-model", "{w}/nope", "--out", "{ro}/ft", "-q"),
+         r"ro-0/ft: Read-only file system"),
     Case("run-readonly", ("run", "{w}/badsplit.yaml", "--skip", "publish", "--skip", "finetune", "--out", "{ro}/r", "-q"),
          r"ro-0/r: Read-only file system"),
 ]
@@ -197,6 +202,7 @@ ACCEPTED_BEFORE = [  # contradictory or degenerate input that used to be accepte
          r"--min-words 300: filter: .*min_words 300 is above max_words"),
     Case("dedupe-everything", ("filter", "{good}", "--near-dup-threshold", "5", "--out", "{w}/f8", "-q"),
          r"--near-dup-threshold 5\.0: filter\.near_dup_threshold: .*50"),
+    Case("filter-into-another-run", ("filter", "{run}", "--out", "{w}/runm", "-q"), r"--out \S+runm is another run folder"),
     Case("force-and-skip", ("run", "{w}/fake.yaml", "--force", "filter", "--skip", "filter"), r"--force filter and --skip filter"),
     Case("judge-model-and-base-url", ("filter", "{good}", "--judge", "--judge-model", "{w}/x.gguf", "--base-url",
                                       "http://127.0.0.1:9", "--out", "{w}/f9", "-q"), r"--judge-model and --base-url contradict"),
@@ -256,7 +262,7 @@ def test_a_non_utf8_line_is_skipped_like_any_malformed_line(world: World) -> Non
     assert re.search(r"malformed line skipped: \S+generated\.jsonl:\d+: not UTF-8 \(byte 0xff at column 1\)", proc.stderr)
 
 
-def test_ctrl_c_with_the_openai_backend_stops_at_once(world: World, stub_server: Callable[..., tuple[str, object]]) -> None:
+def test_ctrl_c_with_the_openai_backend_stops_at_once(world: World, stub_server: Callable[..., tuple[str, object]]) -> None:  # noqa: F811
     """Requests in flight (a server that takes a minute) do not hold Ctrl-C up; nothing is lost."""
     import signal
     import time
@@ -267,7 +273,7 @@ def test_ctrl_c_with_the_openai_backend_stops_at_once(world: World, stub_server:
     proc = subprocess.Popen([sys.executable, "-m", "sarcgen.cli", "generate", "-r", str(SMOKE), "--backend", "openai",
                              "--base-url", url, "--parallel", "2", "--out", str(out), "-q"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
     end = time.monotonic() + 60
     while not stub.bodies:  # type: ignore[attr-defined]
         assert proc.poll() is None and time.monotonic() < end, proc.stderr.read() if proc.stderr else ""
@@ -278,3 +284,13 @@ def test_ctrl_c_with_the_openai_backend_stops_at_once(world: World, stub_server:
     assert time.monotonic() - t0 < 15, "Ctrl-C waited for the requests in flight"
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+
+
+def test_a_partial_run_is_published_with_a_loud_warning(world: World) -> None:
+    """An interrupted generate is not refused (the records are real) but never published silently."""
+    run = world.p("partial")
+    shutil.copytree(world.good, run)
+    (run / "manifest.json").write_text(json.dumps({"kind": "generate", "status": "interrupted", "accepted": 24, "target": 500}))
+    proc = sarcgen(["publish", str(run), "--out", str(world.p("ds-partial"))], world.root)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"warning: \S+partial: generate stopped \(interrupted\) at 24/500 accepted records", proc.stderr)

@@ -93,3 +93,14 @@ def test_filter_combines_two_runs_on_purpose_and_publish_accepts_that(tmp_path: 
     assert rep.kept == 8
     res = publish_run(tmp_path / "both", tmp_path / "ds")
     assert sum(res.split_sizes.values()) == 8
+
+
+def test_settings_that_are_probably_a_mistake_are_warned_about(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    generate_run(make_recipe(tmp_path, n=4), backend=FakeBackend([GOOD]), out_dir=out, progress=False)
+    s = generate_run(make_recipe(tmp_path, n=2), backend=FakeBackend([GOOD]), out_dir=out, progress=False)
+    assert s.new_accepted == 0 and any("already holds 4 accepted records, more than generate.n 2" in w for w in s.warnings)
+    greedy = make_recipe(tmp_path, n=1, sampling={"temperature": 0.0}, max_retries=2)
+    s = generate_run(greedy, backend=FakeBackend([GOOD]), out_dir=tmp_path / "greedy", progress=False)
+    assert any("temperature 0 decodes greedily" in w for w in s.warnings)
+    assert "temperature 0 decodes greedily" in (tmp_path / "greedy" / "generate.log").read_text()
