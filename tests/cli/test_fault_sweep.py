@@ -106,6 +106,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         fh.write(b"\xff\xfe\n")
     shutil.copytree(run, w.p("runy"))
     _write(w.p("runy") / "recipe.yaml", b"name: x\xff\n")
+    shutil.copytree(good, w.p("goodr"))
+    _write(w.p("goodr") / "recipe.yaml", b"name: r\npublish:\n  train: 2.0\n")
     shutil.copytree(run, w.p("runm"))
     _write(w.p("runm") / "manifest.json", b'\xff{"a": 1}')
     return w
@@ -171,9 +173,11 @@ UTF8 = [  # bytes that are not UTF-8, in every input
     Case("filtered-jsonl", ("publish", "{w}/goodu", "--out", "{w}/ds-goodu"), r"goodu/filtered\.jsonl:\d+: not UTF-8"),
     Case("merge-jsonl", ("merge", "{w}/nonutf8", "--out", "{w}/m-nonutf8"), r"nonutf8/generated\.jsonl:\d+: not UTF-8"),
     Case("merge-manifest", ("merge", "{w}/runm", "--out", "{w}/m-runm"), r"runm/manifest\.json:1: not UTF-8"),
-    Case("against-csv", ("filter", "{good}", "--against", "{w}/bad.csv", "--out", "{w}/f1", "-q"), r"bad\.csv\S*: .*UTF-8"),
-    Case("against-txt", ("filter", "{good}", "--against", "{w}/bad.txt", "--out", "{w}/f2", "-q"), r"bad\.txt\S*: .*UTF-8"),
-    Case("predict-file", ("predict", "-m", "{w}/pickle", "--file", "{w}/bad.txt"), r"bad\.txt\S*: .*UTF-8"),
+    Case("against-csv", ("filter", "{good}", "--against", "{w}/bad.csv", "--out", "{w}/f1", "-q"), r"bad\.csv:3: not UTF-8 \(byte 0xff at column 1\)"),
+    Case("against-txt", ("filter", "{good}", "--against", "{w}/bad.txt", "--out", "{w}/f2", "-q"), r"bad\.txt:2: not UTF-8"),
+    Case("base-data", ("finetune-compare", "--synthetic", "{good}", "--base-data", "{w}/bad.csv", "--base-model", "{w}/nope",
+                       "--out", "{w}/ft-bad", "-q"), r"bad\.csv:3: not UTF-8"),
+    Case("predict-file", ("predict", "-m", "{w}/pickle", "--file", "{w}/bad.txt"), r"bad\.txt:2: not UTF-8"),
 ]
 GZ = [  # truncated or broken .gz
     Case("imdb-test-truncated", ("filter", "{good}", "--imdb-test", "{w}/trunc.csv.gz", "--out", "{w}/f3", "-q"), r"trunc\.csv\.gz: .*truncated"),
@@ -195,6 +199,7 @@ FLAGS = [  # flags checked late or blamed on the wrong source
     Case("near-dup-threshold", ("filter", "{good}", "--near-dup-threshold", "101", "--out", "{w}/f6", "-q"),
          r"--near-dup-threshold 101\.0: filter\.near_dup_threshold"),
     Case("publish-fractions", ("publish", "{good}", "--train", "0.5", "--out", "{w}/ds-frac"), r"publish\.train \+ publish\.validation"),
+    Case("run-folder-recipe-value", ("publish", "{w}/goodr", "--out", "{w}/ds-goodr"), r"goodr/recipe\.yaml:3: publish\.train"),
     Case("shard", ("generate", "-r", str(SMOKE), "--shard", "3/2", "--dry-run"), r"shard '3/2'"),
 ]
 ACCEPTED_BEFORE = [  # contradictory or degenerate input that used to be accepted silently
