@@ -5,7 +5,7 @@ fingerprints of what it read, its settings hash, the fingerprints of what it wro
 `sarcgen.runfolder`). A stage is skipped when that record still matches: same input content, same
 settings, outputs intact. Content, not file times, so a copy, checkout or rsync of the folder keeps
 its state, and re-running after a crash (or after changing a late stage's settings) redoes only
-what is needed. Generate resumes by itself and returns at once when the folder is complete.
+what is needed. Generate, when its record does not hold, resumes the folder by itself.
 """
 
 from __future__ import annotations
@@ -132,7 +132,10 @@ def run_pipeline(
 
 # -------------------------------------------------------------------------------- generate
 def _generate_current(recipe: Recipe, run: Path) -> tuple[bool, str]:
-    return False, "generate resumes by itself"
+    from sarcgen.generate.manifest import generate_inputs
+
+    h = recipe.hash()
+    return rf.stage_is_current(run, "generate", generate_inputs(h, recipe.generate.n), h)
 
 
 def _generate(recipe: Recipe, run: Path, progress: bool) -> tuple[str, str]:
@@ -199,7 +202,9 @@ def _finetune(recipe: Recipe, run: Path, progress: bool) -> tuple[str, str]:
 
     out = run / rf.FINETUNE_DIR  # where `sarcgen finetune-compare --synthetic RUN` writes too
     res: dict[str, Any] = run_compare(recipe.finetune, str(run / rf.DATASET_DIR), out, progress=progress)
-    return "ran", f"report in {out / 'report.md'}" + _headline(res)
+    from sarcgen.finetune.report import REPORT_MD
+
+    return "ran", f"report in {out / REPORT_MD}" + _headline(res)
 
 
 STEPS = (

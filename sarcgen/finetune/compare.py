@@ -22,6 +22,7 @@ from sarcgen.finetune.data import (
     load_base_data,
     load_challenge_sets,
 )
+from sarcgen.finetune.report import REPORT_FILES
 from sarcgen.finetune.synthetic_data import load_synthetic_splits
 from sarcgen.finetune.train import TrainResult, predict_logits, train_classifier
 from sarcgen.jsonl import write_json
@@ -153,7 +154,6 @@ def challenge_table(data: CompareData, runs: list[dict[str, Any]]) -> list[dict[
 
 
 # ------------------------------------------------------------------------------------------ run
-REPORT_FILES = ("report.md", "results.json", "loss_curves.png")
 STAGE = "finetune"
 
 

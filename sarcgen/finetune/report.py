@@ -23,6 +23,11 @@ SUMMARY = [
 ]
 
 
+# The comparison's files, inside its folder (RUN/finetune for a run folder).
+REPORT_MD, RESULTS_JSON, LOSS_CURVES_PNG, ATTRIBUTIONS_PNG = "report.md", "results.json", "loss_curves.png", "attributions.png"
+REPORT_FILES = (REPORT_MD, RESULTS_JSON, LOSS_CURVES_PNG)  # written by every comparison
+
+
 def plot_loss_curves(runs: list[dict[str, Any]], path: Path) -> Path:
     """Train and validation loss per epoch, A and B side by side (each seed a line; best epoch dotted)."""
     import matplotlib
@@ -156,13 +161,13 @@ def write_report(out_dir: Path, results: dict[str, Any], attrib: dict[str, list[
     from sarcgen.finetune.attribution import plot_attributions
 
     out_dir = Path(out_dir)
-    files = {"report": "report.md", "results": "results.json", "loss_curves": "loss_curves.png"}
+    files = {"report": REPORT_MD, "results": RESULTS_JSON, "loss_curves": LOSS_CURVES_PNG}
     plot_loss_curves(results["runs"], out_dir / files["loss_curves"])
     if attrib:
         labels = [row["label"] for row in results["challenge_table"] if row["set"] == "challenge"]
-        plot_attributions(attrib, labels, out_dir / "attributions.png",
+        plot_attributions(attrib, labels, out_dir / ATTRIBUTIONS_PNG,
                           titles={"A": "A: IMDB only", "B": "B: + synthetic"})
-        files["attributions"] = "attributions.png"
+        files["attributions"] = ATTRIBUTIONS_PNG
         results["attributions"] = attrib
     results["files"] = files
     write_json(out_dir / files["results"], results)

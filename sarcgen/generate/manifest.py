@@ -90,5 +90,10 @@ class GenerateManifest:
     def _stage(self, status: str, summary: RunSummary) -> dict[str, Any]:
         """The generate stage's completion record; outputs are fingerprinted once the session ends."""
         outputs = rf.fingerprints(self.out, [rf.GENERATED]) if status != "running" else {}
-        return {"status": status, "inputs": {"recipe_hash": self.recipe_hash}, "settings": self.recipe_hash,
-                "target": summary.target, "accepted": summary.accepted, "outputs": outputs, "finished_at": _now()}
+        return {"status": status, "inputs": generate_inputs(self.recipe_hash, summary.target), "settings": self.recipe_hash,
+                "accepted": summary.accepted, "outputs": outputs, "finished_at": _now()}
+
+
+def generate_inputs(recipe_hash: str, target: int) -> dict[str, str | None]:
+    """What a generate completion depends on: the recipe (its hash) and the target count."""
+    return {"recipe_hash": recipe_hash, "target": str(target)}

@@ -21,17 +21,23 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+)
 from pydantic import BaseModel, ConfigDict
 
 from sarcgen import __version__
 from sarcgen.review.detail import record_detail, render_prompt, row_summary
 from sarcgen.review.index import FACETS, SORTS, Query, RunIndex
 from sarcgen.review.store import Decision, DecisionKind
+from sarcgen.runfolder import FILTER_LENGTHS_PNG
 
 PACKAGE = Path(__file__).resolve().parent
 STATIC_DIR, TEMPLATE_DIR = PACKAGE / "static", PACKAGE / "templates"
-RUN_FILES = {"filter_lengths.png": "image/png"}  # run-folder files the page may show, by exact name
+RUN_FILES = {FILTER_LENGTHS_PNG: "image/png"}  # run-folder files the page may show, by exact name
 TOKEN_HEADER = "X-Review-Token"
 PAGE_SIZE, MAX_PAGE = 50, 200
 SECURITY_HEADERS = {
@@ -106,7 +112,7 @@ def create_app(index: RunIndex, token: str, reviewer: str) -> FastAPI:
     def home() -> HTMLResponse:
         boot = {"summary": index.summary(), "page": page_json(Query(), 0, PAGE_SIZE), "facets": list(FACETS),
                 "sorts": list(SORTS), "reviewer": reviewer, "page_size": PAGE_SIZE, "version": __version__,
-                "has_lengths": (index.run_dir / "filter_lengths.png").is_file()}
+                "has_lengths": (index.run_dir / FILTER_LENGTHS_PNG).is_file()}
         html = page.render(boot=boot, run=index.run_dir.name, token=token)
         return HTMLResponse(html)
 
