@@ -49,11 +49,14 @@ def preflight(recipe: Recipe, skip: tuple[str, ...] = ()) -> None:
     """Check every stage's settings before the first stage starts, so a bad split or a missing
     file fails in a second instead of after hours of generation. Raises the stage's own error
     (naming the key, flag or file); loads no model and reads no data."""
+    from sarcgen.embedded import embedded_gguf
     from sarcgen.errors import InputError, ModelError
     from sarcgen.prompts import load_template
 
     if "generate" not in skip:
         load_template(recipe.generate.template)
+        if recipe.model.embedded:  # the package must be installed (one line naming the extra otherwise)
+            embedded_gguf(recipe.model.embedded)
     f = recipe.filter
     if "filter" not in skip:
         from sarcgen.filter.decontaminate import resolve_imdb_test
@@ -66,7 +69,9 @@ def preflight(recipe: Recipe, skip: tuple[str, ...] = ()) -> None:
         if f.judge:
             load_template(recipe.generate.judge_template)
             judge = f.judge_model or recipe.model
-            if judge.path and not Path(judge.path).expanduser().is_file():
+            if judge.embedded:
+                embedded_gguf(judge.embedded)
+            elif judge.path and not Path(judge.path).expanduser().is_file():
                 raise ModelError(f"filter.judge_model.path: {judge.path}: no such file", "pass --judge-model PATH.gguf")
     if "publish" not in skip:
         from sarcgen.publish.split import check_fractions
@@ -81,12 +86,13 @@ def preflight(recipe: Recipe, skip: tuple[str, ...] = ()) -> None:
 
 
 def _preflight_finetune(recipe: Recipe) -> None:
+    from sarcgen.embedded import EMBEDDED
     from sarcgen.errors import InputError, ModelError
     from sarcgen.finetune.train import refuse_pickle_weights, resolve_model_path
     from sarcgen.hub import hub_reachable
 
     ft = recipe.finetune
-    if ft.base_data is not None and not Path(ft.base_data).expanduser().exists():
+    if ft.base_data is not None and ft.base_data != EMBEDDED and not Path(ft.base_data).expanduser().exists():
         raise InputError(f"finetune.base_data: {ft.base_data}: no such file or folder",
                          "pass --base-data DIR_OR_FILE, e.g. ../shared/data/imdb")
     if ft.base_data is None and not hub_reachable():
@@ -159,7 +165,8 @@ def _filter(recipe: Recipe, run: Path, progress: bool) -> tuple[str, str]:
     from sarcgen.filter.run import run_filter
 
     rep = run_filter([run], recipe, run, recipe_source="pipeline", progress=progress)
-    return "ran", f"{rep.kept} kept, {rep.rejected} rejected"
+    loud = "".join(f"\n  WARNING: {w}" for w in rep.warnings)  # a vanished class, an untrustworthy judge
+    return "ran", f"{rep.kept} kept, {rep.rejected} rejected{loud}"
 
 
 # --------------------------------------------------------------------------------- publish
@@ -184,7 +191,8 @@ def _publish(recipe: Recipe, run: Path, progress: bool) -> tuple[str, str]:
 
     pub = publish_run(run, run / rf.DATASET_DIR, recipe.publish)
     sizes = ", ".join(f"{k} {v}" for k, v in pub.split_sizes.items())
-    return "ran", f"{sizes} -> {pub.out_dir}" + (f", pushed to {pub.url}" if pub.url else "")
+    return "ran", (f"{sizes} -> {pub.out_dir}" + (f", pushed to {pub.url}" if pub.url else "")
+                   + "".join(f"\n  warning: {w}" for w in pub.warnings))
 
 
 # -------------------------------------------------------------------------------- finetune
