@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
-import json
 import os
 import random
 import re
@@ -38,8 +37,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from sarcgen.jsonl import write_json, write_jsonl  # noqa: E402
-from sarcgen.records import Provenance, Rejection, Review  # noqa: E402
 from sarcgen.recipe import Recipe, save_resolved  # noqa: E402
+from sarcgen.records import Provenance, Rejection, Review  # noqa: E402
 
 
 def imdb_texts() -> list[str]:

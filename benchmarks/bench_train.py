@@ -48,7 +48,7 @@ MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 CONFIGS = ("trainer-pad512", "sarcgen-512", "sarcgen-256")
 
 
-def _data(args: argparse.Namespace):  # noqa: ANN202
+def _data(args: argparse.Namespace):
     from sarcgen.finetune.data import find_imdb_dir, load_base_data
 
     d = find_imdb_dir(REPO)
@@ -57,7 +57,7 @@ def _data(args: argparse.Namespace):  # noqa: ANN202
     return load_base_data(str(d), "unused", args.n_train, args.n_validation, 2, args.seed)
 
 
-def _accuracy(model, tokenizer, data, max_length: int) -> float:  # noqa: ANN001
+def _accuracy(model, tokenizer, data, max_length: int) -> float:
     import numpy as np
 
     from sarcgen.finetune.train import predict_logits

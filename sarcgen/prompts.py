@@ -58,7 +58,7 @@ class PromptTemplate:
         import jinja2
 
         try:
-            return self.template.render(**variables)
+            return str(self.template.render(**variables))
         except jinja2.UndefinedError as exc:
             raise RecipeError(f"{self.path}: template uses an undefined variable: {exc.message}") from None
         except jinja2.TemplateError as exc:

@@ -197,7 +197,11 @@ class FinetuneSettings(Strict):
     seed: int = 42
     seeds: int = Field(default=1, ge=1)
     challenge: list[str] = Field(default_factory=list)
-    attention_dropout: float | None = Field(default=0.0, ge=0, lt=1, description="attention-probability dropout; 0 lets torch use its fused attention (about 2x faster training on CPU); null keeps the model's own value")
+    attention_dropout: float | None = Field(
+        default=0.0, ge=0, lt=1,
+        description="attention-probability dropout; 0 lets torch use its fused attention (about 2x faster training on CPU); "
+                    "null keeps the model's own value",
+    )
 
 
 class Recipe(Strict):

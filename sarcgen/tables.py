@@ -60,7 +60,7 @@ def _json_rows(path: Path) -> list[dict[str, object]]:
     text = "".join(_lines(path))
     if path.name.lower().endswith(".json") and text.lstrip().startswith("["):
         try:
-            rows = json.loads(text)
+            rows: list[dict[str, object]] = json.loads(text)
         except ValueError as exc:
             raise InputError(f"{path}: malformed JSON ({exc})") from None
         if not all(isinstance(r, dict) for r in rows):

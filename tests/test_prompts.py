@@ -9,7 +9,7 @@ import pytest
 
 from sarcgen.errors import RecipeError
 from sarcgen.generate.plan import Plan
-from sarcgen.prompts import load_template, parse_messages, PACKAGED, review_messages
+from sarcgen.prompts import PACKAGED, load_template, parse_messages, review_messages
 from sarcgen.recipe import load_recipe
 
 

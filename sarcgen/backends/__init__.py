@@ -51,13 +51,13 @@ def _load(target: str, what: str) -> Any:
         raise BackendError(f"backend {what!r} is not available ({exc})", "choose another with --backend") from None
 
 
-def create_backend(recipe: "Recipe", model_spec: "ModelSpec | None" = None) -> Backend:
+def create_backend(recipe: Recipe, model_spec: ModelSpec | None = None) -> Backend:
     """A backend for `recipe.generate` (not loaded yet: call `.load()`).
 
     `model_spec` overrides `recipe.model` (the filter stage's judge may use another model).
     """
     g = recipe.generate
-    name = g.backend
+    name: str = g.backend
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}", f"choose one of {', '.join(sorted(BACKENDS))}")
     target = BACKENDS[name]

@@ -115,13 +115,40 @@ def _quant_name(file_type: int | None) -> str | None:
     return name.replace("MOSTLY_", "").replace("ALL_", "")
 
 
+def _read_metadata(fh: BinaryIO, n_kv: int) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    for _ in range(n_kv):
+        (klen,) = struct.unpack("<Q", _read(fh, 8))
+        key = _read(fh, klen).decode("utf-8", errors="replace")
+        (vtype,) = struct.unpack("<I", _read(fh, 4))
+        meta[key] = _read_value(fh, vtype, keep=True)
+    return meta
+
+
+def _tensors_end(fh: BinaryIO, n_tensors: int) -> int:
+    """Where the last tensor's data ends, relative to the data section, from the tensor infos."""
+    import gguf
+
+    end = 0
+    for _ in range(n_tensors):
+        (nlen,) = struct.unpack("<Q", _read(fh, 8))
+        _read(fh, nlen)
+        (n_dims,) = struct.unpack("<I", _read(fh, 4))
+        dims = struct.unpack(f"<{n_dims}Q", _read(fh, 8 * n_dims))
+        ttype, offset = struct.unpack("<IQ", _read(fh, 12))
+        block, type_size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(ttype)]
+        n_el = 1
+        for d in dims:
+            n_el *= d
+        end = max(end, offset + n_el // block * type_size)
+    return end
+
+
 def read_gguf_header(path: str | Path) -> GGUFHeader:
     """Parse the header of a GGUF file and compute the size its tensors need.
 
     Raises `ModelError` if the file is not a GGUF or is shorter than its header promises.
     """
-    import gguf
-
     p = Path(path)
     size = p.stat().st_size
     try:
@@ -135,24 +162,8 @@ def read_gguf_header(path: str | Path) -> GGUFHeader:
             version, n_tensors, n_kv = struct.unpack("<IQQ", _read(fh, 20))
             if version not in (2, 3) or n_tensors > 1 << 24 or n_kv > 1 << 24:
                 raise ModelError(f"{p}: unsupported or corrupt GGUF header (version {version})")
-            meta: dict[str, Any] = {}
-            for _ in range(n_kv):
-                (klen,) = struct.unpack("<Q", _read(fh, 8))
-                key = _read(fh, klen).decode("utf-8", errors="replace")
-                (vtype,) = struct.unpack("<I", _read(fh, 4))
-                meta[key] = _read_value(fh, vtype, keep=True)
-            end = 0
-            for _ in range(n_tensors):
-                (nlen,) = struct.unpack("<Q", _read(fh, 8))
-                _read(fh, nlen)
-                (n_dims,) = struct.unpack("<I", _read(fh, 4))
-                dims = struct.unpack(f"<{n_dims}Q", _read(fh, 8 * n_dims))
-                ttype, offset = struct.unpack("<IQ", _read(fh, 12))
-                block, type_size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(ttype)]
-                n_el = 1
-                for d in dims:
-                    n_el *= d
-                end = max(end, offset + n_el // block * type_size)
+            meta = _read_metadata(fh, n_kv)
+            end = _tensors_end(fh, n_tensors)
             align = int(meta.get("general.alignment") or 32)
             data_start = (fh.tell() + align - 1) // align * align
     except _Truncated:

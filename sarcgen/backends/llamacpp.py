@@ -130,7 +130,7 @@ class LlamaCppBackend:
         self._version = ""
 
     @classmethod
-    def from_recipe(cls, recipe: Any, model_spec: ModelSpec | None = None) -> "LlamaCppBackend":
+    def from_recipe(cls, recipe: Any, model_spec: ModelSpec | None = None) -> LlamaCppBackend:
         g = recipe.generate
         return cls(
             model_spec or recipe.model, n_ctx=g.llamacpp.n_ctx, n_threads=g.llamacpp.n_threads,

@@ -25,7 +25,6 @@ The chat template is rendered exactly as the sequential backend does (`ChatTempl
 
 from __future__ import annotations
 
-import ctypes
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -35,19 +34,18 @@ from typing import Any
 
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.backends.llamacpp import ChatTemplate, gguf_model_info, import_llama_cpp
+from sarcgen.backends.llamacpp_lowlevel import (
+    add_to_batch,
+    common_prefix_len,
+    new_context,
+    new_sampler,
+    quiet_logs,
+    shared_prefix,
+    token_piece,
+    tokenize,
+)
 from sarcgen.errors import BackendError, ModelError
-from sarcgen.recipe import ModelSpec
-
-PENALTY_LAST_N = 64  # as llama-cpp-python's high-level API (last_n_tokens_size)
-
-
-def common_prefix_len(a: list[int], b: list[int]) -> int:
-    """Length of the longest common prefix of two token lists."""
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
+from sarcgen.recipe import ModelSpec, Recipe
 
 
 @dataclass
@@ -118,15 +116,11 @@ class BatchedLlamaCppBackend:
         }
 
     @classmethod
-    def from_recipe(cls, recipe: Any, model_spec: ModelSpec | None = None) -> "BatchedLlamaCppBackend":
+    def from_recipe(cls, recipe: Recipe, model_spec: ModelSpec | None = None) -> BatchedLlamaCppBackend:
         g = recipe.generate
-        return cls(
-            model_spec or recipe.model,
-            parallel=g.parallel,
-            n_ctx=g.llamacpp.n_ctx,
-            n_threads=g.llamacpp.n_threads,
-            n_gpu_layers=g.llamacpp.n_gpu_layers,
-        )
+        ll = g.llamacpp
+        return cls(model_spec or recipe.model, parallel=g.parallel, n_ctx=ll.n_ctx, n_threads=ll.n_threads,
+                   n_gpu_layers=ll.n_gpu_layers)
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -140,7 +134,7 @@ class BatchedLlamaCppBackend:
         llama_cpp = import_llama_cpp()
         self._ll = llama_cpp
         self._version = getattr(llama_cpp, "__version__", "unknown")
-        _quiet_logs(llama_cpp, self.verbose)
+        quiet_logs(llama_cpp, self.verbose)
         llama_cpp.llama_backend_init()
         mparams = llama_cpp.llama_model_default_params()
         mparams.n_gpu_layers = self.n_gpu_layers
@@ -190,27 +184,10 @@ class BatchedLlamaCppBackend:
         return len(self.tokenize(self.render(messages)))
 
     def tokenize(self, text: str) -> list[int]:
-        ll = self._ll
-        data = text.encode("utf-8")
-        add_bos = bool(ll.llama_vocab_get_add_bos(self._vocab))
-        cap = len(data) + 8
-        buf = (ll.llama_token * cap)()
-        n = ll.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, True)
-        if n < 0:
-            cap = -n
-            buf = (ll.llama_token * cap)()
-            n = ll.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, True)
-        if n < 0:
-            raise BackendError(f"llama.cpp could not tokenize a {len(data)}-byte prompt")
-        return list(buf[:n])
+        return tokenize(self._ll, self._vocab, text)
 
     def _piece(self, token: int, special: bool = False) -> bytes:
-        buf = ctypes.create_string_buffer(64)
-        n = self._ll.llama_token_to_piece(self._vocab, token, buf, 64, 0, special)
-        if n < 0:
-            buf = ctypes.create_string_buffer(-n)
-            n = self._ll.llama_token_to_piece(self._vocab, token, buf, -n, 0, special)
-        return buf.raw[: max(n, 0)]
+        return token_piece(self._ll, self._vocab, token, special)
 
     # -- context and samplers -----------------------------------------------------------------
 
@@ -234,19 +211,11 @@ class BatchedLlamaCppBackend:
                     ll.llama_sampler_free(slot.sampler)
             ll.llama_free(self._ctx)
             self._ctx = None
-        cparams = ll.llama_context_default_params()
-        cparams.n_ctx = need
-        cparams.n_batch = self.n_batch
-        cparams.n_ubatch = self.n_batch
-        cparams.n_seq_max = self.parallel
-        cparams.n_threads = self.n_threads
-        cparams.n_threads_batch = self.n_threads
-        cparams.kv_unified = self.kv_unified
-        fa = self.flash_attn
-        if fa is None:
-            fa = -1 if ll.llama_supports_gpu_offload() and self.n_gpu_layers != 0 else 0
-        cparams.flash_attn_type = fa
-        ctx = ll.llama_init_from_model(self._model, cparams)
+        flash_attn = self.flash_attn
+        if flash_attn is None:  # auto where layers run on a GPU, off on CPU
+            flash_attn = -1 if ll.llama_supports_gpu_offload() and self.n_gpu_layers != 0 else 0
+        ctx = new_context(ll, self._model, cells=need, n_batch=self.n_batch, n_seq=self.parallel, n_threads=self.n_threads,
+                          kv_unified=self.kv_unified, flash_attn=flash_attn)
         if not ctx:
             raise BackendError(
                 f"llama.cpp could not create a context of {need} KV cells for {self.parallel} sequences",
@@ -258,22 +227,7 @@ class BatchedLlamaCppBackend:
         return True
 
     def _new_sampler(self, req: GenerationRequest) -> Any:
-        ll = self._ll
-        chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
-        add = lambda s: ll.llama_sampler_chain_add(chain, s)  # noqa: E731
-        if req.repeat_penalty != 1.0:
-            n_vocab = ll.llama_vocab_n_tokens(self._vocab)  # 0.3.36's llama.h still takes n_vocab first
-            add(ll.llama_sampler_init_penalties(n_vocab, PENALTY_LAST_N, req.repeat_penalty, 0.0, 0.0))
-        if req.temperature <= 0:
-            add(ll.llama_sampler_init_greedy())
-            return chain
-        if req.top_k > 0:
-            add(ll.llama_sampler_init_top_k(req.top_k))
-        add(ll.llama_sampler_init_top_p(req.top_p, 1))
-        add(ll.llama_sampler_init_min_p(req.min_p, 1))
-        add(ll.llama_sampler_init_temp(req.temperature))
-        add(ll.llama_sampler_init_dist(req.seed & 0xFFFFFFFF))
-        return chain
+        return new_sampler(self._ll, self._vocab, req)
 
     # -- generation ---------------------------------------------------------------------------
 
@@ -289,7 +243,7 @@ class BatchedLlamaCppBackend:
         first = [(req, self.tokenize(self.render(req.messages))) for req in islice(it, self.parallel)]
         if not first:
             return
-        prefix = _shared_prefix([toks for _, toks in first])
+        prefix = shared_prefix([toks for _, toks in first])
         longest = max(len(t) - prefix for _, t in first)
         max_new = max(r.max_tokens for r, _ in first)
         # The prefix, then each sequence's own prompt tail and reply, with room for later prompts
@@ -326,7 +280,7 @@ class BatchedLlamaCppBackend:
             chunk = tokens[start : start + self.n_batch]
             batch.n_tokens = 0
             for j, tok in enumerate(chunk):
-                _add(batch, tok, start + j, 0, False)
+                add_to_batch(batch, tok, start + j, 0, False)
             self._decode(batch)
         for slot in self._slots:
             if slot.seq != 0:
@@ -389,7 +343,7 @@ class BatchedLlamaCppBackend:
             for s in active:
                 s.batch_idx = -1
                 if s.next_token is not None:
-                    s.batch_idx = _add(batch, s.next_token, len(s.cached), s.seq, True)
+                    s.batch_idx = add_to_batch(batch, s.next_token, len(s.cached), s.seq, True)
                     s.cached.append(s.next_token)
                     s.next_token = None
             n_gen = batch.n_tokens
@@ -400,7 +354,7 @@ class BatchedLlamaCppBackend:
                 chunk, s.pending = s.pending[:room], s.pending[room:]
                 for j, tok in enumerate(chunk):
                     last = not s.pending and j == len(chunk) - 1
-                    idx = _add(batch, tok, len(s.cached), s.seq, last)
+                    idx = add_to_batch(batch, tok, len(s.cached), s.seq, last)
                     s.cached.append(tok)
                     if last:
                         s.batch_idx = idx
@@ -461,36 +415,3 @@ class BatchedLlamaCppBackend:
             completion_tokens=len(s.out),
             seconds=time.perf_counter() - s.t0,
         )
-
-
-def _shared_prefix(prompts: list[list[int]]) -> int:
-    """Longest common token prefix of all prompts, leaving at least one token of each to evaluate."""
-    if not prompts:
-        return 0
-    n = min(len(p) for p in prompts) - 1
-    ref = prompts[0]
-    for p in prompts[1:]:
-        n = min(n, common_prefix_len(ref, p))
-    return max(n, 0)
-
-
-def _add(batch: Any, token: int, pos: int, seq: int, logits: bool) -> int:
-    """Append one token to a llama_batch; returns its index."""
-    i = batch.n_tokens
-    batch.token[i] = token
-    batch.pos[i] = pos
-    batch.n_seq_id[i] = 1
-    batch.seq_id[i][0] = seq
-    batch.logits[i] = 1 if logits else 0
-    batch.n_tokens = i + 1
-    return i
-
-
-def _quiet_logs(llama_cpp: Any, verbose: bool) -> None:
-    """Silence llama.cpp's load-time chatter unless verbose (as `Llama(verbose=False)` does)."""
-    try:
-        from llama_cpp import _logger
-
-        _logger.set_verbose(verbose)
-    except Exception:  # pragma: no cover - older/newer layouts
-        pass

@@ -134,7 +134,7 @@ class OpenAICompatBackend:
         self.retries = 0  # total retries made, for the run summary and tests
 
     @classmethod
-    def from_recipe(cls, recipe: Any, model_spec: Any = None) -> "OpenAICompatBackend":
+    def from_recipe(cls, recipe: Any, model_spec: Any = None) -> OpenAICompatBackend:
         """From `recipe.generate`: base_url, api_model, parallel (= concurrency), request_timeout."""
         g = recipe.generate
         if not g.openai.base_url:

@@ -7,10 +7,10 @@ import click
 from sarcgen.cli.filter import filter_cmd
 from sarcgen.cli.finetune import finetune_compare, predict
 from sarcgen.cli.generate import generate
+from sarcgen.cli.merge import merge
 from sarcgen.cli.publish import publish
 from sarcgen.cli.review import review
 from sarcgen.cli.run import run
-from sarcgen.cli.merge import merge
 
 # In the order of the data flow, so `sarcgen --help` reads like the study.
 ALL: list[click.Command] = [generate, filter_cmd, review, publish, finetune_compare, run, predict, merge]

@@ -86,7 +86,7 @@ _NEG = ["awful", "boring", "terrible", "dull", "horrible", "waste", "hated", "wo
 _NOUNS = ["movie", "film", "plot", "acting", "ending", "cast", "script", "soundtrack", "pacing"]
 
 
-def toy_review(label: int, rng: "random.Random") -> str:
+def toy_review(label: int, rng: random.Random) -> str:
     """A short review whose sentiment words give its label away (so a tiny model can learn it)."""
     words = _POS if label else _NEG
     body = " ".join(f"the {rng.choice(_NOUNS)} was {rng.choice(words)}." for _ in range(rng.randint(2, 6)))

@@ -22,10 +22,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sarcgen.errors import ModelError
+
+if TYPE_CHECKING:
+    import gguf
 
 IM_START, IM_END, ENDOFTEXT = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
 
@@ -221,10 +225,20 @@ def write_tiny_qwen3_gguf(path: str | Path, *, shape: str = "tiny", seed: int = 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tokens, types, merges, specials = _vocab(s)
-    n_vocab = len(tokens)
-    rng = np.random.default_rng(seed)
-
     w = gguf.GGUFWriter(str(out), arch="qwen3")
+    _add_metadata(w, s, shape)
+    _add_tokenizer(w, tokens, types, merges, specials)
+    _add_tensors(w, s, len(tokens), specials, np.random.default_rng(seed))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return out
+
+
+def _add_metadata(w: gguf.GGUFWriter, s: Shape, shape: str) -> None:
+    import gguf
+
     w.add_name(f"sarcgen random {shape} qwen3")
     w.add_file_type(int(gguf.LlamaFileType.MOSTLY_F16))
     w.add_context_length(s.context)
@@ -238,6 +252,8 @@ def write_tiny_qwen3_gguf(path: str | Path, *, shape: str = "tiny", seed: int = 
     w.add_rope_freq_base(1_000_000.0)
     w.add_layer_norm_rms_eps(1e-6)
 
+
+def _add_tokenizer(w: gguf.GGUFWriter, tokens: list[str], types: list[int], merges: list[str], specials: dict[str, int]) -> None:
     w.add_tokenizer_model("gpt2")
     w.add_tokenizer_pre("qwen2")
     w.add_token_list(tokens)
@@ -249,6 +265,8 @@ def write_tiny_qwen3_gguf(path: str | Path, *, shape: str = "tiny", seed: int = 
     w.add_add_bos_token(False)
     w.add_chat_template(QWEN3_CHAT_TEMPLATE)
 
+
+def _add_tensors(w: gguf.GGUFWriter, s: Shape, n_vocab: int, specials: dict[str, int], rng: np.random.Generator) -> None:
     def mat(rows: int, cols: int) -> np.ndarray:
         # Small-std normal weights keep activations finite through all layers.
         return (rng.standard_normal((rows, cols), dtype=np.float32) * 0.02).astype(np.float16)
@@ -277,12 +295,6 @@ def write_tiny_qwen3_gguf(path: str | Path, *, shape: str = "tiny", seed: int = 
         w.add_tensor(p + "ffn_gate.weight", mat(s.ffn, s.hidden))
         w.add_tensor(p + "ffn_up.weight", mat(s.ffn, s.hidden))
         w.add_tensor(p + "ffn_down.weight", mat(s.hidden, s.ffn))
-
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    return out
 
 
 _FTYPES = {

@@ -73,7 +73,8 @@ def resolve_imdb_test(path: str | Path) -> Path:
         for name in ("test.csv.gz", "test.csv", "test.jsonl", "test.jsonl.gz", "test.parquet"):
             if (p / name).is_file():
                 return p / name
-        raise InputError(f"{p}: no test.csv.gz, test.csv, test.jsonl or test.parquet in this folder", "pass the IMDB test file itself with --imdb-test")
+        raise InputError(f"{p}: no test.csv.gz, test.csv, test.jsonl or test.parquet in this folder",
+                         "pass the IMDB test file itself with --imdb-test")
     if not p.is_file():
         raise InputError(f"{p}: IMDB test split not found", "pass a csv/csv.gz/jsonl/parquet file with a text column, or drop --imdb-test")
     return p

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sarcgen.text import tokens
 from sarcgen.records import Review
+from sarcgen.text import tokens
 
 LENGTH_BINS = (0, 10, 20, 35, 50, 80, 120, 160, 250, 10**9)
 

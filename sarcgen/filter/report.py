@@ -54,9 +54,8 @@ def _short(t: str, n: int = 140) -> str:
     return t if len(t) <= n else t[: n - 1] + "\u2026"
 
 
-def render_markdown(rep: FilterReport) -> str:
-    """The whole report. Deterministic: no timestamps or timings."""
-    L: list[str] = ["# Filter report", ""]
+def _summary(rep: FilterReport) -> list[str]:
+    L = ["# Filter report", ""]
     L += [f"> **Warning:** {w}" for w in rep.warnings] + ([""] if rep.warnings else [])
     L += [f"- inputs: {', '.join(f'`{p}`' for p in rep.inputs)}", f"- settings from: `{rep.recipe_source}`",
           f"- rows read: **{rep.total}**, kept: **{rep.kept}**, rejected: **{rep.rejected}**"
@@ -67,13 +66,14 @@ def render_markdown(rep: FilterReport) -> str:
     s = rep.settings
     L += ["Thresholds: " + ", ".join(f"{k}={s[k]}" for k in ("min_words", "max_words", "language", "near_dup_threshold",
                                                             "decontam_threshold", "judge")), ""]
-
     L += ["## Drops per reason", ""]
     rows = [[stage, reason, n] for stage, reasons in rep.by_stage.items() for reason, n in reasons.items()]
     L += _table(["stage", "reason", "rows"], rows) if rows else ["Nothing was dropped.", ""]
-    L += _table(["stage", "rows in"], [[k, v] for k, v in rep.stage_in.items()])
+    return L + _table(["stage", "rows in"], [[k, v] for k, v in rep.stage_in.items()])
 
-    L += ["## Device x aspect, before -> after", ""]
+
+def _cells(rep: FilterReport) -> list[str]:
+    L = ["## Device x aspect, before -> after", ""]
     aspects = sorted({a for row in rep.cells_before.values() for a in row})
     rows = []
     for dev in sorted(rep.cells_before):
@@ -84,44 +84,56 @@ def render_markdown(rep: FilterReport) -> str:
              if rep.cells_before[d].get(x, 0) and not rep.cells_after.get(d, {}).get(x, 0)]
     if empty:
         L += ["Cells emptied by the filter: " + ", ".join(empty), ""]
+    return L
 
+
+def _duplicates(rep: FilterReport) -> list[str]:
     d = rep.dedupe
-    L += ["## Duplicates", ""]
+    L = ["## Duplicates", ""]
     if d:
         L += [f"Template openers removed before comparing: {', '.join(repr(x) for x in d['template_openers']) or 'none'}; "
               f"closers: {', '.join(repr(x) for x in d['template_closers']) or 'none'}.", ""]
         L += [f"Stats: {', '.join(f'{k}={v}' for k, v in d['stats'].items())}", ""]
         if d["clusters"]:
-            rows = [[c["kept"], ", ".join(f"{m['id']} ({m['reason']}, {m['score']})" for m in c["duplicates"])] for c in d["clusters"][:50]]
+            rows = [[c["kept"], ", ".join(f"{m['id']} ({m['reason']}, {m['score']})" for m in c["duplicates"])]
+                    for c in d["clusters"][:50]]
             L += _table(["kept", "dropped as its duplicates"], rows)
             if len(d["clusters"]) > 50:
                 L += [f"... and {len(d['clusters']) - 50} more clusters (filter_report.json has them all).", ""]
+    return L
 
-    L += ["## Decontamination", ""]
+
+def _decontamination(rep: FilterReport) -> list[str]:
+    L = ["## Decontamination", ""]
     L += ["Evaluation texts: " + ", ".join(f"{k} ({v})" for k, v in rep.eval_sets.items()), ""]
-    if rep.decontamination:
-        L += _table(["id", "score", "method", "matched", "review"],
-                    [[c["id"], c["score"], c["method"], f"{c['source']}#{c['eval_index']}: {_short(c['matched_text'])}", _short(c["text"])]
-                     for c in rep.decontamination])
-    else:
-        L += ["No item near-matched an evaluation text.", ""]
+    if not rep.decontamination:
+        return L + ["No item near-matched an evaluation text.", ""]
+    return L + _table(["id", "score", "method", "matched", "review"],
+                      [[c["id"], c["score"], c["method"], f"{c['source']}#{c['eval_index']}: {_short(c['matched_text'])}",
+                        _short(c["text"])] for c in rep.decontamination])
 
-    if rep.judge is not None:
-        j = rep.judge
-        L += ["## Judge", "", f"Model `{j.get('model_file')}` ({j.get('backend')}), blind to the requested attributes.", ""]
-        cal = j.get("calibration")
-        if cal:
-            verdict = "passed" if cal["passed"] else "FAILED"
-            L += [f"Calibration ({cal['n']} labelled reviews, need {cal['min_accuracy']}): {verdict}, sentiment accuracy "
-                  f"{cal['sentiment_accuracy']}, sarcasm accuracy {cal['sarcasm_accuracy']}, {cal['unparseable']} unparseable; "
-                  f"mode {j.get('mode')}" + (" (verdicts recorded, nothing dropped)" if j.get("mode") == "advisory" else "") + ".", ""]
-            L += _table(["kind", "n", "sentiment accuracy", "sarcasm accuracy"],
-                        [[k, v["n"], v["sentiment_accuracy"], v["sarcasm_accuracy"]] for k, v in cal["per_kind"].items()])
-        L += _table(["judged", "parsed", "agreements", "agreement rate", "sentiment agreement", "sarcasm agreement", "unparseable", "errors"],
-                    [[j["judged"], j["parsed"], j["agreements"], j["agreement_rate"], j["sentiment_agreement_rate"],
-                      j["sarcasm_agreement_rate"], j["unparseable"], j["errors"]]])
 
-    L += ["## Diversity", ""]
+def _judge(rep: FilterReport) -> list[str]:
+    j = rep.judge
+    if j is None:
+        return []
+    L = ["## Judge", "", f"Model `{j.get('model_file')}` ({j.get('backend')}), blind to the requested attributes.", ""]
+    cal = j.get("calibration")
+    if cal:
+        verdict = "passed" if cal["passed"] else "FAILED"
+        L += [f"Calibration ({cal['n']} labelled reviews, need {cal['min_accuracy']}): {verdict}, sentiment accuracy "
+              f"{cal['sentiment_accuracy']}, sarcasm accuracy {cal['sarcasm_accuracy']}, {cal['unparseable']} unparseable; "
+              f"mode {j.get('mode')}" + (" (verdicts recorded, nothing dropped)" if j.get("mode") == "advisory" else "") + ".", ""]
+        L += _table(["kind", "n", "sentiment accuracy", "sarcasm accuracy"],
+                    [[k, v["n"], v["sentiment_accuracy"], v["sarcasm_accuracy"]] for k, v in cal["per_kind"].items()])
+    return L + _table(["judged", "parsed", "agreements", "agreement rate", "sentiment agreement", "sarcasm agreement",
+                       "unparseable", "errors"],
+                      [[j["judged"], j["parsed"], j["agreements"], j["agreement_rate"], j["sentiment_agreement_rate"],
+                        j["sarcasm_agreement_rate"], j["unparseable"], j["errors"]]])
+
+
+def _diversity(rep: FilterReport) -> list[str]:
+    L = ["## Diversity", ""]
     b, a = rep.diversity_before, rep.diversity_after
     keys = ["reviews", "distinct_1", "distinct_2", "mean_pairwise_similarity", "mean_words"]
     L += _table(["", *keys], [["before", *[b.get(k) for k in keys]], ["after", *[a.get(k) for k in keys]]])
@@ -129,7 +141,12 @@ def render_markdown(rep: FilterReport) -> str:
     ha = {h["bin"]: h["count"] for h in a.get("length_histogram", [])}
     L += _table(["words", "before", "after"], [[k, hb[k], ha.get(k, 0)] for k in hb if hb[k] or ha.get(k, 0)])
     L += ["![review lengths](filter_lengths.png)", ""]
-
     if rep.malformed:
         L += ["## Malformed lines (skipped)", ""] + [f"- `{m}`" for m in rep.malformed] + [""]
-    return "\n".join(L)
+    return L
+
+
+def render_markdown(rep: FilterReport) -> str:
+    """The whole report. Deterministic: no timestamps or timings."""
+    sections = (_summary, _cells, _duplicates, _decontamination, _judge, _diversity)
+    return "\n".join(line for section in sections for line in section(rep))

@@ -48,7 +48,9 @@ def token_attributions(model: Any, tokenizer: Any, texts: list[str], max_length:
 
 def _wrap(tokens: list[str], width: int) -> list[list[int]]:
     """Indices of tokens per display line, at most `width` characters a line."""
-    lines, cur, used = [], [], 0
+    lines: list[list[int]] = []
+    cur: list[int] = []
+    used = 0
     for i, t in enumerate(tokens):
         w = len(t) + 1
         if cur and used + w > width:
@@ -88,7 +90,7 @@ def plot_attributions(attrib: dict[str, list[dict[str, Any]]], labels: list[int]
     fig_w = 2.1 + width * char_w
     fig_h = max(2.0, len(rows) * line_h + 0.9)
     fig = plt.figure(figsize=(fig_w, fig_h), dpi=110)
-    ax = fig.add_axes([0, 0, 1, 1])
+    ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, fig_w)
     ax.set_ylim(fig_h, 0)
     ax.axis("off")

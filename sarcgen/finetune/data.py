@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from sarcgen.errors import InputError
 from sarcgen.hub import hub_reachable
 from sarcgen.records import label_from_name
 from sarcgen.tables import TABLE_SUFFIXES, read_columns
+
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t]+")
 
@@ -37,7 +38,7 @@ class TextSet:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def __add__(self, other: "TextSet") -> "TextSet":
+    def __add__(self, other: TextSet) -> TextSet:
         meta = (self.meta or [{}] * len(self)) + (other.meta or [{}] * len(other))
         return TextSet(f"{self.name}+{other.name}", self.texts + other.texts, self.labels + other.labels, meta)
 
@@ -195,7 +196,7 @@ def _hub_base(dataset_id: str) -> tuple[TextSet, TextSet | None]:
 
     try:
         dd = datasets.load_dataset(dataset_id)
-    except Exception as exc:  # noqa: BLE001 - the datasets library raises many types here
+    except Exception as exc:
         raise InputError(f"cannot load the base dataset {dataset_id!r}: {str(exc).splitlines()[0]}", hint) from None
     pools = {}
     for split in ("train", "test"):

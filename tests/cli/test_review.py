@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.cli_helpers import run_cli
 
 REPO = Path(__file__).resolve().parents[2]

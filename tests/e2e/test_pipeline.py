@@ -12,12 +12,12 @@ import re
 from pathlib import Path
 
 import pytest
-from tests.cli_helpers import run_cli as run
 
 from sarcgen.backends import BACKENDS
 from sarcgen.backends.base import GenerationRequest
 from sarcgen.backends.fake import FakeBackend
 from sarcgen.devtools.tiny_bert import write_tiny_bert, write_toy_imdb
+from tests.cli_helpers import run_cli as run
 
 OPENERS = ["Honestly", "Well", "So", "Frankly", "Truly", "Look", "Admittedly", "Apparently", "Clearly", "Somehow"]
 SARC = ["if you enjoy watching paint dry for two hours", "assuming you like staring at a wall",

@@ -44,9 +44,8 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self, timeout: float = 60) -> "Server":
+    def start(self, timeout: float = 60) -> Server:
         import httpx
-
         import llama_cpp.server.app  # noqa: F401  (the [server] extra is a test dependency: fail, never skip)
         with self.log.open("ab") as fh:
             self.proc = subprocess.Popen(

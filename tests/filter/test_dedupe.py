@@ -87,7 +87,7 @@ def test_lsh_finds_planted_pairs_among_many() -> None:
     vocab = [f"w{i}" for i in range(3000)]
     texts = [" ".join(rng.choice(vocab) for _ in range(40)) for _ in range(1500)]
     planted = {}
-    for k in range(50):
+    for _ in range(50):
         src = rng.randrange(1500)
         words = texts[src].split()
         words[rng.randrange(40)] = "changed"

@@ -10,16 +10,16 @@ import pytest
 from sarcgen.challenge import CHALLENGE_SET
 from sarcgen.devtools.tiny_bert import write_toy_imdb, write_toy_synthetic
 from sarcgen.errors import InputError
-from sarcgen.tables import read_texts
 from sarcgen.finetune.data import (
+    TextSet,
     clean_text,
     load_base_data,
     load_challenge_sets,
     load_labelled_file,
     stratified_sample,
-    TextSet,
 )
 from sarcgen.finetune.synthetic_data import load_synthetic_splits
+from sarcgen.tables import read_texts
 
 
 def test_clean_text_removes_html_breaks() -> None:

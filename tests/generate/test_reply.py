@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from sarcgen.generate.reply import (
-    BACKEND_ERROR, EMPTY, MALFORMED, META_TEXT, TRUNCATED, clean_text, parse_reply, strip_wrapping_quotes,
+    BACKEND_ERROR,
+    EMPTY,
+    MALFORMED,
+    META_TEXT,
+    TRUNCATED,
+    clean_text,
+    parse_reply,
+    strip_wrapping_quotes,
 )
 from sarcgen.text import strip_think
 

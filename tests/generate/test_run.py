@@ -214,7 +214,8 @@ def test_dry_run_loads_nothing(tmp_path: Path) -> None:
 def test_same_seed_same_plan_and_seeds(tmp_path: Path) -> None:
     a = generate_run(make_recipe(tmp_path, n=5), backend=FakeBackend([GOOD]), out_dir=tmp_path / "a", progress=False)
     b = generate_run(make_recipe(tmp_path, n=5), backend=FakeBackend([GOOD]), out_dir=tmp_path / "b", progress=False)
-    strip = lambda run: [(r["id"], r["device"], r["cue"], r["provenance"]["seed"]) for r in read_jsonl(run / "generated.jsonl")]
+    def strip(run: Path) -> list[tuple[str, str, str, int]]:
+        return [(r["id"], r["device"], r["cue"], r["provenance"]["seed"]) for r in read_jsonl(run / "generated.jsonl")]
     assert strip(a.out_dir) == strip(b.out_dir)
 
 

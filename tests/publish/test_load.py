@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.publish.test_run import _hf_cache, make_reviews, make_run, write_jsonl  # noqa: E402,F401  (autouse fixture)
-
-from sarcgen.errors import InputError  # noqa: E402
-from sarcgen.recipe import PublishSettings  # noqa: E402
+from sarcgen.errors import InputError
+from sarcgen.recipe import PublishSettings
+from tests.publish.test_run import _hf_cache, make_reviews, make_run, write_jsonl  # noqa: F401  (autouse fixture)
 
 
 def _ids(dd) -> dict[str, list[str]]:

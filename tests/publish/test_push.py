@@ -22,9 +22,8 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from tests.publish.test_run import make_run  # noqa: E402
-
-from sarcgen.errors import PublishError  # noqa: E402
+from sarcgen.errors import PublishError
+from tests.publish.test_run import make_run
 
 TOKEN = "hf_test_write_token"
 
@@ -153,13 +152,13 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                                         "commitOid": "c" * 40, "pullRequestUrl": None})
             self._send(404, {"error": f"fake hub: no route for {method} {path}"})
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._route("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._route("POST")
 
-        def do_PUT(self) -> None:  # noqa: N802
+        def do_PUT(self) -> None:
             self._route("PUT")
 
     return Handler

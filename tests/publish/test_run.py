@@ -205,7 +205,7 @@ def test_bad_inputs_are_clear(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, "object"]:
+def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     from sarcgen.publish.run import publish_run
 
     root = tmp_path_factory.mktemp("pub")
@@ -213,7 +213,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, "object"]
     return root, result
 
 
-def test_publish_writes_both_layouts_and_loads_back_exactly(published: tuple[Path, "object"]) -> None:
+def test_publish_writes_both_layouts_and_loads_back_exactly(published: tuple[Path, object]) -> None:
     import datasets
 
     from sarcgen.publish.inputs import read_run_inputs as read_run
@@ -238,7 +238,7 @@ def test_publish_writes_both_layouts_and_loads_back_exactly(published: tuple[Pat
     assert report["settings"]["seed"] == 7 and report["split_sizes"] == result.split_sizes
 
 
-def test_card_metadata_is_valid_hub_yaml(published: tuple[Path, "object"]) -> None:
+def test_card_metadata_is_valid_hub_yaml(published: tuple[Path, object]) -> None:
     from huggingface_hub import DatasetCard
 
     _, result = published
@@ -256,7 +256,7 @@ def test_card_metadata_is_valid_hub_yaml(published: tuple[Path, "object"]) -> No
     assert info["download_size"] == sum(p.stat().st_size for p in (result.out_dir / "data").glob("*.parquet"))
 
 
-def test_card_body_says_how_it_was_made(published: tuple[Path, "object"]) -> None:
+def test_card_body_says_how_it_was_made(published: tuple[Path, object]) -> None:
     _, result = published
     body = (result.out_dir / "README.md").read_text()
     for needle in ["Qwen3-4B-Instruct-2507-Q4_K_M.gguf", "ab" * 32, "Q4_K_M", "llamacpp 0.3.36",
@@ -293,7 +293,7 @@ def test_republish_removes_stale_splits(tmp_path: Path) -> None:
     assert list(datasets.load_from_disk(str(result.out_dir / "hf_dataset"))) == ["train", "test"]
 
 
-def test_concatenates_with_imdb(published: tuple[Path, "object"], imdb_dir: Path) -> None:
+def test_concatenates_with_imdb(published: tuple[Path, object], imdb_dir: Path) -> None:
     """Real IMDB rows, shaped as the Hub's stanfordnlp/imdb (string text, ClassLabel neg/pos) and as
     read from the local CSV (large_string text, int label): one cast each, then concatenate."""
     import datasets

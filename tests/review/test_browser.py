@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tests.cli_helpers import run_cli
 from tests.review.conftest import XSS, XSS_ID
 

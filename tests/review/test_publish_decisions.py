@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.cli_helpers import run_cli
 
 from sarcgen.review.store import Decision, DecisionStore
+from tests.cli_helpers import run_cli
 
 
 def digests(run: Path) -> dict[str, str]:

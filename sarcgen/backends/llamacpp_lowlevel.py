@@ -1,0 +1,121 @@
+"""Thin helpers over llama-cpp-python's low-level C API, for the batched backend.
+
+`ll` is the imported `llama_cpp` module and `vocab` a `llama_vocab` pointer: these functions
+hold no state, so the backend's class keeps only what is about sequences and slots.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+from sarcgen.backends.base import GenerationRequest
+from sarcgen.errors import BackendError
+
+PENALTY_LAST_N = 64  # as llama-cpp-python's high-level API (last_n_tokens_size)
+
+
+def common_prefix_len(a: list[int], b: list[int]) -> int:
+    """Length of the longest common prefix of two token lists."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def shared_prefix(prompts: list[list[int]]) -> int:
+    """Longest common token prefix of all prompts, leaving at least one token of each to evaluate."""
+    if not prompts:
+        return 0
+    n = min(len(p) for p in prompts) - 1
+    ref = prompts[0]
+    for p in prompts[1:]:
+        n = min(n, common_prefix_len(ref, p))
+    return max(n, 0)
+
+
+def tokenize(ll: Any, vocab: Any, text: str) -> list[int]:
+    """`text` as tokens (with BOS when the model wants one; special tokens parsed)."""
+    data = text.encode("utf-8")
+    add_bos = bool(ll.llama_vocab_get_add_bos(vocab))
+    cap = len(data) + 8
+    buf = (ll.llama_token * cap)()
+    n = ll.llama_tokenize(vocab, data, len(data), buf, cap, add_bos, True)
+    if n < 0:
+        cap = -n
+        buf = (ll.llama_token * cap)()
+        n = ll.llama_tokenize(vocab, data, len(data), buf, cap, add_bos, True)
+    if n < 0:
+        raise BackendError(f"llama.cpp could not tokenize a {len(data)}-byte prompt")
+    return list(buf[:n])
+
+
+def token_piece(ll: Any, vocab: Any, token: int, special: bool = False) -> bytes:
+    """The bytes one token stands for (a piece of UTF-8: decode only whole texts)."""
+    buf = ctypes.create_string_buffer(64)
+    n = ll.llama_token_to_piece(vocab, token, buf, 64, 0, special)
+    if n < 0:
+        buf = ctypes.create_string_buffer(-n)
+        n = ll.llama_token_to_piece(vocab, token, buf, -n, 0, special)
+    return buf.raw[: max(n, 0)]
+
+
+def new_sampler(ll: Any, vocab: Any, req: GenerationRequest) -> Any:
+    """A sampler chain for one request: penalties, then greedy, or top-k, top-p, min-p, temperature
+    and a distribution seeded by the request (so its seed decides its sampling)."""
+    chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+
+    def add(sampler: Any) -> None:
+        ll.llama_sampler_chain_add(chain, sampler)
+
+    if req.repeat_penalty != 1.0:
+        n_vocab = ll.llama_vocab_n_tokens(vocab)  # 0.3.36's llama.h still takes n_vocab first
+        add(ll.llama_sampler_init_penalties(n_vocab, PENALTY_LAST_N, req.repeat_penalty, 0.0, 0.0))
+    if req.temperature <= 0:
+        add(ll.llama_sampler_init_greedy())
+        return chain
+    if req.top_k > 0:
+        add(ll.llama_sampler_init_top_k(req.top_k))
+    add(ll.llama_sampler_init_top_p(req.top_p, 1))
+    add(ll.llama_sampler_init_min_p(req.min_p, 1))
+    add(ll.llama_sampler_init_temp(req.temperature))
+    add(ll.llama_sampler_init_dist(req.seed & 0xFFFFFFFF))
+    return chain
+
+
+def new_context(ll: Any, model: Any, *, cells: int, n_batch: int, n_seq: int, n_threads: int, kv_unified: bool,
+                flash_attn: int) -> Any:
+    """A llama.cpp context of `cells` KV cells for `n_seq` sequences (NULL when llama.cpp refuses)."""
+    cparams = ll.llama_context_default_params()
+    cparams.n_ctx = cells
+    cparams.n_batch = n_batch
+    cparams.n_ubatch = n_batch
+    cparams.n_seq_max = n_seq
+    cparams.n_threads = n_threads
+    cparams.n_threads_batch = n_threads
+    cparams.kv_unified = kv_unified
+    cparams.flash_attn_type = flash_attn
+    return ll.llama_init_from_model(model, cparams)
+
+
+def add_to_batch(batch: Any, token: int, pos: int, seq: int, logits: bool) -> int:
+    """Append one token to a llama_batch; returns its index."""
+    i: int = batch.n_tokens
+    batch.token[i] = token
+    batch.pos[i] = pos
+    batch.n_seq_id[i] = 1
+    batch.seq_id[i][0] = seq
+    batch.logits[i] = 1 if logits else 0
+    batch.n_tokens = i + 1
+    return i
+
+
+def quiet_logs(llama_cpp: Any, verbose: bool) -> None:
+    """Silence llama.cpp's load-time chatter unless verbose (as `Llama(verbose=False)` does)."""
+    try:
+        from llama_cpp import _logger
+
+        _logger.set_verbose(verbose)
+    except Exception:  # pragma: no cover - older/newer layouts
+        pass
