@@ -14,7 +14,10 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 from sarcgen.errors import FileError, InputError, file_errors
 
@@ -153,10 +156,13 @@ def read_jsonl(path: Path, on_error: ErrorHandler | None = None) -> list[dict[st
     return [obj for _, obj in iter_jsonl(path, on_error)]
 
 
-def _line(obj: Any) -> bytes:
-    if hasattr(obj, "model_dump"):
-        obj = obj.model_dump(mode="json")
-    return (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8")
+JsonRecord: TypeAlias = "BaseModel | dict[str, Any]"
+"""One JSONL line: a pydantic model (dumped in JSON mode) or a plain JSON object."""
+
+
+def _line(obj: JsonRecord) -> bytes:
+    plain = obj.model_dump(mode="json") if hasattr(obj, "model_dump") else obj
+    return (json.dumps(plain, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 class JsonlWriter:
@@ -174,7 +180,7 @@ class JsonlWriter:
             self._fh = path.open("ab", buffering=0)
         self._fsync = fsync
 
-    def write(self, obj: Any) -> None:
+    def write(self, obj: JsonRecord) -> None:
         data = memoryview(_line(obj))
         with file_errors(self.path):
             while data:
@@ -182,7 +188,7 @@ class JsonlWriter:
             if self._fsync:
                 os.fsync(self._fh.fileno())
 
-    def write_many(self, objs: Iterable[Any]) -> None:
+    def write_many(self, objs: Iterable[JsonRecord]) -> None:
         for obj in objs:
             self.write(obj)
 
@@ -213,7 +219,7 @@ def _atomic(path: Path, chunks: Iterable[bytes]) -> None:
             raise
 
 
-def write_jsonl(path: Path, objs: Iterable[Any]) -> int:
+def write_jsonl(path: Path, objs: Iterable[JsonRecord]) -> int:
     """Write a whole JSONL file atomically (temp file + rename). Returns the number of lines."""
     n = 0
 

@@ -17,10 +17,16 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sarcgen.errors import RecipeError
 from sarcgen.jsonl import read_text
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from sarcgen.generate.plan import PlanItem
+    from sarcgen.recipe import Attributes
 
 ROLES = ("system", "user", "assistant")
 _MARKER = re.compile(r"^\[\[(system|user|assistant)\]\][ \t]*$", re.MULTILINE)
@@ -52,7 +58,7 @@ class PromptTemplate:
     path: Path
     sha256: str
     sandboxed: bool
-    template: Any  # jinja2.Template
+    template: jinja2.Template
 
     def render(self, **variables: Any) -> str:
         import jinja2
@@ -91,7 +97,7 @@ def parse_messages(text: str, source: str = "<template>") -> list[dict[str, str]
     return out
 
 
-def _environment(search: list[Path], sandboxed: bool) -> Any:
+def _environment(search: list[Path], sandboxed: bool) -> jinja2.Environment:
     import jinja2
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -104,10 +110,12 @@ def _environment(search: list[Path], sandboxed: bool) -> Any:
     )
 
 
-def _hash(env: Any, name: str) -> str:
+def _hash(env: jinja2.Environment, name: str) -> str:
     """sha256 over the template's source and, recursively, everything it includes/imports."""
     from jinja2 import meta
 
+    loader = env.loader
+    assert loader is not None  # _environment always gives one
     h = hashlib.sha256()
     seen: set[str] = set()
     todo = [name]
@@ -116,7 +124,7 @@ def _hash(env: Any, name: str) -> str:
         if n in seen:
             continue
         seen.add(n)
-        source, _, _ = env.loader.get_source(env, n)
+        source, _, _ = loader.get_source(env, n)
         h.update(n.encode() + b"\0" + source.encode() + b"\0")
         todo += sorted(t for t in meta.find_referenced_templates(env.parse(source)) if isinstance(t, str))
     return h.hexdigest()
@@ -157,8 +165,8 @@ def load_template(spec: str) -> PromptTemplate:
     return PromptTemplate(name=name, path=path, sha256=digest, sandboxed=sandboxed, template=template)
 
 
-def review_messages(template: PromptTemplate, item: Any, attributes: Any) -> list[dict[str, str]]:
-    """Chat messages for one plan item (`sarcgen.generate.plan.PlanItem`) under the recipe's attributes."""
+def review_messages(template: PromptTemplate, item: PlanItem, attributes: Attributes) -> list[dict[str, str]]:
+    """Chat messages for one plan item under the recipe's attributes."""
     return template.messages(
         item=item.prompt_vars(),
         devices=list(attributes.devices),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.backends.openai import (
@@ -30,6 +30,9 @@ from sarcgen.backends.openai import (
 )
 from sarcgen.backends.pool import DOWN_ERRORS, PoolSettings, ReplicaPool
 from sarcgen.errors import BackendError, InputError
+
+if TYPE_CHECKING:
+    from sarcgen.recipe import ModelSpec, Recipe
 
 
 def read_url_file(path: str | Path) -> list[str]:
@@ -104,7 +107,7 @@ class FleetBackend(ReplicaPool):
                                                      max_retries=max_retries, backoff=backoff)
 
     @classmethod
-    def from_recipe(cls, recipe: Any, model_spec: Any = None) -> FleetBackend:
+    def from_recipe(cls, recipe: Recipe, model_spec: ModelSpec | None = None) -> FleetBackend:
         """From `recipe.generate`: base_url (a list), api_model, parallel (per replica), request_timeout."""
         g = recipe.generate
         return cls(base_urls(g.openai.base_url), model=g.openai.api_model, parallel=g.parallel, timeout=g.openai.request_timeout,

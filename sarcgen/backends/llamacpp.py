@@ -17,11 +17,18 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.errors import BackendError, ModelError
 from sarcgen.recipe import ModelSpec
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+    from sarcgen.backends.gguf import ResolvedModel
+    from sarcgen.backends.llamacpp_batch import BatchedLlamaCppBackend
+    from sarcgen.recipe import Recipe
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}"
@@ -80,7 +87,7 @@ def import_llama_cpp() -> Any:
     return llama_cpp
 
 
-def gguf_model_info(backend: Any, **extra: Any) -> ModelInfo:
+def gguf_model_info(backend: LlamaCppBackend | BatchedLlamaCppBackend, **extra: object) -> ModelInfo:
     """Provenance of a loaded llama.cpp backend (sequential or batched): the resolved GGUF file,
     its hash and quantization, the llama-cpp-python version, and `extra` engine settings."""
     r = backend.resolved
@@ -124,13 +131,13 @@ class LlamaCppBackend:
         self.n_gpu_layers = n_gpu_layers
         self.n_batch = n_batch
         self.verbose = verbose
-        self.llm: Any = None
-        self.resolved: Any = None
+        self.llm: Llama | None = None
+        self.resolved: ResolvedModel | None = None
         self.chat: ChatTemplate | None = None
         self._version = ""
 
     @classmethod
-    def from_recipe(cls, recipe: Any, model_spec: ModelSpec | None = None) -> LlamaCppBackend:
+    def from_recipe(cls, recipe: Recipe, model_spec: ModelSpec | None = None) -> LlamaCppBackend:
         g = recipe.generate
         return cls(
             model_spec or recipe.model, n_ctx=g.llamacpp.n_ctx, n_threads=g.llamacpp.n_threads,
@@ -170,6 +177,8 @@ class LlamaCppBackend:
         )
 
     def _token_text(self, tok: int) -> str:
+        if self.llm is None:
+            return ""
         try:
             return self.llm.detokenize([tok], special=True).decode("utf-8", errors="ignore")
         except Exception:
@@ -213,14 +222,16 @@ class LlamaCppBackend:
             return GenerationResult(
                 key=req.key, text="", finish_reason="error", seconds=time.perf_counter() - t0, error=str(exc)[:500]
             )
+        if not isinstance(out, dict):  # pragma: no cover - a stream: create_completion was not asked for one
+            raise BackendError("llama.cpp returned a stream for a single completion")
         choice = out["choices"][0]
-        usage = out.get("usage") or {}
+        usage = out.get("usage")
         return GenerationResult(
             key=req.key,
             text=choice.get("text") or "",
             finish_reason=choice.get("finish_reason") or "stop",
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
+            prompt_tokens=int(usage["prompt_tokens"]) if usage else 0,
+            completion_tokens=int(usage["completion_tokens"]) if usage else 0,
             seconds=time.perf_counter() - t0,
         )
 

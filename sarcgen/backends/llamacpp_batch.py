@@ -30,7 +30,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.backends.llamacpp import ChatTemplate, gguf_model_info, import_llama_cpp
@@ -46,6 +46,9 @@ from sarcgen.backends.llamacpp_lowlevel import (
 )
 from sarcgen.errors import BackendError, ModelError
 from sarcgen.recipe import ModelSpec, Recipe
+
+if TYPE_CHECKING:
+    from sarcgen.backends.gguf import ResolvedModel
 
 
 @dataclass
@@ -98,7 +101,7 @@ class BatchedLlamaCppBackend:
         # builds (measured on 2 CPU cores at N=16: 53 tok/s off, 38-43 tok/s auto/on).
         self.flash_attn = flash_attn
         self.verbose = verbose
-        self.resolved: Any = None
+        self.resolved: ResolvedModel | None = None
         self.chat: ChatTemplate | None = None
         self._ll: Any = None  # the llama_cpp module
         self._model: Any = None

@@ -20,11 +20,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.errors import BackendError, ReplicaUnavailable
+
+if TYPE_CHECKING:
+    from sarcgen.recipe import ModelSpec, Recipe
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
@@ -134,7 +137,7 @@ class OpenAICompatBackend:
         self.retries = 0  # total retries made, for the run summary and tests
 
     @classmethod
-    def from_recipe(cls, recipe: Any, model_spec: Any = None) -> OpenAICompatBackend:
+    def from_recipe(cls, recipe: Recipe, model_spec: ModelSpec | None = None) -> OpenAICompatBackend:
         """From `recipe.generate`: base_url, api_model, parallel (= concurrency), request_timeout."""
         g = recipe.generate
         if not g.openai.base_url:

@@ -23,9 +23,10 @@ import os
 import random
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sarcgen.errors import ModelError, TrainingError, file_errors
 from sarcgen.jsonl import read_text, write_json
@@ -33,6 +34,14 @@ from sarcgen.finetune.data import TextSet
 from sarcgen.hub import hub_reachable
 from sarcgen.recipe import FinetuneSettings
 from sarcgen.records import LABEL_NAMES
+
+if TYPE_CHECKING:  # heavy imports stay inside functions
+    import numpy as np
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+T = TypeVar("T")
 
 ID2LABEL = dict(enumerate(LABEL_NAMES))
 LABEL2ID = {v: k for k, v in ID2LABEL.items()}
@@ -53,8 +62,8 @@ class TrainResult:
     device: str = "cpu"
     stopped_early: bool = False
     # The restored best model and its tokenizer, for evaluation right after training (not saved).
-    model: Any = field(default=None, repr=False, compare=False)
-    tokenizer: Any = field(default=None, repr=False, compare=False)
+    model: PreTrainedModel | None = field(default=None, repr=False, compare=False)
+    tokenizer: PreTrainedTokenizerBase | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able part (everything but the model and tokenizer)."""
@@ -104,7 +113,7 @@ def refuse_pickle_weights(folder: Path) -> None:
 ATTENTION_DROPOUT_KEYS = ("attention_probs_dropout_prob", "attention_dropout", "attn_pdrop")
 
 
-def load_model(name: str, num_labels: int = 2, attention_dropout: float | None = None) -> tuple[Any, Any]:
+def load_model(name: str, num_labels: int = 2, attention_dropout: float | None = None) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
     """(tokenizer, model) for `name`: a local folder, or a Hub id (cached, or downloaded when online).
 
     A Hub id that is neither cached nor reachable fails at once with a ModelError naming the model,
@@ -144,7 +153,7 @@ def load_model(name: str, num_labels: int = 2, attention_dropout: float | None =
     return tokenizer, model
 
 
-def pick_device(num_threads: int | None = None) -> Any:
+def pick_device(num_threads: int | None = None) -> torch.device:
     """CUDA when available; otherwise the CPU with an explicit thread count (None: all cores)."""
     import torch
 
@@ -156,7 +165,7 @@ def pick_device(num_threads: int | None = None) -> Any:
     return torch.device("cpu")
 
 
-def autocast_dtype(device: Any) -> Any:
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
     """bf16 on GPUs that support it, fp16 on older GPUs, None (fp32) on the CPU."""
     import torch
 
@@ -166,7 +175,7 @@ def autocast_dtype(device: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------------ batching
-def encode(tokenizer: Any, texts: list[str], max_length: int) -> list[list[int]]:
+def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int) -> list[list[int]]:
     """Token ids per text, truncated, unpadded (padding happens per batch)."""
     return tokenizer(texts, truncation=True, max_length=max_length, padding=False)["input_ids"]
 
@@ -185,7 +194,7 @@ def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Rand
     return batches
 
 
-def collate(ids: list[list[int]], batch: list[int], pad_id: int, input_names: list[str], device: Any) -> dict[str, Any]:
+def collate(ids: list[list[int]], batch: list[int], pad_id: int, input_names: list[str], device: torch.device) -> dict[str, torch.Tensor]:
     """Pad one batch to its longest member (dynamic padding)."""
     import torch
 
@@ -201,15 +210,16 @@ def collate(ids: list[list[int]], batch: list[int], pad_id: int, input_names: li
     return {k: v.to(device, non_blocking=True) for k, v in out.items()}
 
 
-def _progress(iterable: Any, **kwargs: Any) -> Any:
+def _progress(iterable: Iterable[T], **kwargs: Any) -> tqdm[T]:
     from tqdm.auto import tqdm
 
     return tqdm(iterable, file=sys.stderr, dynamic_ncols=True, leave=False, **kwargs)
 
 
 # ----------------------------------------------------------------------------------- inference
-def predict_logits(model: Any, tokenizer: Any, texts: list[str], max_length: int, batch_size: int = 32,
-                   device: Any = None, progress: bool = False, desc: str = "predict") -> Any:
+def predict_logits(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int,
+                   batch_size: int = 32, device: torch.device | None = None, progress: bool = False,
+                   desc: str = "predict") -> np.ndarray:
     """Logits (n, 2) as a float32 numpy array, in the order of `texts`."""
     import numpy as np
     import torch
@@ -231,8 +241,8 @@ def predict_logits(model: Any, tokenizer: Any, texts: list[str], max_length: int
     return out
 
 
-def evaluate_loss(model: Any, tokenizer: Any, data: TextSet, max_length: int, batch_size: int,
-                  device: Any) -> tuple[float, float]:
+def evaluate_loss(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data: TextSet, max_length: int, batch_size: int,
+                  device: torch.device) -> tuple[float, float]:
     """(mean cross-entropy loss, accuracy) on a labelled set."""
     import torch
 
@@ -255,7 +265,7 @@ def set_seed(seed: int) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
-def _optimizer(model: Any, lr: float, weight_decay: float) -> Any:
+def _optimizer(model: PreTrainedModel, lr: float, weight_decay: float) -> torch.optim.Optimizer:
     import torch
 
     decay: list[torch.nn.Parameter] = []
@@ -368,8 +378,8 @@ def train_classifier(
     return result
 
 
-def save_checkpoint(model: Any, tokenizer: Any, out_dir: str | Path, settings: FinetuneSettings, result: TrainResult,
-                    **extra: Any) -> None:
+def save_checkpoint(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, out_dir: str | Path,
+                    settings: FinetuneSettings, result: TrainResult, **extra: object) -> None:
     """Weights (safetensors), tokenizer, resolved settings, history and best validation loss."""
     out = Path(out_dir)
     with file_errors(out):
@@ -381,7 +391,7 @@ def save_checkpoint(model: Any, tokenizer: Any, out_dir: str | Path, settings: F
 
 
 # -------------------------------------------------------------------------------------- predict
-def load_checkpoint(path: str | Path, num_threads: int | None = None) -> tuple[Any, Any, int]:
+def load_checkpoint(path: str | Path, num_threads: int | None = None) -> tuple[PreTrainedTokenizerBase, PreTrainedModel, int]:
     """(tokenizer, model on the best device, max_length) from a finetune-compare checkpoint."""
     p = Path(path)
     if not (p / "config.json").is_file():
