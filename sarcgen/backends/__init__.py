@@ -16,7 +16,8 @@ at run time (tests, plug-ins).
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sarcgen.backends.base import Backend, GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.errors import BackendError
@@ -24,8 +25,11 @@ from sarcgen.errors import BackendError
 if TYPE_CHECKING:  # pragma: no cover
     from sarcgen.recipe import ModelSpec, Recipe
 
-# name -> "module:Class" (or a callable taking (recipe, model_spec)).
-BACKENDS: dict[str, Any] = {
+BackendFactory: TypeAlias = "Callable[[Recipe, ModelSpec | None], Backend]"
+"""Builds a backend from the recipe and the model to use (None: the recipe's)."""
+
+# name -> "module:Class" (or a factory taking (recipe, model_spec)).
+BACKENDS: dict[str, str | BackendFactory] = {
     "llamacpp": "sarcgen.backends.llamacpp:LlamaCppBackend",
     "openai": "sarcgen.backends.openai:OpenAIBackend",
     "fake": "sarcgen.backends.fake:FakeBackend",
@@ -38,12 +42,12 @@ FLEET = "sarcgen.backends.fleet:FleetBackend"
 RAY_POOL = "sarcgen.backends.ray_pool:RayPool"
 
 
-def register_backend(name: str, factory: Any) -> None:
+def register_backend(name: str, factory: str | BackendFactory) -> None:
     """Register an engine: a "module:Class" string or a callable ``(recipe, model_spec) -> Backend``."""
     BACKENDS[name] = factory
 
 
-def _load(target: str, what: str) -> Any:
+def _load(target: str, what: str) -> Any:  # the engine's class: from_recipe is its only contract
     module, _, attr = target.partition(":")
     try:
         return getattr(importlib.import_module(module), attr)

@@ -20,10 +20,13 @@ import itertools
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sarcgen.errors import RecipeError
 from sarcgen.records import SINCERE
+
+if TYPE_CHECKING:
+    from sarcgen.recipe import GenerateSettings
 
 TWIN_BLOCK = 600
 
@@ -90,7 +93,7 @@ def parse_shard(value: ShardSpec) -> tuple[int, int] | None:
 class Plan:
     """The plan of a `GenerateSettings` under a seed (optionally one shard of it)."""
 
-    def __init__(self, settings: Any, *, seed: int | None = None, shard: tuple[int, int] | str | None = None) -> None:
+    def __init__(self, settings: GenerateSettings, *, seed: int | None = None, shard: ShardSpec = None) -> None:
         self.settings = settings
         self.seed = settings.seed if seed is None else seed
         self.shard = parse_shard(shard)
@@ -123,7 +126,7 @@ class Plan:
         cue = self.cues[self._block("cue", g // n_cue, n_cue)[g % n_cue]]
         twin = self.has_twin(g)
         gid = f"{g:06d}"
-        common = dict(
+        common: dict[str, Any] = dict(  # the fields a group's items share
             group_index=g, pair_id=gid if twin else None, aspect=aspect, genre=genre,
             length=length.name, min_words=length.min_words, max_words=length.max_words, cue=cue,
         )

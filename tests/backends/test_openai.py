@@ -19,6 +19,7 @@ import pytest
 from sarcgen.backends.base import GenerationRequest
 from sarcgen.backends.openai import OpenAICompatBackend, normalize_base_url
 from sarcgen.errors import BackendError
+from tests.http_helpers import JsonHandler
 
 
 class Stub:
@@ -38,20 +39,7 @@ class Stub:
 
 
 def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:  # keep test output quiet
-            pass
-
-        def _send(self, code: int, obj: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(obj).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             stub.paths.append(self.path)
             if self.path == "/v1/models":

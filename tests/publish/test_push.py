@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from sarcgen.errors import PublishError
+from tests.http_helpers import JsonHandler
 from tests.publish.test_run import make_run
 
 TOKEN = "hf_test_write_token"
@@ -47,20 +48,7 @@ class FakeHub:
 
 
 def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:  # keep pytest output quiet
-            pass
-
-        def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-            data = b"" if body is None else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def _body(self) -> bytes:
             return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
