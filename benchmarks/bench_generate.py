@@ -29,10 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sarcgen.devtools.tiny_gguf import BENCH_MODEL_NAME, quantize_gguf, write_tiny_qwen3_gguf  # noqa: E402
-from sarcgen.generate.reply import parse_reply  # noqa: E402
-from sarcgen.generate.run import dry_run, generate_run  # noqa: E402
-from sarcgen.recipe import load_recipe  # noqa: E402
+from sarcgen.devtools.tiny_gguf import BENCH_MODEL_NAME, quantize_gguf, write_tiny_qwen3_gguf
+from sarcgen.generate.reply import parse_reply
+from sarcgen.generate.run import dry_run, generate_run
+from sarcgen.recipe import load_recipe
 
 REVIEW_SCHEMA = {"type": "object", "properties": {"review": {"type": "string"}}, "required": ["review"]}
 

@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sarcgen.backends.base import GenerationRequest  # noqa: E402
-from sarcgen.recipe import ModelSpec, load_recipe  # noqa: E402
+from sarcgen.backends.base import GenerationRequest
+from sarcgen.recipe import ModelSpec, load_recipe
 
 BENCH_DIR = ROOT / ".bench"
 

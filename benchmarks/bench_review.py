@@ -36,9 +36,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sarcgen.jsonl import write_json, write_jsonl  # noqa: E402
-from sarcgen.recipe import Recipe, save_resolved  # noqa: E402
-from sarcgen.records import Provenance, Rejection, Review  # noqa: E402
+from sarcgen.jsonl import write_json, write_jsonl
+from sarcgen.recipe import Recipe, save_resolved
+from sarcgen.records import Provenance, Rejection, Review
 
 
 def imdb_texts() -> list[str]:

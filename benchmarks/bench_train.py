@@ -72,7 +72,7 @@ def run_trainer(args: argparse.Namespace) -> dict:
     from datasets import Dataset
     from transformers import Trainer, TrainingArguments
 
-    from sarcgen.finetune.train import load_model
+    from sarcgen.finetune.model import load_model
 
     torch.set_num_threads(args.threads)
     data = _data(args)

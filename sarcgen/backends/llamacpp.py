@@ -197,6 +197,8 @@ class LlamaCppBackend:
 
     def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
         """How many tokens the prompt of `messages` takes (the driver checks it against n_ctx)."""
+        if self.llm is None:
+            raise BackendError("the llama.cpp backend is not loaded yet", "call load() first")
         return len(self.llm.tokenize(self.render(messages).encode("utf-8"), special=True))
 
     def complete(self, req: GenerationRequest) -> GenerationResult:

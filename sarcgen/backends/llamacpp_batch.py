@@ -37,6 +37,9 @@ from sarcgen.backends.llamacpp import ChatTemplate, gguf_model_info, import_llam
 from sarcgen.backends.llamacpp_lowlevel import (
     add_to_batch,
     common_prefix_len,
+    first_stop,
+    kv_cells,
+    load_model,
     new_context,
     new_sampler,
     quiet_logs,
@@ -44,7 +47,7 @@ from sarcgen.backends.llamacpp_lowlevel import (
     token_piece,
     tokenize,
 )
-from sarcgen.errors import BackendError, ModelError
+from sarcgen.errors import BackendError
 from sarcgen.recipe import ModelSpec, Recipe
 
 if TYPE_CHECKING:
@@ -138,17 +141,8 @@ class BatchedLlamaCppBackend:
         self._ll = llama_cpp
         self._version = getattr(llama_cpp, "__version__", "unknown")
         quiet_logs(llama_cpp, self.verbose)
-        llama_cpp.llama_backend_init()
-        mparams = llama_cpp.llama_model_default_params()
-        mparams.n_gpu_layers = self.n_gpu_layers
-        model = llama_cpp.llama_model_load_from_file(str(self.resolved.path).encode(), mparams)
-        if not model:
-            raise ModelError(
-                f"llama.cpp could not load {self.resolved.path}",
-                "check that the file is a llama.cpp GGUF of a supported architecture",
-            )
-        self._model = model
-        self._vocab = llama_cpp.llama_model_get_vocab(model)
+        self._model = load_model(llama_cpp, self.resolved.path, self.n_gpu_layers)
+        self._vocab = llama_cpp.llama_model_get_vocab(self._model)
         self.chat = ChatTemplate(
             self.resolved.header.chat_template,
             bos_token=self._piece(llama_cpp.llama_vocab_bos(self._vocab), special=True).decode("utf-8", "ignore"),
@@ -159,12 +153,15 @@ class BatchedLlamaCppBackend:
         return gguf_model_info(self, parallel=self.parallel, n_ctx=self.n_ctx,
                                kv_size=self._ctx_size or self.kv_size, n_threads=self.n_threads)
 
-    def close(self) -> None:
-        ll = self._ll
+    def _free_samplers(self) -> None:
         for slot in self._slots:
             if slot.sampler is not None:
-                ll.llama_sampler_free(slot.sampler)
+                self._ll.llama_sampler_free(slot.sampler)
                 slot.sampler = None
+
+    def close(self) -> None:
+        ll = self._ll
+        self._free_samplers()
         self._slots = []
         if self._ctx is not None:
             ll.llama_free(self._ctx)
@@ -200,18 +197,12 @@ class BatchedLlamaCppBackend:
         Returns True when the context is fresh (empty KV cache).
         """
         ll = self._ll
-        if self.kv_unified:  # one pool: the prefix once, then each sequence's own cells
-            need = self.kv_size or prefix + self.parallel * per_seq
-            need = -(-max(need, min(self.n_ctx, 1024)) // 256) * 256
-        else:  # one stream per sequence, each holding its own copy of the prefix
-            stream = (self.kv_size // self.parallel) if self.kv_size else prefix + per_seq
-            need = -(-stream // 256) * 256 * self.parallel
+        need = kv_cells(prefix, per_seq, parallel=self.parallel, kv_size=self.kv_size, n_ctx=self.n_ctx,
+                        unified=self.kv_unified)
         if self._ctx is not None and need <= self._ctx_size:
             return False
         if self._ctx is not None:
-            for slot in self._slots:
-                if slot.sampler is not None:
-                    ll.llama_sampler_free(slot.sampler)
+            self._free_samplers()
             ll.llama_free(self._ctx)
             self._ctx = None
         flash_attn = self.flash_attn
@@ -315,13 +306,9 @@ class BatchedLlamaCppBackend:
         return True
 
     def _too_long(self, req: GenerationRequest, tokens: list[int]) -> GenerationResult:
-        return GenerationResult(
-            key=req.key,
-            text="",
-            finish_reason="error",
-            prompt_tokens=len(tokens),
-            error=f"prompt of {len(tokens)} tokens does not fit a context of {min(self.n_ctx, self._seq_cap)} tokens",
-        )
+        fits = min(self.n_ctx, self._seq_cap)
+        return GenerationResult(key=req.key, text="", finish_reason="error", prompt_tokens=len(tokens),
+                                error=f"prompt of {len(tokens)} tokens does not fit a context of {fits} tokens")
 
     def _decode(self, batch: Any) -> None:
         rc = self._ll.llama_decode(self._ctx, batch)
@@ -399,22 +386,13 @@ class BatchedLlamaCppBackend:
             s.out.append(tok)
             s.text += self._piece(tok)
             s.next_token = tok
-            if req.stop:
-                text = s.text.decode("utf-8", errors="ignore")
-                cut = min((i for i in (text.find(x) for x in req.stop) if i >= 0), default=-1)
-                if cut >= 0:
-                    s.text = bytearray(text[:cut].encode("utf-8"))
-                    finish = "stop"
+            cut = first_stop(s.text, req.stop)
+            if cut is not None:
+                s.text, finish = bytearray(cut), "stop"
             if finish is None and (len(s.out) >= req.max_tokens or len(s.cached) + 1 >= self._seq_cap):
                 finish = "length"
         if finish is None:
             return None
         s.next_token = None
-        return GenerationResult(
-            key=req.key,
-            text=s.text.decode("utf-8", errors="ignore"),
-            finish_reason=finish,
-            prompt_tokens=s.n_prompt,
-            completion_tokens=len(s.out),
-            seconds=time.perf_counter() - s.t0,
-        )
+        return GenerationResult(key=req.key, text=s.text.decode("utf-8", errors="ignore"), finish_reason=finish,
+                                prompt_tokens=s.n_prompt, completion_tokens=len(s.out), seconds=time.perf_counter() - s.t0)

@@ -7,10 +7,12 @@ hold no state, so the backend's class keeps only what is about sequences and slo
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sarcgen.backends.base import GenerationRequest
-from sarcgen.errors import BackendError
+from sarcgen.errors import BackendError, ModelError
 
 PENALTY_LAST_N = 64  # as llama-cpp-python's high-level API (last_n_tokens_size)
 
@@ -33,6 +35,15 @@ def shared_prefix(prompts: list[list[int]]) -> int:
     for p in prompts[1:]:
         n = min(n, common_prefix_len(ref, p))
     return max(n, 0)
+
+
+def first_stop(text: bytes | bytearray, stops: Sequence[str]) -> bytes | None:
+    """`text` cut before the first stop string it contains, or None when it holds none."""
+    if not stops:
+        return None
+    decoded = text.decode("utf-8", errors="ignore")
+    cut = min((i for i in (decoded.find(x) for x in stops) if i >= 0), default=-1)
+    return decoded[:cut].encode("utf-8") if cut >= 0 else None
 
 
 def tokenize(ll: Any, vocab: Any, text: str) -> list[int]:
@@ -82,6 +93,27 @@ def new_sampler(ll: Any, vocab: Any, req: GenerationRequest) -> Any:
     add(ll.llama_sampler_init_temp(req.temperature))
     add(ll.llama_sampler_init_dist(req.seed & 0xFFFFFFFF))
     return chain
+
+
+def load_model(ll: Any, path: Path, n_gpu_layers: int) -> Any:
+    """The weights of the GGUF at `path` (`n_gpu_layers` offloaded); `ModelError` when llama.cpp refuses."""
+    ll.llama_backend_init()
+    mparams = ll.llama_model_default_params()
+    mparams.n_gpu_layers = n_gpu_layers
+    model = ll.llama_model_load_from_file(str(path).encode(), mparams)
+    if not model:
+        raise ModelError(f"llama.cpp could not load {path}", "check that the file is a llama.cpp GGUF of a supported architecture")
+    return model
+
+
+def kv_cells(prefix: int, per_seq: int, *, parallel: int, kv_size: int | None, n_ctx: int, unified: bool) -> int:
+    """KV cells for a shared prefix plus `per_seq` cells for each of `parallel` sequences (multiples of 256)."""
+    if unified:  # one pool: the prefix once, then each sequence's own cells
+        need = kv_size or prefix + parallel * per_seq
+        return -(-max(need, min(n_ctx, 1024)) // 256) * 256
+    # one stream per sequence, each holding its own copy of the prefix
+    stream = (kv_size // parallel) if kv_size else prefix + per_seq
+    return -(-stream // 256) * 256 * parallel
 
 
 def new_context(ll: Any, model: Any, *, cells: int, n_batch: int, n_seq: int, n_threads: int, kv_unified: bool,

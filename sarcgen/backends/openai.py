@@ -43,7 +43,7 @@ class DaemonThreads:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> "Future[Any]":
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         fut: Future[Any] = Future()
 
         def run() -> None:
@@ -51,7 +51,7 @@ class DaemonThreads:
                 return
             try:
                 fut.set_result(fn(*args))
-            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+            except BaseException as exc:
                 fut.set_exception(exc)
 
         threading.Thread(target=run, name=self.name, daemon=True).start()

@@ -114,7 +114,7 @@ class EngineWorker:
             try:
                 for res in self.backend.generate(feed()):
                     self._answer(res.key, res)
-            except BaseException as exc:  # noqa: BLE001 - handed to each waiting caller
+            except BaseException as exc:
                 for key in taken:
                     self._answer(key, exc=exc)
                 continue
@@ -137,7 +137,7 @@ class RayReplica:
         def done(f: Future[GenerationResult]) -> None:
             try:
                 out.set_result(f.result())
-            except BaseException as exc:  # noqa: BLE001 - translated for the pool
+            except BaseException as exc:
                 out.set_exception(_unwrap(exc))
 
         inner.add_done_callback(done)
@@ -148,7 +148,7 @@ class RayReplica:
 
         try:
             ray.kill(self.actor, no_restart=True)
-        except Exception as exc:  # noqa: BLE001 - already gone
+        except Exception as exc:
             log.debug("ray worker %d: %s", self.index, exc)
 
 

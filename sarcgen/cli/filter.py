@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sarcgen.cli.options import overrides, recipe_option, url_option
+
+if TYPE_CHECKING:
+    from sarcgen.filter.report import FilterReport
 
 
 @click.command("filter")
@@ -85,6 +88,11 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
         rec.filter.against = [*rec.filter.against, *(str(a) for a in against)]
     rep = run_filter(list(runs), rec, out, recipe_source=source, progress=not quiet)
 
+    _print_summary(rep)
+
+
+def _print_summary(rep: FilterReport) -> None:
+    """Warnings first, then counts per stage and reason, the judge's agreement, malformed lines."""
     for warning in rep.warnings:  # first: a vanished class or an untrustworthy judge
         click.secho(f"WARNING: {warning}", fg="red", bold=True, err=True)
     click.echo(f"Filtered {rep.total} rows: kept {rep.kept}, rejected {rep.rejected}  ->  {rep.out_dir}")

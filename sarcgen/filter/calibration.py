@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sarcgen.filter.judge import Verdict
 
 
 @dataclass(frozen=True)
@@ -115,17 +118,12 @@ class Calibration:
         return d
 
 
-def calibrate(backend: Any, template: Any, min_accuracy: float, *, seed: int = 0) -> Calibration:
-    """Ask the (loaded) judge `backend` about every calibration review and score its answers."""
-    from sarcgen.filter.judge import judge_requests, parse_verdict
-
-    keyed = [(f"calibration-{i:02d}", item.text) for i, item in enumerate(CALIBRATION_SET)]
-    answers: dict[str, str] = {}
-    for res in backend.generate(iter(judge_requests(keyed, template, seed=seed))):
-        answers[res.key] = "" if res.error else (res.text or "")
-    rows, per_kind = [], {}
-    for (key, _), item in zip(keyed, CALIBRATION_SET):
-        v = parse_verdict(answers.get(key, ""))
+def score(verdicts: Sequence[Verdict], min_accuracy: float) -> Calibration:
+    """Score the judge's verdicts on `CALIBRATION_SET` (one per item, in order; asked by
+    `sarcgen.filter.judge.calibrate`)."""
+    rows: list[dict[str, Any]] = []
+    per_kind: dict[str, dict[str, Any]] = {}
+    for v, item in zip(verdicts, CALIBRATION_SET):
         rows.append({"text": item.text, "kind": item.kind, "label": item.label, "sarcastic": item.sarcastic,
                      "judge_label": v.label, "judge_sarcastic": v.sarcastic, "answer": v.raw.strip()[:120],
                      "sentiment_ok": v.label == item.label, "sarcasm_ok": v.sarcastic == item.sarcastic})

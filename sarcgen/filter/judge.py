@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sarcgen.backends.base import Backend, GenerationRequest, ModelInfo
+from sarcgen.filter.calibration import CALIBRATION_SET, Calibration, score
 from sarcgen.filter.check import Drop, KeepOrDrop
 from sarcgen.records import Review
 from sarcgen.text import strip_think
 
 if TYPE_CHECKING:
-    from sarcgen.filter.calibration import Calibration
     from sarcgen.filter.report import FilterReport
     from sarcgen.prompts import PromptTemplate
     from sarcgen.recipe import Recipe
@@ -192,6 +192,15 @@ def judge_recipe(recipe: Recipe) -> Recipe:
                                                                          "openai": OpenAIOptions()})})
 
 
+def calibrate(backend: Backend, template: PromptTemplate, min_accuracy: float, *, seed: int = 0) -> Calibration:
+    """Ask the (loaded) judge `backend` about every calibration review and score its answers."""
+    keyed = [(f"calibration-{i:02d}", item.text) for i, item in enumerate(CALIBRATION_SET)]
+    answers: dict[str, str] = {}
+    for res in backend.generate(iter(judge_requests(keyed, template, seed=seed))):
+        answers[res.key] = "" if res.error else (res.text or "")
+    return score([parse_verdict(answers.get(key, "")) for key, _ in keyed], min_accuracy)
+
+
 class Judge:
     """The LLM judge as one filter stage (opt-in): a review it disagrees with is dropped, and what
     it said is kept in `disagreements` (judge_disagreements.jsonl).
@@ -250,7 +259,6 @@ class Judge:
         """Score the judge on the calibration set (all answers in judge_calibration.json). Below
         filter.judge_min_accuracy: a QualityError in enforce mode, a report warning in advisory mode."""
         from sarcgen.errors import QualityError
-        from sarcgen.filter.calibration import calibrate
         from sarcgen.jsonl import write_json
         from sarcgen.prompts import load_template
 

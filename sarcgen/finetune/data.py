@@ -231,6 +231,7 @@ def load_base_data(base_data: str | None, hub_dataset: str, n_train: int, n_vali
     """
     from sarcgen.embedded import EMBEDDED
 
+    test_pool: TextSet | None
     if base_data == EMBEDDED:
         train_pool, test_pool = _embedded_base()
         source = "embedded:imdb_sample.csv.gz (Maas et al., 2011)"

@@ -40,7 +40,7 @@ def _fleet(urls: list[str], **kw) -> FleetBackend:
                         settings=PoolSettings(eject_s=kw.pop("eject_s", 30), down_after=kw.pop("down_after", 3)))
 
 
-def test_a_500_replica_and_a_missing_one_are_routed_around(stub_server) -> None:  # noqa: F811
+def test_a_500_replica_and_a_missing_one_are_routed_around(stub_server) -> None:
     good_url, _good = stub_server()
     bad_url, _bad = stub_server(fail=[500] * 100)
     dead = _dead_url()
@@ -58,7 +58,7 @@ def test_a_500_replica_and_a_missing_one_are_routed_around(stub_server) -> None:
     fleet.close()
 
 
-def test_all_down_is_one_clear_error(stub_server) -> None:  # noqa: F811
+def test_all_down_is_one_clear_error(stub_server) -> None:
     a, _ = stub_server(fail=[503] * 1000)
     fleet = _fleet([a, _dead_url()], eject_s=0.01, down_after=2)
     fleet.load()
@@ -69,14 +69,14 @@ def test_all_down_is_one_clear_error(stub_server) -> None:  # noqa: F811
         _fleet([_dead_url(), _dead_url()]).load()
 
 
-def test_a_replica_serving_another_model_is_refused(stub_server) -> None:  # noqa: F811
+def test_a_replica_serving_another_model_is_refused(stub_server) -> None:
     a, _ = stub_server()
     fleet = FleetBackend([a], model="other-model")
     with pytest.raises(BackendError, match="serves stub-model, not other-model"):
         fleet.load()
 
 
-def test_recipe_and_url_file(tmp_path: Path, stub_server) -> None:  # noqa: F811
+def test_recipe_and_url_file(tmp_path: Path, stub_server) -> None:
     a, _ = stub_server()
     b, _ = stub_server()
     rec = load_recipe(SMOKE, {"generate.backend": "openai", "generate.base_url": [a, b, a + "/"]})
@@ -95,7 +95,7 @@ def test_recipe_and_url_file(tmp_path: Path, stub_server) -> None:  # noqa: F811
 REVIEW = "What a great film, if you enjoy checking your watch every five minutes for two hours straight."
 
 
-def test_cli_fleet_through_stubs(tmp_path: Path, stub_server, capsys) -> None:  # noqa: F811
+def test_cli_fleet_through_stubs(tmp_path: Path, stub_server, capsys) -> None:
     a, _ = stub_server(reply=REVIEW)
     b, _ = stub_server(reply=REVIEW)
     urls = tmp_path / "urls.txt"
@@ -121,7 +121,7 @@ def _start_servers(model: Path, tmp_path: Path, k: int) -> list[Server]:
     def start(s: Server) -> None:
         try:
             s.start(timeout=90)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=start, args=(s,)) for s in servers]
@@ -196,7 +196,7 @@ def test_three_real_servers_one_killed_mid_run(tmp_path: Path, tiny_gguf: Path, 
             s.kill()
 
 
-def test_filter_judge_through_a_fleet(tmp_path: Path, stub_server, capsys) -> None:  # noqa: F811
+def test_filter_judge_through_a_fleet(tmp_path: Path, stub_server, capsys) -> None:
     a, stub_a = stub_server()
     b, _ = stub_server(fail=[500] * 1000)
     out = write_run(tmp_path / "run", sample_records())

@@ -6,8 +6,8 @@ from rapidfuzz import fuzz
 
 from sarcgen.challenge import CHALLENGE_SET
 from sarcgen.filter.calibration import CALIBRATION_SET
-from sarcgen.text import normalize
 from sarcgen.prompts import PACKAGED
+from sarcgen.text import normalize
 
 
 def test_at_least_40_items_of_three_kinds() -> None:

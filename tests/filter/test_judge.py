@@ -10,9 +10,9 @@ import pytest
 from sarcgen.backends.base import GenerationRequest, GenerationResult
 from sarcgen.backends.fake import FakeBackend
 from sarcgen.errors import QualityError
+from sarcgen.filter import judge as jg
 from sarcgen.filter.calibration import CALIBRATION_SET
 from sarcgen.filter.run import run_filter
-from sarcgen.filter import judge as jg
 from sarcgen.recipe import Recipe
 from sarcgen.records import Review
 from tests.filter.test_run import GOOD_SARCASTIC, GOOD_SINCERE, review, write_run

@@ -11,15 +11,8 @@ import pytest
 from sarcgen.devtools.tiny_bert import write_tiny_bert, write_toy_imdb
 from sarcgen.errors import ModelError
 from sarcgen.finetune.data import load_base_data
-from sarcgen.finetune.train import (
-    STATE_FILE,
-    collate,
-    length_grouped_batches,
-    load_model,
-    predict_texts,
-    resolve_model_path,
-    train_classifier,
-)
+from sarcgen.finetune.model import load_model, resolve_model_path
+from sarcgen.finetune.train import STATE_FILE, collate, length_grouped_batches, predict_texts, train_classifier
 from sarcgen.recipe import FinetuneSettings
 
 

@@ -141,7 +141,9 @@ def test_worker_and_driver_killed_then_resumed(tmp_path: Path, tiny_gguf: Path, 
     (tmp_path / "tiny.gguf").write_bytes(tiny_gguf.read_bytes())
     out, n = tmp_path / "run", 300
     gen, log = out / "generated.jsonl", out / "generate.log"
-    text = lambda: log.read_text() if log.exists() else ""
+    def text() -> str:
+        return log.read_text() if log.exists() else ""
+
     proc = _driver(ray_cluster, out, n, tmp_path)
     _wait(lambda: "ray worker 1 ready" in text() and len(_lines(gen)) >= 10, proc, "10 records")
     pid = int(re.search(r"ray worker 1 ready: pid (\d+)", text()).group(1))

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.review.conftest import JUDGED_OUT, XSS, XSS_ID
 
 from sarcgen.review.app import TOKEN_HEADER, create_app
 from sarcgen.review.index import RunIndex
+from tests.review.conftest import JUDGED_OUT, XSS, XSS_ID
 
 TOKEN = "t" * 43
 
@@ -183,6 +183,7 @@ def test_the_allowed_files_are_served(client: TestClient, fresh_run: Path, tmp_p
 
 def test_the_wheel_ships_the_page() -> None:
     import fnmatch
+
     import tomllib
 
     import sarcgen
