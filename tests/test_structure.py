@@ -21,21 +21,6 @@ LONG_FUNCTIONS = {
     # The training loop: read top to bottom, nanoGPT-style (epochs, batches, eval, early stopping).
     "sarcgen/finetune/train.py:train_classifier",
 }
-# TEMPORARY, until "flow" lands its split of these orchestrators (issue 9); then delete the entries.
-FLOW_PENDING_FUNCTIONS = {
-    "sarcgen/generate/run.py:generate_run",
-    "sarcgen/pipeline.py:run_pipeline",
-    # in files flow's change also edits: split once it has landed, to spare both sides a conflict
-    "sarcgen/generate/merge.py:merge_runs",
-    "sarcgen/generate/merge.py:_merged_manifest",
-    "sarcgen/finetune/compare.py:run_compare",
-    "sarcgen/review/app.py:create_app",
-}
-FLOW_PENDING_MODULES = {"sarcgen/generate/run.py", "sarcgen/publish/run.py"}
-# Lazy (in-function) import cycles that exist today: TEMPORARY, "flow" removes card <-> run.
-FLOW_PENDING_LAZY_CYCLES = [{"sarcgen.publish.card", "sarcgen.publish.run"}]
-
-
 def _modules() -> dict[str, Path]:
     out = {}
     for f in sorted(PACKAGE.rglob("*.py")):
@@ -133,8 +118,8 @@ def test_no_import_cycle_at_module_level() -> None:
     assert _cycles(_graph(lazy=False)) == []
 
 
-def test_no_new_import_cycle_through_lazy_imports() -> None:
-    cycles = [c for c in _cycles(_graph(lazy=True)) if c not in FLOW_PENDING_LAZY_CYCLES]
+def test_no_import_cycle_through_lazy_imports() -> None:
+    cycles = _cycles(_graph(lazy=True))
     assert cycles == [], "modules that import each other (inside functions too): " + "; ".join(map(str, cycles))
 
 
@@ -145,8 +130,6 @@ def _rel(path: Path) -> str:
 @pytest.mark.parametrize("path", sorted(MODULES.values()), ids=_rel)
 def test_module_is_short(path: Path) -> None:
     n = len(path.read_text(encoding="utf-8").splitlines())
-    if _rel(path) in FLOW_PENDING_MODULES:
-        pytest.skip("being split by flow (issue 9)")
     assert n <= MAX_MODULE_LINES, f"{_rel(path)}: {n} lines (split it by responsibility)"
 
 
@@ -157,7 +140,7 @@ def test_functions_are_short() -> None:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 key = f"{_rel(path)}:{node.name}"
                 n = (node.end_lineno or node.lineno) - node.lineno + 1
-                if n > MAX_FUNCTION_LINES and key not in LONG_FUNCTIONS | FLOW_PENDING_FUNCTIONS:
+                if n > MAX_FUNCTION_LINES and key not in LONG_FUNCTIONS:
                     long.append(f"{key} ({n} lines, line {node.lineno})")
     assert long == [], "functions over ~60 lines (name steps as functions): " + ", ".join(sorted(long))
 

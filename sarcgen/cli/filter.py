@@ -65,7 +65,7 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
     from sarcgen.backends.gguf import parse_model_arg
     from sarcgen.errors import InputError
     from sarcgen.filter.run import run_filter
-    from sarcgen.runfolder import FILTER_REPORT_MD, resolve_recipe
+    from sarcgen.runfolder import resolve_recipe
 
     if len(runs) > 1 and out is None:
         raise InputError("several inputs need --out", "pass --out DIR for the combined filtered data")
@@ -93,6 +93,8 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
 
 def _print_summary(rep: FilterReport) -> None:
     """Warnings first, then counts per stage and reason, the judge's agreement, malformed lines."""
+    from sarcgen.runfolder import FILTER_REPORT_MD
+
     for warning in rep.warnings:  # first: a vanished class or an untrustworthy judge
         click.secho(f"WARNING: {warning}", fg="red", bold=True, err=True)
     click.echo(f"Filtered {rep.total} rows: kept {rep.kept}, rejected {rep.rejected}  ->  {rep.out_dir}")

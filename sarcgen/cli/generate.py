@@ -39,7 +39,8 @@ from sarcgen.cli.options import overrides, recipe_option, threads_option, url_op
               help="An existing Ray cluster (auto, HOST:6379, ray://HOST:10001); default: start a local one.")
 @click.option("--workers", type=int, default=None, help="Ray workers (default: as many as the cluster's CPUs/GPUs hold).")
 @click.option("--gpus-per-worker", type=float, default=None, help="GPUs each Ray worker asks for (default 0).")
-@click.option("--parallel", type=int, default=None, help="Sequences decoded at once (llamacpp, per Ray worker) or requests in flight (openai, per server).")
+@click.option("--parallel", type=int, default=None, help="Sequences decoded at once (llamacpp, per Ray worker) or requests in flight "
+              "(openai, per server).")
 @click.option("--shard", default=None, metavar="K/N", help="Generate only shard K of N of the plan (combine with `sarcgen merge`).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | None, out: Path | None,

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from sarcgen.filter.check import Drop, KeepOrDrop
-from sarcgen.records import SINCERE, Review
 from sarcgen.recipe import Attributes, FilterSettings, Recipe
+from sarcgen.records import SINCERE, Review
 from sarcgen.text import find_markdown, find_meta_text, find_phrase, tokens, wrapping_quote
 
 if TYPE_CHECKING:

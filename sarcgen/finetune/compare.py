@@ -192,6 +192,34 @@ def compare_complete(out_dir: str | Path) -> bool:
     return all((Path(out_dir) / f).is_file() for f in REPORT_FILES)
 
 
+def _train_and_evaluate(settings: FinetuneSettings, data: CompareData, out: Path, *, num_threads: int | None,
+                        progress: bool, attributions: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Runs A and B for each seed, each evaluated on every set; token attributions on the first seed."""
+    sets = data.eval_sets()
+    runs: list[dict[str, Any]] = []
+    attrib: dict[str, Any] = {}
+    for k in range(settings.seeds):
+        seed = settings.seed + k
+        seed_run: dict[str, Any] = {"seed": seed}
+        for r in RUNS:
+            train = data.train_set(r)
+            if progress:
+                print(f"== run {r} seed {seed}: {len(train)} train / {len(data.base.validation)} validation", file=sys.stderr)
+            res = train_classifier(settings.base_model, train, data.base.validation, settings,
+                                   out / "checkpoints" / f"{r}-seed{seed}", seed=seed, num_threads=num_threads,
+                                   progress=progress, tag=f"{r}/seed{seed}")
+            metrics = evaluate(res, sets, settings, progress)
+            seed_run[r] = {**res.to_dict(), "n_train": len(train), "metrics": metrics}
+            if attributions and k == 0:
+                from sarcgen.finetune.attribution import token_attributions
+
+                ch = data.challenges[0]
+                attrib[r] = token_attributions(res.model, res.tokenizer, ch.texts, settings.max_length)
+            res.model = res.tokenizer = None  # free memory before the next run
+        runs.append(seed_run)
+    return runs, attrib
+
+
 def run_compare(
     settings: FinetuneSettings,
     synthetic: str,
@@ -215,28 +243,8 @@ def run_compare(
     write_json(out / "settings.json", {
         "finetune": settings.model_dump(mode="json"), "synthetic": synthetic, "base_data": data.base.source,
         "challenge_files": list(settings.challenge) + list(challenge_files)})
-    sets = data.eval_sets()
-    runs: list[dict[str, Any]] = []
-    attrib: dict[str, Any] = {}
-    for k in range(settings.seeds):
-        seed = settings.seed + k
-        seed_run: dict[str, Any] = {"seed": seed}
-        for r in RUNS:
-            train = data.train_set(r)
-            if progress:
-                print(f"== run {r} seed {seed}: {len(train)} train / {len(data.base.validation)} validation", file=sys.stderr)
-            res = train_classifier(settings.base_model, train, data.base.validation, settings,
-                                   out / "checkpoints" / f"{r}-seed{seed}", seed=seed, num_threads=num_threads,
-                                   progress=progress, tag=f"{r}/seed{seed}")
-            metrics = evaluate(res, sets, settings, progress)
-            seed_run[r] = {**res.to_dict(), "n_train": len(train), "metrics": metrics}
-            if attributions and k == 0:
-                from sarcgen.finetune.attribution import token_attributions
-
-                ch = data.challenges[0]
-                attrib[r] = token_attributions(res.model, res.tokenizer, ch.texts, settings.max_length)
-            res.model = res.tokenizer = None  # free memory before the next run
-        runs.append(seed_run)
+    runs, attrib = _train_and_evaluate(settings, data, out, num_threads=num_threads, progress=progress,
+                                       attributions=attributions)
     if not runs:
         raise TrainingError("no runs were made (seeds must be >= 1)")
     results = {

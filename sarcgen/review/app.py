@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import (
@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sarcgen import __version__
 from sarcgen.review.detail import record_detail, render_prompt, row_summary
-from sarcgen.review.index import FACETS, SORTS, Query, RunIndex
+from sarcgen.review.index import FACETS, SORTS, Query, Row, RunIndex
 from sarcgen.review.store import Decision, DecisionKind
 from sarcgen.runfolder import FILTER_LENGTHS_PNG
 
@@ -84,8 +84,14 @@ def _templates() -> Any:
 def create_app(index: RunIndex, token: str, reviewer: str) -> FastAPI:
     """The ASGI app for one run index. `token` is required on every request."""
     app = FastAPI(title="sarcgen review", docs_url=None, redoc_url=None, openapi_url=None)
-    page = _templates().get_template("review.html")  # compiled now, not on the first request
-    static = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
+    _guard(app, token)
+    _page_routes(app, index, token, reviewer)
+    _api_routes(app, index, reviewer)
+    return app
+
+
+def _guard(app: FastAPI, token: str) -> None:
+    """The token on every request, and the security headers on every answer (errors too)."""
 
     @app.middleware("http")
     async def require_token(request: Request, call_next: Any) -> Any:
@@ -97,59 +103,38 @@ def create_app(index: RunIndex, token: str, reviewer: str) -> FastAPI:
         response.headers.update(SECURITY_HEADERS)
         return response
 
-    def row_or_404(key: str) -> Any:
-        try:
-            return index.row_for(key)
-        except KeyError:
-            raise HTTPException(404, f"no record {key!r} in this run") from None
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        response = JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
-    def page_json(query: Query, offset: int, limit: int) -> dict[str, Any]:
-        page = index.query(query, offset, limit)
-        return {"total": page.total, "offset": page.offset, "limit": limit, "facets": page.facets,
-                "rows": [row_summary(index, r, 400) for r in page.rows], "decisions": dict(index.decision_counts())}
+
+def _row_or_404(index: RunIndex, key: str) -> Row:
+    try:
+        return index.row_for(key)
+    except KeyError:
+        raise HTTPException(404, f"no record {key!r} in this run") from None
+
+
+def _page_json(index: RunIndex, query: Query, offset: int, limit: int) -> dict[str, Any]:
+    page = index.query(query, offset, limit)
+    return {"total": page.total, "offset": page.offset, "limit": limit, "facets": page.facets,
+            "rows": [row_summary(index, r, 400) for r in page.rows], "decisions": dict(index.decision_counts())}
+
+
+def _page_routes(app: FastAPI, index: RunIndex, token: str, reviewer: str) -> None:
+    """The page itself, its static files and the run's whitelisted files (plots, reports)."""
+    page = _templates().get_template("review.html")  # compiled now, not on the first request
+    static = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
 
     @app.get("/", response_class=HTMLResponse)
     def home() -> HTMLResponse:
-        boot = {"summary": index.summary(), "page": page_json(Query(), 0, PAGE_SIZE), "facets": list(FACETS),
+        boot = {"summary": index.summary(), "page": _page_json(index, Query(), 0, PAGE_SIZE), "facets": list(FACETS),
                 "sorts": list(SORTS), "reviewer": reviewer, "page_size": PAGE_SIZE, "version": __version__,
                 "has_lengths": (index.run_dir / FILTER_LENGTHS_PNG).is_file()}
         html = page.render(boot=boot, run=index.run_dir.name, token=token)
         return HTMLResponse(html)
-
-    @app.get("/api/records")
-    def records(request: Request, q: str = "", sort: str = "plan", desc: bool = False, offset: int = 0,
-                limit: int = PAGE_SIZE) -> dict[str, Any]:
-        if sort not in SORTS:
-            raise HTTPException(400, f"sort must be one of {', '.join(SORTS)}")
-        query = Query(q=q[:500], filters=parse_filters(request.query_params.getlist("f")), sort=sort, desc=desc)
-        return page_json(query, max(0, offset), min(max(1, limit), MAX_PAGE))
-
-    @app.get("/api/records/{key}")
-    def record(key: str) -> dict[str, Any]:
-        return record_detail(index, row_or_404(key))
-
-    @app.get("/api/records/{key}/prompt")
-    def prompt(key: str) -> dict[str, Any]:
-        return render_prompt(index, row_or_404(key))
-
-    @app.get("/api/summary")
-    def summary() -> dict[str, Any]:
-        return index.summary()
-
-    @app.get("/api/coverage")
-    def coverage() -> dict[str, Any]:
-        return index.coverage()
-
-    @app.post("/api/decisions")
-    def decide(body: DecisionIn) -> dict[str, Any]:
-        row = row_or_404(body.key)
-        if not row.reviewable:
-            raise HTTPException(400, f"{body.key} is a failed generation, not a review record: nothing to decide")
-        if body.decision == "flip" and row.label is None:
-            raise HTTPException(400, f"{body.key} has no label to flip")
-        label = 1 - row.label if body.decision == "flip" and row.label is not None else None
-        index.record(Decision(id=row.id, decision=body.decision, label=label, reviewer=reviewer))
-        return {"row": row_summary(index, row, 400), "decisions": dict(index.decision_counts())}
 
     @app.get("/static/{name}")
     def static_file(name: str) -> FileResponse:
@@ -164,10 +149,43 @@ def create_app(index: RunIndex, token: str, reviewer: str) -> FastAPI:
             raise HTTPException(404, "not found")
         return FileResponse(path, media_type=RUN_FILES[name])
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        response = JSONResponse({"error": exc.detail}, status_code=exc.status_code)
-        response.headers.update(SECURITY_HEADERS)
-        return response
 
-    return app
+def _api_routes(app: FastAPI, index: RunIndex, reviewer: str) -> None:
+    """The JSON API the page calls: records (search, facets), one record, its prompt, decisions."""
+
+    @app.get("/api/records")
+    def records(request: Request, q: str = "", sort: str = "plan", desc: bool = False, offset: int = 0,
+                limit: int = PAGE_SIZE) -> dict[str, Any]:
+        if sort not in SORTS:
+            raise HTTPException(400, f"sort must be one of {', '.join(SORTS)}")
+        query = Query(q=q[:500], filters=parse_filters(request.query_params.getlist("f")), sort=sort, desc=desc)
+        return _page_json(index, query, max(0, offset), min(max(1, limit), MAX_PAGE))
+
+    @app.get("/api/records/{key}")
+    def record(key: str) -> dict[str, Any]:
+        return record_detail(index, _row_or_404(index, key))
+
+    @app.get("/api/records/{key}/prompt")
+    def prompt(key: str) -> dict[str, Any]:
+        return render_prompt(index, _row_or_404(index, key))
+
+    @app.get("/api/summary")
+    def summary() -> dict[str, Any]:
+        return index.summary()
+
+    @app.get("/api/coverage")
+    def coverage() -> dict[str, Any]:
+        return index.coverage()
+
+    @app.post("/api/decisions")
+    def decide(body: DecisionIn) -> dict[str, Any]:
+        row = _row_or_404(index, body.key)
+        if not row.reviewable:
+            raise HTTPException(400, f"{body.key} is a failed generation, not a review record: nothing to decide")
+        if body.decision == "flip" and row.label is None:
+            raise HTTPException(400, f"{body.key} has no label to flip")
+        label: Literal[0, 1] | None = None
+        if body.decision == "flip" and row.label is not None:
+            label = 0 if row.label == 1 else 1
+        index.record(Decision(id=row.id, decision=body.decision, label=label, reviewer=reviewer))
+        return {"row": row_summary(index, row, 400), "decisions": dict(index.decision_counts())}

@@ -31,6 +31,7 @@ from sarcgen.runfolder import FILTER_REJECTED, FILTERED, GENERATED
 from sarcgen.runfolder import FILTER_REPORT_JSON as FILTER_REPORT
 from sarcgen.runfolder import JUDGE_DISAGREEMENTS as JUDGE_FILE
 from sarcgen.runfolder import REJECTED as GEN_REJECTED
+
 # Facets shown on the page, in order. "outcome" is kept / unfiltered / "<stage>: <reason>".
 FACETS = ("outcome", "decision", "label", "device", "aspect", "genre", "judge")
 STATIC_FACETS = FACETS[2:]

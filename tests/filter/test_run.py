@@ -10,8 +10,8 @@ import pytest
 
 from sarcgen.errors import InputError
 from sarcgen.filter.run import run_filter
-from sarcgen.runfolder import resolve_recipe
 from sarcgen.recipe import Recipe
+from sarcgen.runfolder import resolve_recipe
 
 PROV = {
     "model_file": "fake.gguf", "model_sha256": "0" * 64, "quantization": None, "backend": "fake", "backend_version": "0",

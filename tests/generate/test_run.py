@@ -12,10 +12,10 @@ from sarcgen.backends.base import GenerationRequest, GenerationResult
 from sarcgen.backends.fake import FakeBackend
 from sarcgen.errors import BackendError, RecipeError
 from sarcgen.generate.run import dry_run, generate_run
-from sarcgen.runfolder import default_run_dir
 from sarcgen.jsonl import read_jsonl
 from sarcgen.recipe import load_recipe
 from sarcgen.records import Rejection, Review
+from sarcgen.runfolder import default_run_dir
 
 GOOD = "Great movie, if you enjoy watching paint dry for an afternoon."
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.publish.test_run import _hf_cache, make_reviews, write_jsonl  # noqa: F401  (autouse fixture)
-
 from sarcgen.recipe import PublishSettings
+from tests.publish.test_run import _hf_cache, make_reviews, write_jsonl  # noqa: F401  (autouse fixture)
 
 
 def _texts(dd) -> dict[str, list[str]]:
