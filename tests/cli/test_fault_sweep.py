@@ -267,7 +267,7 @@ def test_a_non_utf8_line_is_skipped_like_any_malformed_line(world: World) -> Non
     assert re.search(r"malformed line skipped: \S+generated\.jsonl:\d+: not UTF-8 \(byte 0xff at column 1\)", proc.stderr)
 
 
-def test_ctrl_c_with_the_openai_backend_stops_at_once(world: World, stub_server: Callable[..., tuple[str, object]]) -> None:  # noqa: F811
+def test_ctrl_c_with_the_openai_backend_stops_at_once(world: World, stub_server: Callable[..., tuple[str, object]]) -> None:
     """Requests in flight (a server that takes a minute) do not hold Ctrl-C up; nothing is lost."""
     import signal
     import time
@@ -278,7 +278,7 @@ def test_ctrl_c_with_the_openai_backend_stops_at_once(world: World, stub_server:
     proc = subprocess.Popen([sys.executable, "-m", "sarcgen.cli", "generate", "-r", str(SMOKE), "--backend", "openai",
                              "--base-url", url, "--parallel", "2", "--out", str(out), "-q"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     end = time.monotonic() + 60
     while not stub.bodies:  # type: ignore[attr-defined]
         assert proc.poll() is None and time.monotonic() < end, proc.stderr.read() if proc.stderr else ""
