@@ -80,8 +80,10 @@ def start_servers(model: Path, k: int, logdir: Path) -> list[tuple[subprocess.Po
 
 def run_config(name: str, model: Path, n: int, max_tokens: int, work: Path) -> dict[str, Any]:
     kind, k = name.rstrip("0123456789"), int(name[len(name.rstrip("0123456789")):] or 1)
-    ov: dict[str, Any] = {"model.path": str(model), "generate.n": n, "generate.n_threads": 1,
+    ov: dict[str, Any] = {"model.path": str(model), "generate.n": n,
                           "generate.sampling.max_tokens": max_tokens, "generate.max_retries": 0}
+    if kind != "server":  # the servers run their own threads (--n_threads 1)
+        ov["generate.llamacpp.n_threads"] = 1
     servers: list[tuple[subprocess.Popen, str]] = []
     t0 = time.perf_counter()
     if kind == "ray":
