@@ -203,9 +203,10 @@ class JsonlWriter:
         self.close()
 
 
-def _atomic(path: Path, chunks: Iterable[bytes]) -> None:
+def _atomic(path: Path, chunks: Iterable[bytes], durable: bool = False) -> None:
     """Write `chunks` to PATH.tmp, then rename it over `path`. On failure the temp file is removed
-    (so a full disk gets its space back) and a `FileError` names `path`."""
+    (so a full disk gets its space back) and a `FileError` names `path`. `durable` fsyncs the
+    data before the rename (for completion records that must survive a power cut)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     with file_errors(path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -213,6 +214,9 @@ def _atomic(path: Path, chunks: Iterable[bytes]) -> None:
             with tmp.open("wb") as fh:
                 for chunk in chunks:
                     fh.write(chunk)
+                if durable:
+                    fh.flush()
+                    os.fsync(fh.fileno())
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -233,13 +237,13 @@ def write_jsonl(path: Path, objs: Iterable[JsonRecord]) -> int:
     return n
 
 
-def write_json(path: Path, obj: Any, *, in_place_if_full: bool = False) -> None:
-    """Write pretty JSON atomically. `in_place_if_full` (the run manifest): when the disk is full,
-    overwrite the old file in the space it already holds rather than fail, so the manifest can
-    still say the run was interrupted."""
+def write_json(path: Path, obj: Any, *, in_place_if_full: bool = False, durable: bool = False) -> None:
+    """Write pretty JSON atomically (`durable`: fsynced before the rename). `in_place_if_full` (the
+    run manifest): when the disk is full, overwrite the old file in the space it already holds
+    rather than fail, so the manifest can still say the run was interrupted."""
     data = (json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
     try:
-        _atomic(path, [data])
+        _atomic(path, [data], durable)
     except FileError as exc:
         full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
         if not (in_place_if_full and full and _overwrite_in_place(path, data)):

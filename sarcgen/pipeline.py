@@ -209,7 +209,9 @@ def _finetune(recipe: Recipe, run: Path, progress: bool) -> tuple[str, str]:
     from sarcgen.finetune.compare import run_compare
 
     out = run / rf.FINETUNE_DIR  # where `sarcgen finetune-compare --synthetic RUN` writes too
-    res: dict[str, Any] = run_compare(recipe.finetune, str(run / rf.DATASET_DIR), out, progress=progress)
+    # Finished runs of this data are reused (a crashed `sarcgen run` resumes); runs of older data are redone.
+    res: dict[str, Any] = run_compare(recipe.finetune, str(run / rf.DATASET_DIR), out, progress=progress,
+                                      replace_stale=True)
     from sarcgen.finetune.report import REPORT_MD
 
     return "ran", f"report in {out / REPORT_MD}" + _headline(res)

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_defaults_load() -> None:
     r = load_recipe(None)
     assert r.generate.n == 500
-    assert r.generate.twin_ratio == pytest.approx(1 / 3)
+    assert r.generate.twin_ratio == 1.0  # measured (issue 12): a third of the items with twins hurt sincere positives
     assert r.finetune.base_model == "bert-base-uncased"
 
 

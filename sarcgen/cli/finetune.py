@@ -38,17 +38,27 @@ def default_out_dir(output_dir: str, synthetic: str) -> Path:
 @click.option("--lr", type=float, default=None, help="peak learning rate [2e-5]")
 @click.option("--seed", type=int, default=None, help="seed of the IMDB sample and of run 1 [42]")
 @click.option("--seeds", type=int, default=None, help="repeat A and B with K seeds and report mean ± std [1]")
+@click.option("--synthetic-ratio", type=float, default=None,
+              help="synthetic rows per IMDB training row in run B, twins kept together [0.1]")
+@click.option("--mix", "mix", default=None, metavar="R1,R2,...",
+              help="train one B per synthetic ratio and choose by validation loss (IMDB + synthetic validation)")
+@click.option("--freeze-encoder/--no-freeze-encoder", default=None,
+              help="train only the pooler and classifier on cached encoder features: a quick, weaker comparison [off]")
 @click.option("--challenge", "challenge", multiple=True, metavar="FILE",
               help="extra challenge set (csv/jsonl/parquet with text,label); repeatable")
 @threads_option("torch")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="report folder [outputs/<run>/finetune for a run folder, else outputs/finetune-<time>]")
+@click.option("--report-only", is_flag=True,
+              help="train nothing: report on the seeds whose runs have finished (e.g. while a long comparison runs)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars")
 def finetune_compare(synthetic: str, recipe: Path | None, base_model: str | None, base_data: str | None,
                      n_train: int | None, n_validation: int | None, n_test: int | None, epochs: int | None,
                      patience: int | None, batch_size: int | None, max_length: int | None, lr: float | None,
-                     seed: int | None, seeds: int | None, challenge: tuple[str, ...], threads: int | None,
-                     out: Path | None, quiet: bool) -> None:
+                     seed: int | None, seeds: int | None, synthetic_ratio: float | None, mix: str | None,
+                     freeze_encoder: bool | None,
+                     challenge: tuple[str, ...], threads: int | None,
+                     out: Path | None, report_only: bool, quiet: bool) -> None:
     """Fine-tune the same model twice, without (A) and with (B) the synthetic reviews, and compare.
 
     Both runs use the same IMDB sample, seed and hyperparameters; both are evaluated on the IMDB
@@ -69,26 +79,41 @@ def finetune_compare(synthetic: str, recipe: Path | None, base_model: str | None
         finetune__n_validation=n_validation, finetune__n_test=n_test, finetune__epochs=epochs,
         finetune__patience=patience, finetune__batch_size=batch_size, finetune__max_length=max_length,
         finetune__learning_rate=lr, finetune__seed=seed, finetune__seeds=seeds,
+        finetune__synthetic_ratio=synthetic_ratio, finetune__mix=parse_mix(mix), finetune__freeze_encoder=freeze_encoder,
     ), stage="finetune").recipe
     out_dir = out or default_out_dir(rec.output_dir, synthetic)
     results = run_compare(rec.finetune, synthetic, out_dir, challenge_files=list(challenge), num_threads=threads,
-                          progress=not quiet)
-    agg = results["aggregate"]
-
-    def pct(run: str, key: str) -> str:
-        st = agg[run].get(key)
-        return "n/a" if st is None else f"{100 * st['mean']:.1f}%"
-
+                          progress=not quiet, report_only=report_only)
     click.echo(f"report: {out_dir / 'report.md'}")
-    for key, title in (("imdb_test.accuracy", "IMDB test accuracy"), ("challenge.sarcastic_accuracy", "sarcastic"),
-                       ("challenge.sincere_accuracy", "sincere controls")):
-        click.echo(f"  {title:<20} A {pct('A', key):>7}   B {pct('B', key):>7}")
+    mixes = results["mixes"]
+    if len(mixes) > 1:
+        losses = ", ".join(f"{m}: {mx['selection']['selection']:.4f}" for m, mx in mixes.items())
+        click.echo(f"  chosen mix {results['chosen_mix']} by selection loss ({losses})")
+    if results["reused_runs"]:
+        click.echo(f"  reused {len(results['reused_runs'])} finished run(s): {', '.join(results['reused_runs'])}")
+    chosen = mixes[results["chosen_mix"]]
+    rows = {**chosen["sets"], **chosen["groups"]}
+    for name, st in rows.items():
+        click.echo(f"  {name:<36} A {100 * st['a']:5.1f}%  B {100 * st['b']:5.1f}%  "
+                   f"B-A {100 * st['diff']:+5.1f} [{100 * st['diff_low']:+.1f}, {100 * st['diff_high']:+.1f}]  {st['verdict']}")
+
+
+def parse_mix(text: str | None) -> list[float] | None:
+    """'0.05,0.1' -> [0.05, 0.1]; a bad value is a one-line error naming the flag."""
+    if text is None:
+        return None
+    from sarcgen.errors import RecipeError
+
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise RecipeError(f"--mix {text!r}: expected comma-separated numbers, e.g. --mix 0.05,0.1,0.2") from None
 
 
 @click.command("predict")
 @click.argument("texts", nargs=-1)
 @click.option("--model", "-m", "model_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="checkpoint folder, e.g. outputs/<run>/finetune/checkpoints/B-seed42")
+              help="checkpoint folder, e.g. outputs/<run>/finetune/checkpoints/B-seed42-mix0.1")
 @click.option("--file", "-f", "file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="read texts from a file: one per line, or a csv/jsonl with a 'text' column")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object per text")
@@ -98,7 +123,7 @@ def predict(texts: tuple[str, ...], model_dir: Path, file: Path | None, as_json:
 
     \b
     Example:
-      sarcgen predict -m outputs/run/finetune/checkpoints/B-seed42 "Great movie, if you enjoy watching paint dry."
+      sarcgen predict -m outputs/run/finetune/checkpoints/B-seed42-mix0.1 "Great movie, if you enjoy watching paint dry."
     """
     from sarcgen.errors import InputError
     from sarcgen.finetune.data import clean_text

@@ -1,18 +1,22 @@
-"""Runs A (IMDB only) and B (IMDB + synthetic train split), same seed and settings, then compare.
+"""Runs A (IMDB only) and B (IMDB + synthetic), same seeds and settings, then compare.
 
 Both runs early-stop on the same IMDB validation sample, so the only difference between them is
-the synthetic training data. With `seeds > 1` both are repeated with seeds seed, seed+1, ... and
-the report gives mean and spread: single-seed differences on 25 challenge sentences are noise.
+the synthetic training data. The comparison is a list of resumable runs (`sarcgen.finetune.runs`):
+A once per seed, B once per seed and mix (`finetune.mix`, synthetic rows per IMDB row). Each run
+stores every evaluation example's P(negative); the statistics, slices, flips and the choice of
+mix (`sarcgen.finetune.analysis`) are computed from those records, so a rerun after a crash
+redoes only the unfinished runs and rebuilds the whole report.
 """
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sarcgen import runfolder as rf
 from sarcgen.errors import TrainingError
@@ -23,10 +27,36 @@ from sarcgen.finetune.data import (
     load_challenge_sets,
 )
 from sarcgen.finetune.report import REPORT_FILES
-from sarcgen.finetune.synthetic_data import load_synthetic_splits
-from sarcgen.finetune.train import TrainResult, predict_logits, train_classifier
+from sarcgen.finetune.runs import (
+    CHECKPOINTS_DIR,
+    RunSpec,
+    compare_lock,
+    load_record,
+    mix_label,
+    model_fingerprint,
+    plan_runs,
+    sample_ids_sha256,
+    save_record,
+    source_sha256,
+    textset_sha256,
+    training_fingerprint,
+)
+from sarcgen.finetune.synthetic_data import (
+    balance,
+    balance_line,
+    load_synthetic_splits,
+    sample_synthetic,
+)
+from sarcgen.finetune.train import (
+    load_checkpoint,
+    predict_logits,
+    train_classifier,
+)
 from sarcgen.jsonl import write_json
 from sarcgen.recipe import FinetuneSettings
+
+if TYPE_CHECKING:
+    import numpy as np
 
 RUNS = ("A", "B")
 RUN_TITLES = {"A": "A: IMDB only", "B": "B: IMDB + synthetic"}
@@ -34,15 +64,30 @@ RUN_TITLES = {"A": "A: IMDB only", "B": "B: IMDB + synthetic"}
 
 @dataclass
 class CompareData:
-    """Everything both runs train and evaluate on, loaded (and validated) before any training."""
+    """Everything the runs train and evaluate on, loaded (and validated) before any training."""
 
     base: BaseSplits
     synthetic: dict[str, TextSet]
     challenges: list[TextSet]
     synthetic_source: str
+    _cache: Any = None
 
-    def train_set(self, run: str) -> TextSet:
-        return self.base.train if run == "A" else self.base.train + self.synthetic["train"]
+    def synthetic_rows(self, mix: float | None, seed: int) -> TextSet:
+        """The synthetic rows run B adds at this mix and seed (twins kept together)."""
+        return sample_synthetic(self.synthetic["train"], mix, len(self.base.train), seed)
+
+    def train_set(self, spec: RunSpec) -> TextSet:
+        if spec.run == "A":
+            return self.base.train
+        return self.base.train + self.synthetic_rows(spec.mix, spec.seed)
+
+    def feature_cache(self, out: Path, settings: FinetuneSettings) -> Any:
+        """The frozen encoder's feature cache, one per comparison (shared by all its runs)."""
+        from sarcgen.finetune.frozen import FeatureCache
+
+        if self._cache is None:
+            self._cache = FeatureCache(out / "features", settings.base_model, settings.max_length)
+        return self._cache
 
     def eval_sets(self) -> dict[str, TextSet]:
         sets = {"imdb_test": self.base.test}
@@ -62,95 +107,111 @@ def load_compare_data(settings: FinetuneSettings, synthetic: str, challenge_file
     return CompareData(base, syn, challenges, synthetic)
 
 
-# ------------------------------------------------------------------------------------- metrics
-def _group(meta: dict[str, Any]) -> str | None:
-    """'sarcastic' / 'sincere' for an example, when the set says so (kind column or sarcastic flag)."""
-    kind = meta.get("kind")
-    if isinstance(kind, str) and kind:
-        return kind
-    sarcastic = meta.get("sarcastic")
-    if sarcastic is None or sarcastic != sarcastic:  # None or NaN
-        return None
-    return "sarcastic" if bool(sarcastic) else "sincere"
+def input_fingerprints(data: CompareData, settings: FinetuneSettings) -> dict[str, Any]:
+    """What the numbers depend on, for results.json and for matching finished runs on resume."""
+    from sarcgen import __version__
+
+    return {
+        "sarcgen_version": __version__,
+        "model": model_fingerprint(settings.base_model),
+        "synthetic_source": data.synthetic_source,
+        "synthetic_sha256": source_sha256(data.synthetic_source),
+        "synthetic_rows_sha256": {s: textset_sha256(t) for s, t in data.synthetic.items()},
+        "imdb_source": data.base.source,
+        "imdb_train_ids_sha256": sample_ids_sha256(data.base.train),
+        "imdb_validation_ids_sha256": sample_ids_sha256(data.base.validation),
+        "imdb_test_ids_sha256": sample_ids_sha256(data.base.test),
+        "eval_sets_sha256": {name: textset_sha256(ts) for name, ts in data.eval_sets().items()},
+    }
 
 
-def classification_metrics(labels: list[int], p_negative: list[float], meta: list[dict[str, Any]] | None = None,
-                           keep_predictions: bool = False) -> dict[str, Any]:
-    """Accuracy, F1 (positive class) and macro F1; accuracy per group (sarcastic / sincere) when known."""
-    preds = [0 if p >= 0.5 else 1 for p in p_negative]
-    n = len(labels)
-    acc = sum(int(p == y) for p, y in zip(preds, labels)) / max(n, 1)
-
-    def f1(cls: int) -> float:
-        tp = sum(1 for p, y in zip(preds, labels) if p == cls and y == cls)
-        fp = sum(1 for p, y in zip(preds, labels) if p == cls and y != cls)
-        fn = sum(1 for p, y in zip(preds, labels) if p != cls and y == cls)
-        return 2 * tp / max(2 * tp + fp + fn, 1)
-
-    out: dict[str, Any] = {"n": n, "accuracy": acc, "f1": f1(1), "f1_macro": (f1(0) + f1(1)) / 2}
-    groups: dict[str, list[int]] = {}
-    for i, m in enumerate(meta or []):
-        g = _group(m)
-        if g:
-            groups.setdefault(g, []).append(i)
-    for g, idx in sorted(groups.items()):
-        out[f"{g}_accuracy"] = sum(int(preds[i] == labels[i]) for i in idx) / len(idx)
-        out[f"{g}_n"] = len(idx)
-    if keep_predictions:
-        out["predictions"] = [{"pred": p, "p_negative": q} for p, q in zip(preds, p_negative)]
-    return out
+# ------------------------------------------------------------------------------------ one run
+Logits = Callable[[TextSet], "np.ndarray"]  # logits (n, 2) of a trained model on a set
 
 
-def evaluate(result: TrainResult, sets: dict[str, TextSet], settings: FinetuneSettings, progress: bool = True) -> dict[str, Any]:
-    """Metrics of a trained model on every evaluation set (per-example predictions for challenge sets)."""
+def model_logits(model: Any, tokenizer: Any, settings: FinetuneSettings, progress: bool = False) -> Logits:
+    """Logits of a whole model, text by text (the full fine-tune path)."""
+    def run(ts: TextSet) -> np.ndarray:
+        return predict_logits(model, tokenizer, ts.texts, settings.max_length, settings.batch_size * 2,
+                              progress=progress and len(ts) > 200, desc=f"eval {ts.name}")
+    return run
+
+
+def p_negative(logits: np.ndarray) -> list[float]:
+    """P(negative) per row of logits (rounded to 6 digits to keep records small)."""
     import torch
 
-    out = {}
-    for name, ts in sets.items():
-        logits = predict_logits(result.model, result.tokenizer, ts.texts, settings.max_length, settings.batch_size * 2,
-                                progress=progress and len(ts) > 200, desc=f"eval {name}")
-        p_neg = torch.softmax(torch.from_numpy(logits), -1)[:, 0].tolist()
-        out[name] = classification_metrics(ts.labels, p_neg, ts.meta, keep_predictions=name not in ("imdb_test", "synthetic_test"))
-    return out
+    return [round(p, 6) for p in torch.softmax(torch.from_numpy(logits), -1)[:, 0].tolist()]
 
 
-def _flatten(metrics: dict[str, Any]) -> dict[str, float]:
-    flat = {}
-    for set_name, m in metrics.items():
-        for k, v in m.items():
-            if isinstance(v, float) and not k.endswith("_n"):
-                flat[f"{set_name}.{k}"] = v
-    return flat
+def evaluate_sets(logits_of: Logits, sets: dict[str, TextSet]) -> dict[str, dict[str, Any]]:
+    """{set name: {"sha256": content hash, "p_negative": [...]}} for every evaluation set."""
+    return {name: {"sha256": textset_sha256(ts), "p_negative": p_negative(logits_of(ts))} for name, ts in sets.items()}
 
 
-def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Mean, sample standard deviation and values over seeds, per run and metric."""
-    agg: dict[str, dict[str, dict[str, Any]]] = {}
-    for r in RUNS:
-        flats = [_flatten(seed_run[r]["metrics"]) for seed_run in runs]
-        agg[r] = {}
-        for key in flats[0]:
-            vals = [f[key] for f in flats if key in f]
-            agg[r][key] = {"mean": statistics.fmean(vals), "std": statistics.stdev(vals) if len(vals) > 1 else 0.0,
-                           "values": vals}
-    return agg
+def _loss(logits_of: Logits, ts: TextSet) -> float:
+    import torch
+
+    return float(torch.nn.functional.cross_entropy(torch.from_numpy(logits_of(ts)), torch.tensor(ts.labels)).item())
 
 
-def challenge_table(data: CompareData, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per challenge example: text, label, kind, and per run the prediction and P(negative)
-    (mean over seeds; the prediction is the majority, i.e. mean P(negative) >= 0.5)."""
-    rows = []
-    for ch in data.challenges:
-        for i, text in enumerate(ch.texts):
-            row: dict[str, Any] = {"set": ch.name, "text": text, "label": ch.labels[i],
-                                   "kind": _group(ch.meta[i]) if ch.meta else None}
-            for r in RUNS:
-                ps = [seed_run[r]["metrics"][ch.name]["predictions"][i]["p_negative"] for seed_run in runs]
-                p = statistics.fmean(ps)
-                row[r] = {"p_negative": p, "p_negative_std": statistics.stdev(ps) if len(ps) > 1 else 0.0,
-                          "pred": 0 if p >= 0.5 else 1}
-            rows.append(row)
-    return rows
+def selection_losses(logits_of: Logits, data: CompareData, imdb_loss: float) -> dict[str, float | None]:
+    """What picks the mix: IMDB validation loss and synthetic validation loss, averaged with equal
+    weight (a few dozen synthetic rows would vanish in a row-weighted mean of 800 IMDB reviews)."""
+    syn_val = data.synthetic["validation"]
+    syn_loss = _loss(logits_of, syn_val) if len(syn_val) else None
+    sel = imdb_loss if syn_loss is None else (imdb_loss + syn_loss) / 2
+    return {"imdb_validation": imdb_loss, "synthetic_validation": syn_loss, "selection": sel}
+
+
+def train_run(spec: RunSpec, data: CompareData, settings: FinetuneSettings, out: Path, fingerprint: str,
+              num_threads: int | None, progress: bool) -> dict[str, Any]:
+    """Train one run, evaluate it on every set and write its completion record."""
+    train = data.train_set(spec)
+    if progress:
+        print(f"== run {spec.key}: {len(train)} train / {len(data.base.validation)} validation", file=sys.stderr)
+    t0 = time.perf_counter()
+    ckpt = out / CHECKPOINTS_DIR / spec.key
+    if settings.freeze_encoder:
+        from sarcgen.finetune.frozen import head_logits, train_head
+
+        cache = data.feature_cache(out, settings)
+        res = train_head(settings.base_model, train, data.base.validation, settings, ckpt, seed=spec.seed, cache=cache,
+                         num_threads=num_threads, tag=spec.key)
+
+        def logits_of(ts: TextSet) -> np.ndarray:
+            import torch
+
+            with torch.inference_mode():
+                res.model.eval()
+                return head_logits(res.model, cache.features(res.model, res.tokenizer, ts.texts)).numpy()
+    else:
+        res = train_classifier(settings.base_model, train, data.base.validation, settings, ckpt,
+                               seed=spec.seed, num_threads=num_threads, progress=progress, tag=spec.key)
+        logits_of = model_logits(res.model, res.tokenizer, settings, progress)
+    record = {
+        "key": spec.key, "run": spec.run, "seed": spec.seed, "mix": spec.mix, "fingerprint": fingerprint,
+        **res.to_dict(), "n_train": len(train), "n_synthetic": len(train) - len(data.base.train),
+        "selection": selection_losses(logits_of, data, res.best_val_loss),
+        "eval": evaluate_sets(logits_of, data.eval_sets()),
+        "elapsed_s": time.perf_counter() - t0,
+    }
+    save_record(out, spec, record)
+    return record
+
+
+def refresh_evaluation(record: dict[str, Any], spec: RunSpec, data: CompareData, settings: FinetuneSettings,
+                       out: Path, num_threads: int | None) -> dict[str, Any]:
+    """A finished run whose evaluation sets changed (a new --challenge file): evaluate the missing
+    or changed sets from its saved checkpoint, without retraining."""
+    sets = data.eval_sets()
+    stale = {n: ts for n, ts in sets.items() if record["eval"].get(n, {}).get("sha256") != textset_sha256(ts)}
+    if not stale:
+        return record
+    tokenizer, model, _ = load_checkpoint(record["checkpoint"], num_threads)
+    record["eval"].update(evaluate_sets(model_logits(model, tokenizer, settings), stale))
+    save_record(out, spec, record)
+    return record
 
 
 # ------------------------------------------------------------------------------------------ run
@@ -192,32 +253,15 @@ def compare_complete(out_dir: str | Path) -> bool:
     return all((Path(out_dir) / f).is_file() for f in REPORT_FILES)
 
 
-def _train_and_evaluate(settings: FinetuneSettings, data: CompareData, out: Path, *, num_threads: int | None,
-                        progress: bool, attributions: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Runs A and B for each seed, each evaluated on every set; token attributions on the first seed."""
-    sets = data.eval_sets()
-    runs: list[dict[str, Any]] = []
-    attrib: dict[str, Any] = {}
-    for k in range(settings.seeds):
-        seed = settings.seed + k
-        seed_run: dict[str, Any] = {"seed": seed}
-        for r in RUNS:
-            train = data.train_set(r)
-            if progress:
-                print(f"== run {r} seed {seed}: {len(train)} train / {len(data.base.validation)} validation", file=sys.stderr)
-            res = train_classifier(settings.base_model, train, data.base.validation, settings,
-                                   out / "checkpoints" / f"{r}-seed{seed}", seed=seed, num_threads=num_threads,
-                                   progress=progress, tag=f"{r}/seed{seed}")
-            metrics = evaluate(res, sets, settings, progress)
-            seed_run[r] = {**res.to_dict(), "n_train": len(train), "metrics": metrics}
-            if attributions and k == 0:
-                from sarcgen.finetune.attribution import token_attributions
-
-                ch = data.challenges[0]
-                attrib[r] = token_attributions(res.model, res.tokenizer, ch.texts, settings.max_length)
-            res.model = res.tokenizer = None  # free memory before the next run
-        runs.append(seed_run)
-    return runs, attrib
+def synthetic_balance(data: CompareData, settings: FinetuneSettings) -> dict[str, Any]:
+    """Balance of the synthetic train split and of what each mix adds (first seed), printed (to
+    stderr, also with --quiet: a warning must be seen) before any training."""
+    out = {"split": balance(data.synthetic["train"]),
+           "mixes": {mix_label(m): balance(data.synthetic_rows(m, settings.seed)) for m in settings.mixes()}}
+    print(f"synthetic train split: {balance_line(out['split'], settings.balance_warning)}", file=sys.stderr)
+    for m, b in out["mixes"].items():
+        print(f"  run B at mix {m}: {balance_line(b, settings.balance_warning)}", file=sys.stderr)
+    return out
 
 
 def run_compare(
@@ -229,38 +273,93 @@ def run_compare(
     num_threads: int | None = None,
     progress: bool = True,
     attributions: bool = True,
+    report_only: bool = False,
+    replace_stale: bool = False,
 ) -> dict[str, Any]:
-    """Train A and B (`settings.seeds` times each), evaluate, write report.md / results.json / PNGs.
+    """Train (or reuse) every run of the comparison, analyse, write report.md / results.json / PNGs.
 
+    With `report_only`, nothing is trained: the report covers the seeds whose runs (A and B at
+    every mix) have all finished, e.g. to look at a long comparison that is still running. With
+    `replace_stale`, a finished run whose inputs changed is trained again and its record replaced
+    instead of refused (`sarcgen run`, after publish rebuilt the data).
     Returns the results dictionary that is also written to `out_dir/results.json`.
     """
+    from sarcgen.finetune.analysis import build_results
     from sarcgen.finetune.report import write_report
 
     out = Path(out_dir)
     t0 = time.perf_counter()
     found = compare_inputs(synthetic)  # fingerprinted before training: what this comparison saw
     data = load_compare_data(settings, synthetic, challenge_files)
-    write_json(out / "settings.json", {
-        "finetune": settings.model_dump(mode="json"), "synthetic": synthetic, "base_data": data.base.source,
-        "challenge_files": list(settings.challenge) + list(challenge_files)})
-    runs, attrib = _train_and_evaluate(settings, data, out, num_threads=num_threads, progress=progress,
-                                       attributions=attributions)
-    if not runs:
-        raise TrainingError("no runs were made (seeds must be >= 1)")
-    results = {
-        "settings": settings.model_dump(mode="json"),
-        "synthetic_source": synthetic,
-        "base_source": data.base.source,
-        "sizes": {"imdb_train": len(data.base.train), "imdb_validation": len(data.base.validation),
-                  "imdb_test": len(data.base.test), **{f"synthetic_{s}": len(t) for s, t in data.synthetic.items()},
-                  **{f"challenge:{c.name}": len(c) for c in data.challenges}},
-        "seeds": [r["seed"] for r in runs],
-        "runs": runs,
-        "aggregate": aggregate(runs),
-        "challenge_table": challenge_table(data, runs),
-        "checkpoints": {f"{r}-seed{x['seed']}": x[r]["checkpoint"] for x in runs for r in RUNS},
-        "elapsed_s": time.perf_counter() - t0,
-    }
-    results["files"] = write_report(out, results, attrib)
-    _record(found, out, compare_fingerprint(settings, challenge_files))
+    specs = plan_runs(settings.seed, settings.seeds, settings.mixes())
+    if not specs:  # pragma: no cover - seeds >= 1 is validated by the recipe
+        raise TrainingError("no runs were planned (seeds must be >= 1)")
+    # A report on a running comparison reads its records without the lock and writes to partial/.
+    with nullcontext() if report_only else compare_lock(out):
+        if not report_only:
+            write_json(out / "settings.json", {
+                "finetune": settings.model_dump(mode="json"), "synthetic": synthetic, "base_data": data.base.source,
+                "challenge_files": list(settings.challenge) + list(challenge_files)})
+        inputs = input_fingerprints(data, settings)
+        bal = synthetic_balance(data, settings)
+        records, reused = collect_runs(specs, data, settings, out, inputs, num_threads=num_threads,
+                                       progress=progress, report_only=report_only,
+                                       replace_stale=replace_stale)
+        if report_only:
+            specs = finished_seeds(specs, records, out)
+        results = build_results(data, settings, specs, records, inputs, bal)
+        results["reused_runs"] = reused
+        results["elapsed_s"] = time.perf_counter() - t0
+        attrib = _attributions(data, settings, results, num_threads) if attributions else None
+        report_dir = out / "partial" if report_only else out
+        report_dir.mkdir(parents=True, exist_ok=True)
+        results["files"] = write_report(report_dir, results, data, attrib)
+    if not report_only:
+        _record(found, out, compare_fingerprint(settings, challenge_files))
     return results
+
+
+def collect_runs(specs: list[RunSpec], data: CompareData, settings: FinetuneSettings, out: Path,
+                 inputs: dict[str, Any], *, num_threads: int | None, progress: bool,
+                 report_only: bool, replace_stale: bool = False) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """({key: record}, keys reused): every finished run reused, every other one trained now (in
+    plan order) unless `report_only`."""
+    records, reused = {}, []
+    train_settings = settings.model_dump(mode="json")
+    for spec in specs:
+        fp = training_fingerprint(spec, train_settings, inputs)
+        rec = load_record(out, spec, fp, replace_stale=replace_stale)
+        if rec is None and report_only:
+            continue
+        if rec is None:
+            rec = train_run(spec, data, settings, out, fp, num_threads, progress)
+        else:
+            reused.append(spec.key)
+            if progress:
+                print(f"== run {spec.key}: finished earlier, reused", file=sys.stderr)
+            if not report_only:
+                rec = refresh_evaluation(rec, spec, data, settings, out, num_threads)
+        records[spec.key] = rec
+    return records, reused
+
+
+def finished_seeds(specs: list[RunSpec], records: dict[str, Any], out: Path) -> list[RunSpec]:
+    """The specs of every seed whose runs have all finished (for a report on a running comparison)."""
+    done = [s for s in specs if all(x.key in records for x in specs if x.seed == s.seed)]
+    if not done:
+        raise TrainingError(f"{out}: no seed has finished all of its runs yet",
+                            "wait for the first seed's A and B runs, or run without --report-only")
+    return done
+
+
+def _attributions(data: CompareData, settings: FinetuneSettings, results: dict[str, Any],
+                  num_threads: int | None) -> dict[str, Any]:
+    """Token attributions on the built-in challenge set: A and the chosen mix's B, first seed."""
+    from sarcgen.finetune.attribution import token_attributions
+
+    out = {}
+    ch = data.challenges[0]
+    for r in RUNS:
+        tokenizer, model, _ = load_checkpoint(results["checkpoints"][results["first_keys"][r]], num_threads)
+        out[r] = token_attributions(model, tokenizer, ch.texts, settings.max_length)
+    return out

@@ -9,6 +9,7 @@ IMDB reviews, and so does every later run with the same settings.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -91,6 +92,13 @@ def _label(value: object) -> int | None:
 
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
+# Per-row columns kept beside text and label: groups (kind / sarcastic), slices and contrast pairs.
+META_COLUMNS = ("kind", "sarcastic", "device", "aspect", "genre", "length", "cue", "pair_id", "id", "rating")
+
+
+def present(v: Any) -> bool:
+    """False for None and NaN (what pandas puts in an empty cell)."""
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
 
 
 def _meta_value(column: str, value: object) -> object:
@@ -103,8 +111,37 @@ def _meta_value(column: str, value: object) -> object:
     return value
 
 
+def _stars(value: object) -> float | None:
+    try:
+        v = float(value.item() if hasattr(value, "item") else value)  # type: ignore[arg-type, union-attr]
+    except (TypeError, ValueError):
+        return None
+    return v if present(v) and 1 <= v <= 5 else None
+
+
+def labels_from_ratings(columns: Mapping[str, Sequence[object]], source: str) -> dict[str, list[object]]:
+    """A table with star ratings (1-5) and no label: 1-2 stars -> 0, 4-5 stars -> 1, 3 stars dropped.
+
+    This is how a public sarcasm corpus with star ratings plugs in (see docs/human-eval.md): the
+    rating gives the intended sentiment, a `sarcastic` column says which reviews are ironic.
+    """
+    raw = list(columns["rating"])
+    stars = [_stars(v) for v in raw]
+    bad = [i for i, v in enumerate(stars) if v is None]
+    if bad:
+        raise InputError(f"{source}: column 'rating' has {len(bad)} value(s) outside 1-5 stars "
+                         f"(first: {raw[bad[0]]!r} in data row {bad[0] + 1})",
+                         "ratings are 1-5 stars; or give a 'label' column (0 = negative, 1 = positive) instead")
+    keep = [i for i, v in enumerate(stars) if v != 3]
+    out = {c: [list(vals)[i] for i in keep] for c, vals in columns.items()}
+    out["label"] = [int((stars[i] or 0) >= 4) for i in keep]
+    return out
+
+
 def validate_table(columns: Mapping[str, Sequence[object]], source: str) -> TextSet:
-    """Check `text` and `label` columns and labels in {0, 1}; return a cleaned TextSet."""
+    """Check `text` and `label` (or `rating`) columns and labels in {0, 1}; return a cleaned TextSet."""
+    if "label" not in columns and "rating" in columns:
+        columns = labels_from_ratings(columns, source)
     missing = [c for c in ("text", "label") if c not in columns]
     if missing:
         raise InputError(
@@ -124,7 +161,7 @@ def validate_table(columns: Mapping[str, Sequence[object]], source: str) -> Text
         )
     texts = [clean_text(t) if isinstance(t, str) else "" for t in columns["text"]]
     keep = [i for i, t in enumerate(texts) if t]
-    meta_cols = [c for c in ("kind", "device", "sarcastic") if c in columns]
+    meta_cols = [c for c in META_COLUMNS if c in columns]
     meta = [{c: _meta_value(c, columns[c][i]) for c in meta_cols} for i in keep]
     return TextSet(Path(source).name, [texts[i] for i in keep], [int(labels[i] or 0) for i in keep], meta)
 
@@ -181,7 +218,8 @@ def stratified_sample(data: TextSet, sizes: list[int], seed: int, names: list[st
         idx = pools[0][:n0] + pools[1][:n1]
         pools[0], pools[1] = pools[0][n0:], pools[1][n1:]
         idx = rng.permutation(idx).tolist()
-        meta = [data.meta[i] for i in idx] if data.meta else []
+        # Every sampled row remembers its row in the pool: the sample's ids go into results.json.
+        meta = [{**(data.meta[i] if data.meta else {}), "id": f"{data.name}:{i}"} for i in idx]
         out.append(TextSet(name, [data.texts[i] for i in idx], [data.labels[i] for i in idx], meta))
     return out
 
@@ -267,12 +305,20 @@ def load_base_data(base_data: str | None, hub_dataset: str, n_train: int, n_vali
 
 # ------------------------------------------------------------------------------- challenge sets
 def builtin_challenge() -> TextSet:
-    """The built-in sarcasm challenge set (sarcastic label 0, sincere controls label 1)."""
+    """The built-in sarcasm challenge set (sarcastic label 0, sincere controls label 1).
+
+    A sarcastic item and a sincere control with the same cue form a contrast pair (`pair_id` is
+    the cue), so the report can say how often both sides of "Great ..." are right.
+    """
+    kinds: dict[str, set[str]] = {}
+    for c in CHALLENGE_SET:
+        kinds.setdefault(c.cue, set()).add(c.kind)
+    paired = {cue for cue, k in kinds.items() if len(k) == 2}
     return TextSet(
         "challenge",
         [c.text for c in CHALLENGE_SET],
         [c.label for c in CHALLENGE_SET],
-        [{"kind": c.kind, "cue": c.cue} for c in CHALLENGE_SET],
+        [{"kind": c.kind, "cue": c.cue, "pair_id": c.cue if c.cue in paired else None} for c in CHALLENGE_SET],
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -10,21 +11,9 @@ from sarcgen.jsonl import write_json, write_text
 from sarcgen.records import LABEL_NAMES
 
 LABELS = {i: name.capitalize() for i, name in enumerate(LABEL_NAMES)}
-# (metric key in the aggregate, title) in the order the summary table shows them.
-SUMMARY = [
-    ("imdb_test.accuracy", "IMDB test accuracy"),
-    ("imdb_test.f1", "IMDB test F1"),
-    ("challenge.accuracy", "Challenge accuracy (all)"),
-    ("challenge.sarcastic_accuracy", "Challenge: sarcastic accuracy"),
-    ("challenge.sincere_accuracy", "Challenge: sincere-control accuracy"),
-    ("synthetic_test.accuracy", "Synthetic test accuracy"),
-    ("synthetic_test.f1", "Synthetic test F1"),
-    ("synthetic_test.sarcastic_accuracy", "Synthetic test: sarcastic accuracy"),
-]
-
-
 # The comparison's files, inside its folder (RUN/finetune for a run folder).
 REPORT_MD, RESULTS_JSON, LOSS_CURVES_PNG, ATTRIBUTIONS_PNG = "report.md", "results.json", "loss_curves.png", "attributions.png"
+FLIPS_CSV = "flips.csv"
 REPORT_FILES = (REPORT_MD, RESULTS_JSON, LOSS_CURVES_PNG)  # written by every comparison
 
 
@@ -59,80 +48,180 @@ def plot_loss_curves(runs: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def _fmt(stat: dict[str, Any] | None, pct: bool = True) -> str:
-    if stat is None:
-        return "n/a"
-    m, s = stat["mean"], stat["std"]
-    if pct:
-        return f"{100 * m:.1f}%" + (f" ± {100 * s:.1f}" if len(stat["values"]) > 1 else "")
-    return f"{m:.3f}" + (f" ± {s:.3f}" if len(stat["values"]) > 1 else "")
-
-
 def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def verdict(results: dict[str, Any]) -> list[str]:
-    """Two sentences: did B regress on IMDB beyond noise, and what happened on sarcasm."""
-    import math
 
-    agg, n = results["aggregate"], results["sizes"]["imdb_test"]
-    a, b = agg["A"].get("imdb_test.accuracy"), agg["B"].get("imdb_test.accuracy")
-    if not a or not b:
-        return []
-    k = len(a["values"])
-    # Noise: binomial standard error of each accuracy on n reviews, plus the seed spread when there is one.
-    var = sum(x["mean"] * (1 - x["mean"]) / max(n, 1) + (x["std"] ** 2 / k if k > 1 else 0.0) for x in (a, b))
-    two_sigma, delta = 2 * math.sqrt(var), b["mean"] - a["mean"]
-    ok = delta >= -two_sigma
-    out = ["", f"**IMDB:** B − A = {100 * delta:+.1f} pts; noise (2σ) ≈ {100 * two_sigma:.1f} pts: "
-           + ("B does not regress beyond noise." if ok else "B regresses beyond noise.")]
-    sa, sb = agg["A"].get("challenge.sarcastic_accuracy"), agg["B"].get("challenge.sarcastic_accuracy")
-    ca, cb = agg["A"].get("challenge.sincere_accuracy"), agg["B"].get("challenge.sincere_accuracy")
-    if sa and sb and ca and cb:
-        out.append(f"**Sarcasm:** sarcastic items {_fmt(sa)} → {_fmt(sb)}; sincere controls {_fmt(ca)} → {_fmt(cb)} "
-                   "(a model that only learned \"great\" ⇒ negative would lose the controls).")
-    return out
+def _pct(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{100 * x:.1f}%"
+
+
+def _ci(st: dict[str, Any], which: str) -> str:
+    """'83.0% [79.6, 86.2]' for which in a / b; signed points for the difference."""
+    if which == "diff":
+        return f"{100 * st['diff']:+.1f} [{100 * st['diff_low']:+.1f}, {100 * st['diff_high']:+.1f}]"
+    return f"{_pct(st[which])} [{100 * st[which + '_low']:.1f}, {100 * st[which + '_high']:.1f}]"
+
+
+STATS_HEADER = ["| | n | A: IMDB only | B: + synthetic | B − A (pts) | McNemar p (B-only / A-only) | verdict |",
+                "|---|---|---|---|---|---|---|"]
+
+
+def stats_row(title: str, st: dict[str, Any]) -> str:
+    return (f"| {title} | {st['n']} | {_ci(st, 'a')} | {_ci(st, 'b')} | {_ci(st, 'diff')} | "
+            f"{st['mcnemar_p']:.3g} ({st['mcnemar_b_only']} / {st['mcnemar_a_only']}) | **{st['verdict']}** |")
+
+
+def headline(results: dict[str, Any]) -> list[str]:
+    """The table the verdicts come from: every set and group, at the chosen mix."""
+    mix = results["mixes"][results["chosen_mix"]]
+    k = len(results["seeds"])
+    seeds = f"{k} seed{'s' if k > 1 else ''} ({', '.join(map(str, results['seeds']))})"
+    lines = ["## Headline: what the synthetic data did", "",
+             f"Chosen mix **{results['chosen_mix']}** (synthetic rows per IMDB row), **{seeds}** behind every number. "
+             f"Accuracies with 95% bootstrap intervals over examples{' and seeds' if k > 1 else ''} "
+             f"({results['settings']['bootstrap']} replicates); B − A is paired (same examples, same seeds). "
+             "The verdict comes from the interval of B − A: **better** or **worse** only when the whole "
+             "interval is on one side of 0, otherwise **no detectable change**. McNemar is exact, on the "
+             "discordant examples of the seed-majority predictions.", "", *STATS_HEADER]
+    for name, st in mix["sets"].items():
+        lines.append(stats_row(f"**{name}**", st))
+        for g, gst in mix["groups"].items():
+            if g.startswith(f"{name}: "):
+                lines.append(stats_row(f"{name}: {g.split(': ', 1)[1]}", gst))
+    if k == 1:
+        lines += ["", "One seed: the intervals cover test-set noise only, not run-to-run noise (use --seeds 3 or more)."]
+    return lines
+
+
+def mix_section(results: dict[str, Any]) -> list[str]:
+    """How the mix was chosen (validation losses only), and each mix's verdict per set."""
+    sel_a = results["selection_A"]
+    lines = ["## Mixes and how one was chosen", "",
+             "Run B is trained once per mix; the mix with the lowest *selection loss* (mean over seeds of "
+             "(IMDB validation loss + synthetic validation loss) / 2) is chosen. No test set takes part.", "",
+             "| mix | synthetic rows in B | IMDB val loss | synthetic val loss | selection loss | |", "|---|---|---|---|---|---|"]
+
+    def loss(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.4f}"
+
+    lines.append(f"| A (no synthetic) | 0 | {loss(sel_a['imdb_validation'])} | {loss(sel_a['synthetic_validation'])} | "
+                 f"{loss(sel_a['selection'])} | reference |")
+    for m, mx in results["mixes"].items():
+        sel = mx["selection"]
+        rows = "/".join(str(n) for n in sorted(set(mx["n_synthetic"])))
+        lines.append(f"| {m} | {rows} | {loss(sel['imdb_validation'])} | {loss(sel['synthetic_validation'])} | "
+                     f"{loss(sel['selection'])} | {'**chosen**' if m == results['chosen_mix'] else ''} |")
+    names = list(next(iter(results["mixes"].values()))["sets"])
+    lines += ["", "B − A in points [95% interval] and verdict, per mix:", "",
+              "| mix | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for m, mx in results["mixes"].items():
+        cells = [f"{_ci(mx['sets'][n], 'diff')} {mx['sets'][n]['verdict']}" for n in names]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def balance_section(results: dict[str, Any]) -> list[str]:
+    from sarcgen.finetune.synthetic_data import balance_line
+
+    threshold = results["settings"]["balance_warning"]
+    bal = results["balance"]
+    lines = ["## Balance of the synthetic training data", "",
+             f"- synthetic train split: {balance_line(bal['split'], threshold)}"]
+    lines += [f"- added to B at mix {m} (first seed): {balance_line(b, threshold)}" for m, b in bal["mixes"].items()]
+    return lines
+
+
+def pairs_and_slices(results: dict[str, Any]) -> list[str]:
+    mix = results["mixes"][results["chosen_mix"]]
+    lines: list[str] = []
+    if mix["pairs"]:
+        lines += ["## Contrast pairs: both twins right", "",
+                  "A pair counts as right only when the sarcastic review *and* its sincere twin are both "
+                  "classified correctly: a model that learned \"great\" ⇒ negative loses the twin.", "", *STATS_HEADER]
+        lines += [stats_row(name, st) for name, st in mix["pairs"].items()]
+    for name, cols in mix["slices"].items():
+        lines += ["", f"## Slices of {name}", "", *STATS_HEADER]
+        for col, values in cols.items():
+            lines += [stats_row(f"{col} = {v}", st) for v, st in values.items()]
+    return lines
+
+
+def seed_section(results: dict[str, Any]) -> list[str]:
+    mixes = list(results["mixes"])
+    lines = ["## The seed sentences: P(negative) before and after", "",
+             "Mean over seeds (each seed in brackets). All three are sarcastic: Negative is right (P(neg) ≥ 0.5).", "",
+             "| sentence | A | " + " | ".join(f"B at mix {m}" for m in mixes) + " |", "|---" * (len(mixes) + 2) + "|"]
+
+    def cell(ps: list[float]) -> str:
+        return f"{sum(ps) / len(ps):.3f}" + (f" ({', '.join(f'{p:.2f}' for p in ps)})" if len(ps) > 1 else "")
+
+    for row in results["seed_sentences"]:
+        lines.append(f"| {_md_escape(row['text'])} | {cell(row['A'])} | " + " | ".join(cell(row["B"][m]) for m in mixes) + " |")
+    return lines
+
+
+def flips_section(results: dict[str, Any], files: dict[str, str], per_group: int = 8) -> list[str]:
+    rows = results["flips"]
+    lines = ["## Examples that flipped between A and B", "",
+             f"{sum(r['change'] == 'fixed' for r in rows)} fixed (A wrong, B right), "
+             f"{sum(r['change'] == 'broken' for r in rows)} broken (A right, B wrong), at the chosen mix; "
+             f"all of them in [{files['flips']}]({files['flips']}). The largest changes per set:", "",
+             "| set | change | label | A P(neg) | B P(neg) | text |", "|---|---|---|---|---|---|"]
+    shown: dict[tuple[str, str], int] = {}
+    for r in rows:
+        key = (r["set"], r["change"])
+        if shown.get(key, 0) >= per_group:
+            continue
+        shown[key] = shown.get(key, 0) + 1
+        text = _md_escape(r["text"] if len(r["text"]) <= 160 else r["text"][:157] + "...")
+        lines.append(f"| {r['set']} | {r['change']} | {LABELS[r['label']]} | {r['p_negative_A']:.3f} | "
+                     f"{r['p_negative_B']:.3f} | {text} |")
+    return lines
 
 
 def render_markdown(results: dict[str, Any], files: dict[str, str]) -> str:
-    """report.md: what was trained, aggregate metrics, the per-example challenge table, curves, checkpoints."""
-    s = results["settings"]
-    agg = results["aggregate"]
-    sizes = results["sizes"]
-    seeds = results["seeds"]
+    """report.md: setup, headline statistics, mixes, balance, pairs, slices, seeds, flips, tables, curves."""
+    s, sizes, fp = results["settings"], results["sizes"], results["fingerprints"]
     lines = [
         "# finetune-compare: before/after synthetic sarcasm data", "",
-        f"Base model `{s['base_model']}`, fine-tuned twice with the same seed and hyperparameters:",
-        f"**A** on {sizes['imdb_train']} IMDB reviews, **B** on the same reviews plus "
-        f"{sizes.get('synthetic_train', 0)} synthetic ones (`{results['synthetic_source']}`). "
-        f"Both early-stop on the same {sizes['imdb_validation']} IMDB validation reviews "
-        f"(patience {s['patience']}, up to {s['epochs']} epochs, best epoch restored).",
-        f"IMDB data: `{results['base_source']}`. Seeds: {', '.join(map(str, seeds))}"
-        + (" (mean ± sample std over seeds)." if len(seeds) > 1 else " (one seed: differences of a few examples are noise)."),
+        f"Base model `{s['base_model']}`: **A** on {sizes['imdb_train']} IMDB reviews, **B** on the same reviews "
+        f"plus synthetic ones (`{results['synthetic_source']}`, {sizes.get('synthetic_train', 0)} in its train split), "
+        f"once per seed and mix. Both early-stop on the same {sizes['imdb_validation']} IMDB validation reviews "
+        f"(patience {s['patience']}, up to {s['epochs']} epochs, best epoch restored). Evaluated on "
+        f"{sizes['imdb_test']} IMDB test reviews, the challenge set(s) and the synthetic test split "
+        f"({sizes.get('synthetic_test', 0)}).",
+        *(["**Frozen encoder:** only the pooler and classifier were trained, on the encoder's cached features "
+            "(`finetune.freeze_encoder`): a cheap, weaker test than a full fine-tune."] if s.get("freeze_encoder") else []),
         f"Settings: lr {s['learning_rate']}, batch {s['batch_size']}, max length {s['max_length']}, "
-        f"warmup {s['warmup_ratio']}, weight decay {s['weight_decay']}.", "",
-        "## Aggregate metrics", "", "| metric | A: IMDB only | B: + synthetic | B − A |", "|---|---|---|---|",
+        f"warmup {s['warmup_ratio']}, weight decay {s['weight_decay']}. IMDB data: `{results['base_source']}`.",
+        f"Fingerprints: synthetic sha256 `{fp['synthetic_sha256']}`, IMDB train ids sha256 "
+        f"`{fp['imdb_train_ids_sha256'][:16]}…`, model `{fp['model']['name']}` (weights sha256 "
+        f"`{(fp['model']['weights_sha256'] or 'n/a')[:16]}…`), sarcgen {fp['sarcgen_version']} (all in results.json).", "",
+        *headline(results), "", *mix_section(results), "", *balance_section(results), "",
+        *pairs_and_slices(results), "", *seed_section(results), "", *flips_section(results, files), "",
     ]
-    keys = [k for k, _ in SUMMARY] + sorted(k for k in agg["A"] if k.endswith(".accuracy") and k not in dict(SUMMARY))
-    titles = dict(SUMMARY)
-    for key in keys:
-        a, b = agg["A"].get(key), agg["B"].get(key)
-        if a is None and b is None:
-            continue
-        delta = f"{100 * (b['mean'] - a['mean']):+.1f} pts" if a and b else "n/a"
-        lines.append(f"| {titles.get(key, key)} | {_fmt(a)} | {_fmt(b)} | {delta} |")
-    lines += verdict(results)
-    for r in ("A", "B"):
-        epochs = ", ".join(str(x[r]["best_epoch"]) for x in results["runs"])
-        speed = sum(x[r]["train_examples_per_s"] for x in results["runs"]) / len(results["runs"])
-        lines.append(f"\nRun {r}: best epoch {epochs}; {speed:.1f} training examples/s on {results['runs'][0][r]['device']}.")
-    lines += [
-        "", "## Challenge set, example by example", "",
-        "P(neg) is the model's probability of Negative" + (" (mean over seeds)." if len(seeds) > 1 else "."),
-        "Sarcastic items are Negative; sincere controls use the same surface cues and must stay Positive.", "",
-        "| # | input | kind | label | A | A P(neg) | B | B P(neg) | |", "|---|---|---|---|---|---|---|---|---|",
-    ]
+    lines += challenge_section(results)
+    lines += ["", "## Training curves", "", f"![loss curves]({files['loss_curves']})", ""]
+    if files.get("attributions"):
+        lines += ["## Which tokens drove each challenge prediction", "",
+                  "Gradient x input on the word embeddings of the first seed's A and chosen-mix B, for the margin "
+                  "logit(Negative) − logit(Positive): red tokens push towards Negative, blue towards Positive.", "",
+                  f"![token attributions]({files['attributions']})", ""]
+    lines += ["## Checkpoints", "", "Best epoch of each run: safetensors weights, tokenizer and `sarcgen_training.json`. "
+              "Try one with `sarcgen predict --model DIR \"text\"`.", ""]
+    lines += [f"- {name}: `{path}`" for name, path in results["checkpoints"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def challenge_section(results: dict[str, Any]) -> list[str]:
+    k = len(results["seeds"])
+    lines = ["## Challenge sets, example by example", "",
+             "P(neg) is the model's probability of Negative" + (" (mean over seeds)" if k > 1 else "")
+             + f", B at the chosen mix {results['chosen_mix']}. Sarcastic items are Negative; sincere controls "
+             "use the same surface cues and must stay Positive.", "",
+             "| # | input | kind | label | A | A P(neg) | B | B P(neg) | |", "|---|---|---|---|---|---|---|---|---|"]
     for i, row in enumerate(results["challenge_table"], start=1):
         a, b = row["A"], row["B"]
         ok_a, ok_b = a["pred"] == row["label"], b["pred"] == row["label"]
@@ -141,32 +230,34 @@ def render_markdown(results: dict[str, Any], files: dict[str, str]) -> str:
         lines.append(
             f"| {i} | {text} | {row['kind'] or ''} | {LABELS[row['label']]} | {LABELS[a['pred']]}{'' if ok_a else ' ✗'} | "
             f"{a['p_negative']:.3f} | {LABELS[b['pred']]}{'' if ok_b else ' ✗'} | {b['p_negative']:.3f} | {change} |")
-    lines += ["", "## Training curves", "", f"![loss curves]({files['loss_curves']})", ""]
-    if files.get("attributions"):
-        lines += ["## Which tokens drove each challenge prediction", "",
-                  "Gradient x input on the word embeddings of the first seed's models, for the margin "
-                  "logit(Negative) − logit(Positive): red tokens push towards Negative, blue towards Positive.", "",
-                  f"![token attributions]({files['attributions']})", ""]
-    lines += ["## Checkpoints", "", "Best epoch of each run: safetensors weights, tokenizer and `sarcgen_training.json` "
-              "(resolved settings, per-epoch history, best validation loss). Try one with "
-              "`sarcgen predict --model DIR \"text\"`.", ""]
-    for name, path in results["checkpoints"].items():
-        lines.append(f"- {name}: `{path}`")
-    lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
-def write_report(out_dir: Path, results: dict[str, Any], attrib: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, str]:
+def write_flips_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
+    import csv
+
+    cols = ["set", "index", "change", "label", "kind", "p_negative_A", "p_negative_B", "text"]
+    with file_errors(path), path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        for r in rows:
+            w.writerow({c: r[c] for c in cols})
+    return path
+
+
+def write_report(out_dir: Path, results: dict[str, Any], data: Any = None,
+                 attrib: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, str]:
     """Write every report file into `out_dir`; return their names (relative to `out_dir`)."""
     from sarcgen.finetune.attribution import plot_attributions
 
     out_dir = Path(out_dir)
-    files = {"report": REPORT_MD, "results": RESULTS_JSON, "loss_curves": LOSS_CURVES_PNG}
+    files = {"report": REPORT_MD, "results": RESULTS_JSON, "loss_curves": LOSS_CURVES_PNG, "flips": FLIPS_CSV}
     plot_loss_curves(results["runs"], out_dir / files["loss_curves"])
+    write_flips_csv(out_dir / files["flips"], results["flips"])
     if attrib:
         labels = [row["label"] for row in results["challenge_table"] if row["set"] == "challenge"]
         plot_attributions(attrib, labels, out_dir / ATTRIBUTIONS_PNG,
-                          titles={"A": "A: IMDB only", "B": "B: + synthetic"})
+                          titles={"A": "A: IMDB only", "B": f"B: + synthetic (mix {results['chosen_mix']})"})
         files["attributions"] = ATTRIBUTIONS_PNG
         results["attributions"] = attrib
     results["files"] = files

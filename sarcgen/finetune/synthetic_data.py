@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sarcgen.errors import InputError
-from sarcgen.finetune.data import TextSet, clean_text, validate_table
+from sarcgen.finetune.data import META_COLUMNS, TextSet, clean_text, validate_table
 from sarcgen.publish.split import SPLITS, split_records
 from sarcgen.recipe import PublishSettings
 
@@ -62,7 +62,7 @@ def _read_rows(path: Path) -> list[_Row]:
                          pair_id=str(row["pair_id"]) if row.get("pair_id") is not None else None, label=int(label),
                          device=str(row.get("device") or ""), sarcastic=bool(row.get("sarcastic")), text=text,
                          split=row.get("split") if row.get("split") in SPLITS else None,
-                         meta={"sarcastic": row.get("sarcastic"), "device": row.get("device")}))
+                         meta={c: row.get(c) for c in META_COLUMNS if c in row}))
     return rows
 
 
@@ -102,3 +102,66 @@ def load_synthetic_splits(src: str, settings: PublishSettings | None = None) -> 
         raise InputError(f"{src}: the synthetic training split is empty",
                          "generate and filter some reviews first (sarcgen generate / sarcgen filter)")
     return splits
+
+
+# ------------------------------------------------------------------------------------- mixing
+def pair_units(ts: TextSet) -> list[list[int]]:
+    """Row indices grouped so that contrast twins (same pair_id) form one unit; others stand alone."""
+    units: dict[str, list[int]] = {}
+    for i in range(len(ts)):
+        pid = (ts.meta[i] if ts.meta else {}).get("pair_id")
+        key = f"pair:{pid}" if isinstance(pid, str) and pid else f"row:{i}"
+        units.setdefault(key, []).append(i)
+    return list(units.values())
+
+
+def sample_synthetic(train: TextSet, ratio: float | None, n_base: int, seed: int) -> TextSet:
+    """The synthetic rows run B adds: `ratio` synthetic rows per base (IMDB) row, twins kept together.
+
+    `ratio` None takes the whole split once. Otherwise whole units (a review, or a sarcastic review
+    with its sincere twin) are drawn in a seeded random order until round(ratio * n_base) rows are
+    reached; when that is more than the split holds, every unit is taken once per full pass (each
+    pass reshuffled) and the remainder drawn as above, so the class balance of the split is kept.
+    """
+    import random
+
+    if ratio is None:
+        return TextSet(train.name, list(train.texts), list(train.labels), list(train.meta))
+    target = round(ratio * n_base)
+    units = pair_units(train)
+    rng = random.Random(f"synthetic-mix|{seed}")
+    picked: list[int] = []
+    while len(picked) < target and units:
+        order = units[:]
+        rng.shuffle(order)
+        for unit in order:
+            if len(picked) >= target:
+                break
+            picked += unit
+    meta = train.meta or [{}] * len(train)
+    return TextSet(train.name, [train.texts[i] for i in picked], [train.labels[i] for i in picked],
+                   [meta[i] for i in picked])
+
+
+def balance(ts: TextSet) -> dict[str, Any]:
+    """Class, sarcastic/sincere and device counts of a set, and the larger-to-smaller class ratio."""
+    from collections import Counter
+
+    meta = ts.meta or [{}] * len(ts)
+    labels = Counter(ts.labels)
+    neg, pos = labels.get(0, 0), labels.get(1, 0)
+    devices = Counter(str(m.get("device")) for m in meta if m.get("device") is not None)
+    kinds = Counter("sarcastic" if m.get("sarcastic") else "sincere" for m in meta if m.get("sarcastic") is not None)
+    ratio = max(neg, pos) / min(neg, pos) if min(neg, pos) else float("inf") if max(neg, pos) else 1.0
+    return {"n": len(ts), "negative": neg, "positive": pos, "class_ratio": ratio, "kinds": dict(sorted(kinds.items())),
+            "devices": dict(sorted(devices.items())), "pairs": sum(1 for u in pair_units(ts) if len(u) > 1)}
+
+
+def balance_line(b: dict[str, Any], threshold: float) -> str:
+    """One printable line; ends with a WARNING when one class outweighs the other beyond `threshold`."""
+    devices = ", ".join(f"{k} {v}" for k, v in b["devices"].items())
+    line = (f"{b['n']} rows: {b['negative']} negative / {b['positive']} positive (ratio {b['class_ratio']:.2f}), "
+            f"{b['pairs']} twin pairs; devices: {devices or 'n/a'}")
+    if b["class_ratio"] > threshold:
+        line += f" -- WARNING: one class outweighs the other by more than {threshold:g}:1"
+    return line

@@ -288,7 +288,7 @@ def load_checkpoint(path: str | Path, num_threads: int | None = None) -> tuple[P
     p = Path(path)
     if not (p / "config.json").is_file():
         raise ModelError(f"{p}: not a model folder (no config.json)",
-                         "pass a checkpoint folder written by finetune-compare, e.g. outputs/<run>/finetune/checkpoints/B-seed42")
+                         "pass a checkpoint folder written by finetune-compare, e.g. outputs/<run>/finetune/checkpoints/B-seed42-mix0.1")
     tokenizer, model = load_model(str(p))
     model.to(pick_device(num_threads))
     max_length = 512

@@ -32,10 +32,11 @@ def test_finetune_compare_then_predict(inputs: dict[str, Path], tmp_path: Path, 
     out = tmp_path / "run"
     code, stdout, err = run(small(inputs, "--out", str(out)), capsys)
     assert code == 0, err
-    assert "report:" in stdout and "IMDB test accuracy" in stdout
+    assert "report:" in stdout and "imdb_test" in stdout and "challenge: sarcastic negatives" in stdout
+    assert "B-A" in stdout and any(v in stdout for v in ("better", "worse", "no detectable change"))
     for f in ("report.md", "results.json", "loss_curves.png", "attributions.png"):
         assert (out / f).is_file(), f
-    ckpt = out / "checkpoints" / "B-seed42"
+    ckpt = out / "checkpoints" / "B-seed42-mix0.1"
     assert (ckpt / "model.safetensors").is_file() and (ckpt / "tokenizer.json").is_file()
     settings = json.loads((ckpt / "sarcgen_training.json").read_text())["settings"]
     assert settings["n_train"] == 40 and settings["max_length"] == 48  # flags reached the checkpoint
@@ -49,6 +50,27 @@ def test_finetune_compare_then_predict(inputs: dict[str, Path], tmp_path: Path, 
     code, stdout, _ = run(["predict", "-m", str(ckpt), "--file", str(f), "--json"], capsys)
     rows = [json.loads(x) for x in stdout.strip().splitlines()]
     assert code == 0 and [r["text"] for r in rows] == ["one review", "another review"]
+
+
+def test_mix_choice_and_report_only(inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "mix"
+    code, stdout, err = run(small(inputs, "--out", str(out), "--mix", "0.5,1", "--epochs", "1"), capsys)
+    assert code == 0, err
+    assert "chosen mix" in stdout and "run B at mix 0.5" in err and "run B at mix 1:" in err  # balance printed
+    res = json.loads((out / "results.json").read_text())
+    assert set(res["mixes"]) == {"0.5", "1"} and res["chosen_mix"] in res["mixes"]
+    best = min(res["mixes"], key=lambda m: res["mixes"][m]["selection"]["selection"])
+    assert res["chosen_mix"] == best
+    assert (out / "checkpoints" / "B-seed42-mix0.5" / "model.safetensors").is_file()
+    md = (out / "report.md").read_text()
+    assert "## Mixes and how one was chosen" in md and "**chosen**" in md
+    code, stdout, err = run(small(inputs, "--out", str(out), "--mix", "0.5,1", "--epochs", "1", "--report-only"), capsys)
+    assert code == 0, err
+    assert "reused 3 finished run(s)" in stdout and (out / "partial" / "report.md").is_file()
+    code, _, err = run(small(inputs, "--out", str(tmp_path / "x"), "--mix", "0.5,abc"), capsys)
+    assert code == 2 and "--mix '0.5,abc'" in err and "Traceback" not in err
+    code, _, err = run(small(inputs, "--out", str(tmp_path / "x"), "--report-only"), capsys)
+    assert code == 6 and "no seed has finished" in err
 
 
 def test_default_out_dir_is_inside_a_run_folder(tmp_path: Path) -> None:
@@ -129,7 +151,8 @@ def test_finetune_compare_uses_the_run_folders_recipe(tmp_path: Path, monkeypatc
 
     def fake_compare(settings, synthetic, out_dir, **kw):  # type: ignore[no-untyped-def]
         seen.append((settings, synthetic, Path(out_dir)))
-        return {"aggregate": {"A": {}, "B": {}}}
+        return {"mixes": {"all": {"selection": {"selection": 0.5}, "sets": {}, "groups": {}}}, "chosen_mix": "all",
+                "reused_runs": []}
 
     monkeypatch.setattr(compare, "run_compare", fake_compare)
     code, _, err = run(["finetune-compare", "--synthetic", str(run_dir), "--seed", "9", "-q"], capsys)

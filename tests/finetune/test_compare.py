@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 
 from sarcgen.challenge import CHALLENGE_SET
-from sarcgen.devtools.tiny_bert import write_tiny_bert, write_toy_imdb, write_toy_synthetic
-from sarcgen.finetune.compare import aggregate, classification_metrics, compare_complete, run_compare
+from sarcgen.devtools.tiny_bert import (
+    write_tiny_bert,
+    write_toy_imdb,
+    write_toy_synthetic,
+)
+from sarcgen.finetune.analysis import aggregate, classification_metrics
+from sarcgen.finetune.compare import compare_complete, run_compare
 from sarcgen.recipe import FinetuneSettings
 
 
@@ -39,10 +44,10 @@ def test_run_compare_two_seeds_writes_every_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
     res = run_compare(settings, str(syn), out, challenge_files=[str(extra)], progress=False, num_threads=2)
 
-    for f in ("report.md", "results.json", "loss_curves.png", "attributions.png", "settings.json"):
+    for f in ("report.md", "results.json", "loss_curves.png", "attributions.png", "settings.json", "flips.csv"):
         assert (out / f).is_file() and (out / f).stat().st_size > 0, f
     assert res["seeds"] == [5, 6]
-    assert set(res["checkpoints"]) == {"A-seed5", "B-seed5", "A-seed6", "B-seed6"}
+    assert set(res["checkpoints"]) == {"A-seed5", "B-seed5-mix0.1", "A-seed6", "B-seed6-mix0.1"}
     for path in res["checkpoints"].values():
         assert (Path(path) / "model.safetensors").is_file()
     run = res["runs"][0]
@@ -59,7 +64,32 @@ def test_run_compare_two_seeds_writes_every_file(tmp_path: Path) -> None:
     saved = json.loads((out / "results.json").read_text())
     assert saved["challenge_table"][0]["text"] == CHALLENGE_SET[0].text
     md = (out / "report.md").read_text()
-    assert "Great movie, if you enjoy watching paint dry" in md and "± " in md
-    assert "loss_curves.png" in md and "attributions.png" in md and "B-seed6" in md
-    assert "**IMDB:** B − A" in md and "**Sarcasm:**" in md
+    assert "Great movie, if you enjoy watching paint dry" in md and "95% bootstrap intervals" in md
+    assert "loss_curves.png" in md and "attributions.png" in md and "B-seed6-mix0.1" in md
+    assert "## Headline" in md and "2 seeds" in md and "McNemar" in md and "## Examples that flipped" in md
+    assert "## The seed sentences" in md and "## Balance of the synthetic training data" in md
+    assert "## Contrast pairs" in md  # the built-in challenge set pairs its items by cue
+    st = res["mixes"][res["chosen_mix"]]["sets"]["imdb_test"]
+    assert st["seeds"] == 2 and st["n"] == 16 and st["a_low"] <= st["a"] <= st["a_high"]
+    assert st["verdict"] in ("better", "worse", "no detectable change")
+    fp = saved["fingerprints"]
+    assert len(fp["synthetic_sha256"]) == 64 and len(fp["imdb_train_ids_sha256"]) == 64 and fp["model"]["weights_sha256"]
     assert compare_complete(out) and not compare_complete(tmp_path)
+
+
+def test_a_new_challenge_file_is_evaluated_without_retraining(tmp_path: Path) -> None:
+    model = write_tiny_bert(tmp_path / "tiny")
+    base = write_toy_imdb(tmp_path / "imdb", 60, 20)
+    syn = write_toy_synthetic(tmp_path / "syn.jsonl", 30)
+    settings = FinetuneSettings(base_model=str(model), base_data=str(base), n_train=30, n_validation=10, n_test=10,
+                                epochs=1, batch_size=8, max_length=32, learning_rate=2e-3)
+    out = tmp_path / "out"
+    first = run_compare(settings, str(syn), out, progress=False, num_threads=1, attributions=False)
+    assert first["reused_runs"] == []
+    extra = tmp_path / "later.csv"
+    extra.write_text("text,label,kind\nOh great another sequel,0,sarcastic\nA great sequel,1,sincere\n")
+    again = run_compare(settings, str(syn), out, challenge_files=[str(extra)], progress=False, num_threads=1,
+                        attributions=False)
+    assert sorted(again["reused_runs"]) == ["A-seed42", "B-seed42-mix0.1"]
+    assert again["runs"][0]["A"]["history"] == first["runs"][0]["A"]["history"]  # not retrained
+    assert "later" in again["mixes"]["0.1"]["sets"] and "later: sarcastic negatives" in again["mixes"]["0.1"]["groups"]
