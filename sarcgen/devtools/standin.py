@@ -23,7 +23,8 @@ COMPLAINTS = {
                "the supporting cast competes to see who can blink the least", "the hero shows one facial expression for the whole running time"],
     "pacing": ["a single car chase takes longer than my commute", "I aged noticeably during the second act",
                "the middle hour consists of people walking down corridors", "it takes forty minutes for anyone to leave the kitchen"],
-    "dialogue": ["every conversation sounds like assembly instructions read aloud", "characters explain the story to each other as if we left the room",
+    "dialogue": ["every conversation sounds like assembly instructions read aloud",
+                 "characters explain the story to each other as if we left the room",
                  "half the lines are people saying each other's names", "the jokes land with the grace of a dropped tray"],
     "visual effects": ["the monster looks like a screensaver from the nineties", "the green screen is visible in every other shot",
                        "the explosions appear to be drawn in crayon", "the spaceship wobbles like it hangs from a fishing line"],
@@ -110,17 +111,17 @@ def standin_records(n_sarcastic: int = 240, twin_ratio: float = 2 / 3, seed: int
         seen.add(text)
         i = len([r for r in out if r["sarcastic"]])
         pid = f"standin-{i:04d}" if i in twins else None
-        base = {"aspect": aspect, "genre": genre, "length": "short", "cue": cue, "pair_id": pid,
-                "provenance": _provenance(seed * 100_000 + g)}
-        out.append(Review(id=f"standin-{i:04d}-s", plan_index=2 * i, text=text, label=0, sarcastic=True,
-                          device=device, **base).model_dump(mode="json"))
+        base: dict[str, object] = {"aspect": aspect, "genre": genre, "length": "short", "cue": cue, "pair_id": pid,
+                                   "provenance": _provenance(seed * 100_000 + g)}
+        out.append(Review.model_validate({"id": f"standin-{i:04d}-s", "plan_index": 2 * i, "text": text, "label": 0,
+                                          "sarcastic": True, "device": device, **base}).model_dump(mode="json"))
         if pid:
             good = _fill(rng.choice(SINCERE), cue, genre, aspect, rng.choice(PRAISE[aspect]))
             while good in seen:  # a repeated twin text would count twice in the pairs
                 good = _fill(rng.choice(SINCERE), cue, rng.choice(GENRES), aspect, rng.choice(PRAISE[aspect]))
             seen.add(good)
-            out.append(Review(id=f"standin-{i:04d}-t", plan_index=2 * i + 1, text=good, label=1, sarcastic=False,
-                              device="sincere", **base).model_dump(mode="json"))
+            out.append(Review.model_validate({"id": f"standin-{i:04d}-t", "plan_index": 2 * i + 1, "text": good, "label": 1,
+                                              "sarcastic": False, "device": "sincere", **base}).model_dump(mode="json"))
     return out
 
 

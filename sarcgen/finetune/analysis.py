@@ -171,7 +171,7 @@ def selection_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def flips(sets: dict[str, TextSet], a_recs: list[dict[str, Any]], b_recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every example whose (seed-mean) prediction went from wrong to right ('fixed') or back ('broken')."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, ts in sets.items():
         pa, pb = mean_p(a_recs, name), mean_p(b_recs, name)
         for i, y in enumerate(ts.labels):

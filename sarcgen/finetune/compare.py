@@ -172,19 +172,14 @@ def train_run(spec: RunSpec, data: CompareData, settings: FinetuneSettings, out:
         print(f"== run {spec.key}: {len(train)} train / {len(data.base.validation)} validation", file=sys.stderr)
     t0 = time.perf_counter()
     ckpt = out / CHECKPOINTS_DIR / spec.key
+    logits_of: Logits
     if settings.freeze_encoder:
-        from sarcgen.finetune.frozen import head_logits, train_head
+        from sarcgen.finetune.frozen import frozen_logits, train_head
 
         cache = data.feature_cache(out, settings)
         res = train_head(settings.base_model, train, data.base.validation, settings, ckpt, seed=spec.seed, cache=cache,
                          num_threads=num_threads, tag=spec.key)
-
-        def logits_of(ts: TextSet) -> np.ndarray:
-            import torch
-
-            with torch.inference_mode():
-                res.model.eval()
-                return head_logits(res.model, cache.features(res.model, res.tokenizer, ts.texts)).numpy()
+        logits_of = frozen_logits(res.model, res.tokenizer, cache)
     else:
         res = train_classifier(settings.base_model, train, data.base.validation, settings, ckpt,
                                seed=spec.seed, num_threads=num_threads, progress=progress, tag=spec.key)

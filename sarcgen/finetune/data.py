@@ -113,7 +113,7 @@ def _meta_value(column: str, value: object) -> object:
 
 def _stars(value: object) -> float | None:
     try:
-        v = float(value.item() if hasattr(value, "item") else value)  # type: ignore[arg-type, union-attr]
+        v = float(value.item() if hasattr(value, "item") else value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
     return v if present(v) and 1 <= v <= 5 else None

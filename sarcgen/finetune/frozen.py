@@ -15,6 +15,7 @@ import hashlib
 import math
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,17 @@ def head_logits(model: Any, features: np.ndarray, train: bool = False) -> Any:
     if train and dropout is not None:
         x = dropout(x)
     return classifier(x)
+
+
+def frozen_logits(model: Any, tokenizer: Any, cache: FeatureCache) -> Callable[[TextSet], np.ndarray]:
+    """Logits of a head-only run on any set, from cached (or newly cached) features."""
+    def run(ts: TextSet) -> np.ndarray:
+        import torch
+
+        model.eval()
+        with torch.inference_mode():
+            return head_logits(model, cache.features(model, tokenizer, ts.texts)).numpy()
+    return run
 
 
 def head_loss(model: Any, features: np.ndarray, labels: list[int]) -> float:
