@@ -27,13 +27,13 @@ very same engine build; --peer-libs built uses the libraries built beside it ins
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_parallel import BENCH_DIR, bench_model, plan_requests
 
 from sarcgen.backends.base import GenerationRequest
-from sarcgen.recipe import ModelSpec
 
 PEER_DIR = BENCH_DIR / "peer"
 FA_NAMES = {0: "off", 1: "on", -1: "auto"}
@@ -111,64 +110,49 @@ def run_peer(exe: Path, model: Path, *, batch: int, pp: int, tg: int, ctx: int, 
 # -- sarcgen ----------------------------------------------------------------------------------
 
 
-def run_sarcgen(spec: ModelSpec, reqs: list[GenerationRequest], *, threads: int, flash_attn: int,
+def run_sarcgen(tree: Path, model: Path, reqs: list[GenerationRequest], *, threads: int, flash_attn: int,
                 kv_unified: bool, profile: Path | None = None) -> dict[str, float]:
-    from sarcgen.backends.llamacpp_batch import BatchedLlamaCppBackend
-
-    be = BatchedLlamaCppBackend(spec, parallel=len(reqs), n_ctx=4096, n_threads=threads, n_gpu_layers=0,
-                                flash_attn=flash_attn, kv_unified=kv_unified)
-    be.load()
-    try:
-        t0 = time.perf_counter()
-        if profile is None:
-            done = list(be.generate(reqs))
-        else:
-            import cProfile
-
-            prof = cProfile.Profile()
-            done = prof.runcall(lambda: list(be.generate(reqs)))
-            prof.dump_stats(profile)
-        wall = time.perf_counter() - t0
-        kv = be.info().extra["kv_size"]
-    finally:
-        be.close()
-    assert all(r.finish_reason == "length" for r in done), [(r.finish_reason, r.error) for r in done]
-    st = be.stats
-    # The shared prefix, evaluated once (at B=1 there is none: the whole prompt is one prompt step).
-    pp_tokens, pp_s = ((st["prefix_tokens"], st["prefix_seconds"]) if st["prefix_seconds"]
-                       else (st["evaluated_prompt_tokens"], st["prompt_step_seconds"]))
-    return {"decode_tps": st["decode_step_tokens"] / st["decode_step_seconds"],
-            "prompt_tps": pp_tokens / pp_s, "prompt_tokens": pp_tokens,
-            "decode_seconds": st["decode_step_seconds"], "prompt_step_seconds": st["prompt_step_seconds"],
-            "wall_seconds": wall, "kv_size": kv,
-            "mean_prompt_tokens": statistics.mean(r.prompt_tokens for r in done)}
+    """One sarcgen side in its own process (bench_batched_side.py), importing sarcgen from `tree`."""
+    job = {"model": str(model), "requests": [dataclasses.asdict(r) for r in reqs], "threads": threads,
+           "flash_attn": flash_attn, "kv_unified": kv_unified, "profile": str(profile) if profile else None}
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_batched_side.py")], input=json.dumps(job),
+                          capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"sarcgen side ({tree}) failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 # -- rounds and table -------------------------------------------------------------------------
 
 
-def summarise(rows: list[dict[str, Any]], batches: list[int]) -> list[dict[str, Any]]:
+def summarise(rows: list[dict[str, Any]], batches: list[int], sides: list[str]) -> list[dict[str, Any]]:
+    """Per batch size and sarcgen side: medians of both sides' tok/s, and the per-round ratio's spread."""
     out = []
     for b in batches:
-        mine = [r for r in rows if r["batch"] == b]
-        ratios = [r["sarcgen"]["decode_tps"] / r["peer"]["decode_tps"] for r in mine]
+        for side in sides:
+            mine = [r for r in rows if r["batch"] == b and side in r]
+            if not mine:
+                continue
+            ratios = [r[side]["decode_tps"] / r["peer"]["decode_tps"] for r in mine]
 
-        def med(side: str, key: str, mine: list[dict[str, Any]] = mine) -> float:
-            return statistics.median(r[side][key] for r in mine)
+            def med(who: str, key: str, mine: list[dict[str, Any]] = mine) -> float:
+                return statistics.median(r[who][key] for r in mine)
 
-        out.append({"batch": b, "rounds": len(mine), "sarcgen_tps": med("sarcgen", "decode_tps"),
-                    "peer_tps": med("peer", "decode_tps"), "ratio_min": min(ratios),
-                    "ratio_median": statistics.median(ratios), "ratio_max": max(ratios),
-                    "sarcgen_pp_tps": med("sarcgen", "prompt_tps"), "peer_pp_tps": med("peer", "prompt_tps"),
-                    "sarcgen_pp_tokens": mine[0]["sarcgen"]["prompt_tokens"], "peer_pp_tokens": mine[0]["peer"]["prompt_tokens"]})
+            out.append({"batch": b, "side": side, "rounds": len(mine), "sarcgen_tps": med(side, "decode_tps"),
+                        "peer_tps": med("peer", "decode_tps"), "ratio_min": min(ratios),
+                        "ratio_median": statistics.median(ratios), "ratio_max": max(ratios),
+                        "sarcgen_pp_tps": med(side, "prompt_tps"), "peer_pp_tps": med("peer", "prompt_tps"),
+                        "sarcgen_pp_tokens": mine[0][side]["prompt_tokens"],
+                        "peer_pp_tokens": mine[0]["peer"]["prompt_tokens"]})
     return out
 
 
 def print_table(summary: list[dict[str, Any]]) -> None:
-    print(f"\n{'B':>3} {'rounds':>6} {'sarcgen tok/s':>14} {'peer tok/s':>11} {'ratio min/med/max':>20}"
+    print(f"\n{'B':>3} {'side':>9} {'rounds':>6} {'sarcgen tok/s':>14} {'peer tok/s':>11} {'ratio min/med/max':>18}"
           f" {'prefix tok/s (n)':>17} {'peer S_PP (n)':>15}")
     for s in summary:
-        print(f"{s['batch']:>3} {s['rounds']:>6} {s['sarcgen_tps']:>14.2f} {s['peer_tps']:>11.2f}"
+        print(f"{s['batch']:>3} {s['side']:>9} {s['rounds']:>6} {s['sarcgen_tps']:>14.2f} {s['peer_tps']:>11.2f}"
               f"   {s['ratio_min']:.2f}/{s['ratio_median']:.2f}/{s['ratio_max']:.2f}"
               f" {s['sarcgen_pp_tps']:>9.1f} ({s['sarcgen_pp_tokens']:>3}) {s['peer_pp_tps']:>8.1f} ({s['peer_pp_tokens']})")
 
@@ -185,43 +169,62 @@ def main(argv: list[str] | None = None) -> dict:
                     help="both sides (off: sarcgen's CPU default)")
     ap.add_argument("--kv-unified", action="store_true", help="one KV pool for all sequences, both sides")
     ap.add_argument("--peer-libs", choices=["installed", "built"], default="installed")
+    ap.add_argument("--tree", type=Path, default=None,
+                    help="the sarcgen checkout to measure (default: this one; a snapshot keeps edits out of a long run)")
+    ap.add_argument("--baseline-tree", type=Path, default=None,
+                    help="also run the backend of another sarcgen checkout (e.g. a git worktree of an older commit)")
+    ap.add_argument("--resume", type=Path, default=None,
+                    help="keep the rounds of an earlier run's --json and add --rounds more after them")
+    ap.add_argument("--first-round", type=int, default=None, help="number of the first round (who goes first)")
     ap.add_argument("--build-jobs", type=int, default=2)
-    ap.add_argument("--profile", type=Path, default=None, help="cProfile sarcgen's first round into DIR/B<n>.prof")
+    ap.add_argument("--profile", type=Path, default=None, help="cProfile sarcgen's first round into DIR/<side>-B<n>.prof")
     ap.add_argument("--json", type=Path, default=BENCH_DIR / "bench_batched_peer.json")
     args = ap.parse_args(argv)
 
     exe = peer_binary(args.build_jobs)
     model = args.model or bench_model()
-    spec = ModelSpec(path=str(model))
     fa = {v: k for k, v in FA_NAMES.items()}[args.flash_attn]
     batches = [int(x) for x in args.batch.split(",") if x]
+    trees = {"sarcgen": (args.tree or ROOT).resolve(), **({"baseline": args.baseline_tree.resolve()} if args.baseline_tree else {})}
     print(f"model {model.name}, {args.threads} threads, {args.tokens} new tokens, flash-attn {args.flash_attn}, "
-          f"kv {'unified' if args.kv_unified else 'one stream per sequence'}, peer {exe} on {args.peer_libs} libs",
-          file=sys.stderr)
-    rows: list[dict[str, Any]] = []
-    for rnd in range(args.rounds):
+          f"kv {'unified' if args.kv_unified else 'one stream per sequence'}, peer {exe} on {args.peer_libs} libs, "
+          f"sides {trees}", file=sys.stderr)
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = json.loads(args.resume.read_text())["rows"] if args.resume else []
+    first = args.first_round if args.first_round is not None else max((r["round"] for r in rows), default=-1) + 1
+    for rnd in range(first, first + args.rounds):
         for b in batches:
             reqs, _ = plan_requests(b, args.tokens, args.seed)
-            prof = args.profile / f"B{b}.prof" if args.profile and rnd == 0 else None
+            order = [*trees, "peer"]  # round 0: sarcgen first (the peer is given its KV size)
+            order = order[rnd % len(order):] + order[:rnd % len(order)]  # then who goes first rotates
+            if not any(r["batch"] == b for r in rows):
+                order = [*trees, "peer"]
             res: dict[str, Any] = {}
-            for side in (("sarcgen", "peer") if rnd % 2 == 0 or not rows else ("peer", "sarcgen")):
+            for side in order:
                 if side == "peer":
                     ref = res.get("sarcgen") or next(r["sarcgen"] for r in rows if r["batch"] == b)
                     res["peer"] = run_peer(exe, model, batch=b, pp=round(ref["mean_prompt_tokens"]), tg=args.tokens,
                                            ctx=ref["kv_size"], threads=args.threads, flash_attn=fa,
                                            kv_unified=args.kv_unified, libs=args.peer_libs)
                 else:
-                    res["sarcgen"] = run_sarcgen(spec, reqs, threads=args.threads, flash_attn=fa,
-                                                 kv_unified=args.kv_unified, profile=prof)
-            rows.append({"round": rnd, "batch": b, **res})
-            print(f"  round {rnd} B={b}: sarcgen {res['sarcgen']['decode_tps']:.2f} tok/s, "
-                  f"peer {res['peer']['decode_tps']:.2f} tok/s, ratio {res['sarcgen']['decode_tps'] / res['peer']['decode_tps']:.3f}",
-                  file=sys.stderr, flush=True)
-    summary = summarise(rows, batches)
+                    prof = args.profile / f"{side}-B{b}.prof" if args.profile and rnd == 0 else None
+                    res[side] = run_sarcgen(trees[side], model, reqs, threads=args.threads, flash_attn=fa,
+                                            kv_unified=args.kv_unified, profile=prof)
+            rows.append({"round": rnd, "batch": b, "order": order, **res})
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"rows": rows}, indent=2))  # so far (--resume can go on from here)
+            figures = ", ".join(f"{k} {res[k]['decode_tps']:.2f}" for k in [*trees, "peer"])
+            print(f"  round {rnd} B={b} ({' > '.join(order)}): decode tok/s {figures}; "
+                  f"ratio {res['sarcgen']['decode_tps'] / res['peer']['decode_tps']:.3f}", file=sys.stderr, flush=True)
+    sides = [k for k in ("sarcgen", "baseline") if any(k in r for r in rows)]
+    summary = summarise(rows, batches, sides)
     print_table(summary)
+    same = {b: len({r[s]["texts_sha"] for r in rows if r["batch"] == b for s in sides if s in r}) == 1 for b in batches}
+    print(f"\nsame texts on every sarcgen side and round: {same}")
     out = {"model": str(model), "threads": args.threads, "tokens": args.tokens, "flash_attn": args.flash_attn,
-           "kv_unified": args.kv_unified, "peer": str(exe), "peer_libs": args.peer_libs, "rows": rows,
-           "summary": summary}
+           "kv_unified": args.kv_unified, "peer": str(exe), "peer_libs": args.peer_libs,
+           "trees": {k: str(v) for k, v in trees.items()}, "rows": rows, "summary": summary, "same_texts": same}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(out, indent=2))
     return out

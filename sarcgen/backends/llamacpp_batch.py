@@ -14,7 +14,7 @@ low-level API directly:
   a unified pool with `kv_unified=True`);
 - every step, one batch holds the next token of each generating sequence plus prompt chunks of
   sequences that were just given a new request; the logits of each sequence are sampled by its own
-  sampler chain (penalties, top-k, top-p, min-p, temperature, seeded dist), so each request's
+  sampler (repeat penalty, top-k, top-p, min-p, temperature, seeded dist; `SlotSampler`), so each request's
   seed decides its sampling and a run is reproducible at a fixed N;
 - a sequence that finishes (end-of-generation token, a stop string, or max_tokens) is yielded at
   once and its slot takes the next request: its KV cells past the common prefix with the new
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.backends.llamacpp import ChatTemplate, gguf_model_info, import_llama_cpp
 from sarcgen.backends.llamacpp_lowlevel import (
+    SlotSampler,
     add_to_batch,
     common_prefix_len,
     first_stop,
@@ -61,7 +62,7 @@ class _Slot:
     seq: int
     cached: list[int] = field(default_factory=list)  # tokens in the KV cache at positions 0..len-1
     req: GenerationRequest | None = None
-    sampler: Any = None
+    sampler: SlotSampler | None = None
     pending: list[int] = field(default_factory=list)  # prompt tokens still to evaluate
     next_token: int | None = None  # sampled, not yet fed back
     out: list[int] = field(default_factory=list)
@@ -156,7 +157,7 @@ class BatchedLlamaCppBackend:
     def _free_samplers(self) -> None:
         for slot in self._slots:
             if slot.sampler is not None:
-                self._ll.llama_sampler_free(slot.sampler)
+                slot.sampler.free()
                 slot.sampler = None
 
     def close(self) -> None:
@@ -220,7 +221,7 @@ class BatchedLlamaCppBackend:
         self._slots = [_Slot(seq=i) for i in range(self.parallel)]
         return True
 
-    def _new_sampler(self, req: GenerationRequest) -> Any:
+    def _new_sampler(self, req: GenerationRequest) -> SlotSampler:
         return new_sampler(self._ll, self._vocab, req)
 
     # -- generation ---------------------------------------------------------------------------
@@ -261,7 +262,7 @@ class BatchedLlamaCppBackend:
             ll.llama_batch_free(batch)
             for slot in self._slots:
                 if slot.sampler is not None:
-                    ll.llama_sampler_free(slot.sampler)
+                    slot.sampler.free()
                     slot.sampler = None
                 slot.req = None
 
@@ -295,7 +296,7 @@ class BatchedLlamaCppBackend:
         keep = min(common_prefix_len(slot.cached, tokens), len(tokens) - 1)
         ll.llama_memory_seq_rm(mem, slot.seq, keep, -1)
         if slot.sampler is not None:
-            ll.llama_sampler_free(slot.sampler)
+            slot.sampler.free()
         slot.req, slot.sampler = req, self._new_sampler(req)
         slot.cached = tokens[:keep]
         slot.pending = tokens[keep:]
@@ -377,8 +378,8 @@ class BatchedLlamaCppBackend:
         """Sample the slot's next token; a GenerationResult when its sequence is finished."""
         ll = self._ll
         req = s.req
-        assert req is not None
-        tok = ll.llama_sampler_sample(s.sampler, self._ctx, s.batch_idx)
+        assert req is not None and s.sampler is not None
+        tok = s.sampler.sample(self._ctx, s.batch_idx)
         finish = None
         if ll.llama_vocab_is_eog(self._vocab, tok):
             finish = "stop"

@@ -7,9 +7,12 @@ hold no state, so the backend's class keeps only what is about sequences and slo
 from __future__ import annotations
 
 import ctypes
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from sarcgen.backends.base import GenerationRequest
 from sarcgen.errors import BackendError, ModelError
@@ -72,27 +75,72 @@ def token_piece(ll: Any, vocab: Any, token: int, special: bool = False) -> bytes
     return buf.raw[: max(n, 0)]
 
 
-def new_sampler(ll: Any, vocab: Any, req: GenerationRequest) -> Any:
-    """A sampler chain for one request: penalties, then greedy, or top-k, top-p, min-p, temperature
-    and a distribution seeded by the request (so its seed decides its sampling)."""
-    chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+class RepeatPenalty:
+    """llama.cpp's penalties sampler (repeat penalty only, frequency and presence 0), on a logits row.
 
-    def add(sampler: Any) -> None:
-        ll.llama_sampler_chain_add(chain, sampler)
+    Why not llama.cpp's own: it looks up every one of the n_vocab candidates in a hash map of the
+    last 64 tokens, 0.5 ms per sample at Qwen's 151,936-token vocabulary (the chain costs 0.62 ms
+    with it, 0.10 ms without: 16 ms per step at 32 sequences). This applies the same float32
+    arithmetic to the <= 64 distinct window tokens, in place, so the rest of the chain sees exactly
+    the array the penalties sampler would have produced (tests pin it bit for bit).
+    """
 
-    if req.repeat_penalty != 1.0:
-        n_vocab = ll.llama_vocab_n_tokens(vocab)  # 0.3.36's llama.h still takes n_vocab first
-        add(ll.llama_sampler_init_penalties(n_vocab, PENALTY_LAST_N, req.repeat_penalty, 0.0, 0.0))
-    if req.temperature <= 0:
-        add(ll.llama_sampler_init_greedy())
-        return chain
-    if req.top_k > 0:
-        add(ll.llama_sampler_init_top_k(req.top_k))
-    add(ll.llama_sampler_init_top_p(req.top_p, 1))
-    add(ll.llama_sampler_init_min_p(req.min_p, 1))
-    add(ll.llama_sampler_init_temp(req.temperature))
-    add(ll.llama_sampler_init_dist(req.seed & 0xFFFFFFFF))
-    return chain
+    def __init__(self, penalty: float, last_n: int = PENALTY_LAST_N) -> None:
+        self.penalty = np.float32(penalty)  # the float the C sampler holds
+        self.recent: deque[int] = deque(maxlen=last_n)  # its ring buffer of accepted tokens
+
+    def apply(self, row: np.ndarray) -> None:
+        if self.recent:
+            ids = np.fromiter(set(self.recent), dtype=np.intp)
+            v = row[ids]
+            row[ids] = np.where(v <= 0, v * self.penalty, v / self.penalty)
+
+    def accept(self, token: int) -> None:
+        self.recent.append(token)
+
+
+class SlotSampler:
+    """One request's sampling: the repeat penalty (`RepeatPenalty`), then greedy, or top-k, top-p,
+    min-p, temperature and a distribution seeded by the request (so its seed decides its sampling)."""
+
+    def __init__(self, ll: Any, vocab: Any, req: GenerationRequest) -> None:
+        self._ll = ll
+        self._row = ctypes.c_float * ll.llama_vocab_n_tokens(vocab)
+        self.penalty = RepeatPenalty(req.repeat_penalty) if req.repeat_penalty != 1.0 else None
+        chain = self.chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+
+        def add(sampler: Any) -> None:
+            ll.llama_sampler_chain_add(chain, sampler)
+
+        if req.temperature <= 0:
+            add(ll.llama_sampler_init_greedy())
+            return
+        if req.top_k > 0:
+            add(ll.llama_sampler_init_top_k(req.top_k))
+        add(ll.llama_sampler_init_top_p(req.top_p, 1))
+        add(ll.llama_sampler_init_min_p(req.min_p, 1))
+        add(ll.llama_sampler_init_temp(req.temperature))
+        add(ll.llama_sampler_init_dist(req.seed & 0xFFFFFFFF))
+
+    def sample(self, ctx: Any, idx: int) -> int:
+        """The next token from row `idx` of the last batch's logits (penalised in place first)."""
+        ll = self._ll
+        if self.penalty is not None and self.penalty.recent:
+            ptr = ll.llama_get_logits_ith(ctx, idx)
+            self.penalty.apply(np.frombuffer(self._row.from_address(ctypes.addressof(ptr.contents)), dtype=np.float32))
+        tok = int(ll.llama_sampler_sample(self.chain, ctx, idx))
+        if self.penalty is not None:
+            self.penalty.accept(tok)
+        return tok
+
+    def free(self) -> None:
+        if self.chain is not None:
+            self._ll.llama_sampler_free(self.chain)
+            self.chain = None
+
+
+def new_sampler(ll: Any, vocab: Any, req: GenerationRequest) -> SlotSampler:
+    return SlotSampler(ll, vocab, req)
 
 
 def load_model(ll: Any, path: Path, n_gpu_layers: int) -> Any:
