@@ -270,16 +270,17 @@ def fingerprint(path: Path) -> str | None:
     """sha256 of a file's bytes, or of a folder's files (relative names and contents); None when
     `path` does not exist. Content only: copying or touching a file leaves it unchanged."""
     if path.is_file():
-        return _file_sha256(path)
+        return file_sha256(path)
     if not path.is_dir():
         return None
     h = hashlib.sha256()
     for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        h.update(f"{f.relative_to(path).as_posix()}\0{_file_sha256(f)}\n".encode())
+        h.update(f"{f.relative_to(path).as_posix()}\0{file_sha256(f)}\n".encode())
     return h.hexdigest()
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

@@ -26,6 +26,7 @@ from typing import Any
 from sarcgen.errors import InputError
 from sarcgen.finetune.data import TextSet
 from sarcgen.jsonl import read_text, write_json
+from sarcgen.runfolder import file_sha256
 
 RUNS_DIR = "runs"
 CHECKPOINTS_DIR = "checkpoints"
@@ -84,14 +85,6 @@ def sample_ids_sha256(ts: TextSet) -> str:
     """Hash of the pool row ids of a sampled set (`id` in its meta, else its content)."""
     ids = [str(m.get("id")) for m in ts.meta] if ts.meta and all("id" in m for m in ts.meta) else None
     return sha256_text(ids) if ids else textset_sha256(ts)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def source_sha256(src: str) -> str | None:
