@@ -104,17 +104,18 @@ def run_peer(exe: Path, model: Path, *, batch: int, pp: int, tg: int, ctx: int, 
         raise SystemExit(f"peer failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
     r = rows[-1]
     return {"decode_tps": r["speed_tg"], "prompt_tps": r["speed_pp"], "prompt_tokens": pp,
-            "decode_seconds": r["t_tg"], "n_kv_max": r["n_kv_max"]}
+            "decode_seconds": r["t_tg"], "tg": tg, "n_kv_max": r["n_kv_max"]}
 
 
 # -- sarcgen ----------------------------------------------------------------------------------
 
 
 def run_sarcgen(tree: Path, model: Path, reqs: list[GenerationRequest], *, threads: int, flash_attn: int,
-                kv_unified: bool, profile: Path | None = None) -> dict[str, float]:
+                kv_unified: bool, profile: Path | None = None, engine_loop: bool = False) -> dict[str, float]:
     """One sarcgen side in its own process (bench_batched_side.py), importing sarcgen from `tree`."""
     job = {"model": str(model), "requests": [dataclasses.asdict(r) for r in reqs], "threads": threads,
-           "flash_attn": flash_attn, "kv_unified": kv_unified, "profile": str(profile) if profile else None}
+           "flash_attn": flash_attn, "kv_unified": kv_unified, "profile": str(profile) if profile else None,
+           "engine_loop": engine_loop}
     env = {**os.environ, "PYTHONPATH": str(tree)}
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_batched_side.py")], input=json.dumps(job),
                           capture_output=True, text=True, env=env, check=False)
@@ -157,6 +158,41 @@ def print_table(summary: list[dict[str, Any]]) -> None:
               f" {s['sarcgen_pp_tps']:>9.1f} ({s['sarcgen_pp_tokens']:>3}) {s['peer_pp_tps']:>8.1f} ({s['peer_pp_tokens']})")
 
 
+def step_breakdown(rows: list[dict[str, Any]], batches: list[int], sides: list[str]) -> list[dict[str, Any]]:
+    """Where one pure decode step's time goes (median ms over rounds): llama_decode, sampling (the
+    sampler chain, detokenisation, stop checks) and the rest of the loop; the peer's whole step."""
+    out = []
+    for b in batches:
+        for side in sides:
+            mine = [r for r in rows if r["batch"] == b and r.get(side, {}).get("decode_steps")]
+            if not mine:
+                continue
+
+            def ms(key: str, mine: list[dict[str, Any]] = mine, side: str = side) -> float:
+                return 1000 * statistics.median(r[side][key] / r[side]["decode_steps"] for r in mine)
+
+            step, call, sample = ms("decode_seconds"), ms("decode_call_seconds"), ms("sample_seconds")
+            peer_steps = [r["peer"]["decode_seconds"] / r["peer"]["tg"] for r in mine if "tg" in r["peer"]]
+            peer = 1000 * statistics.median(peer_steps) if peer_steps else float("nan")
+            loops = [b * 1000 / r[side]["engine_loop_tps"] for r in mine if r[side].get("engine_loop_tps")]
+            out.append({"batch": b, "side": side, "rounds": len(mine), "step_ms": step, "llama_decode_ms": call,
+                        "engine_loop_step_ms": statistics.median(loops) if loops else float("nan"),
+                        "sample_ms": sample, "other_ms": step - call - sample, "outside_decode": 1 - call / step,
+                        "peer_step_ms": peer})
+    return out
+
+
+def print_breakdown(breakdown: list[dict[str, Any]]) -> None:
+    if not breakdown:
+        return
+    print(f"\n{'B':>3} {'side':>9} {'rounds':>6} {'step ms':>8} {'llama_decode':>12} {'sampling':>9} {'other':>6}"
+          f" {'outside decode':>14} {'peer loop here':>14} {'peer step ms':>12}")
+    for s in breakdown:
+        print(f"{s['batch']:>3} {s['side']:>9} {s['rounds']:>6} {s['step_ms']:>8.1f} {s['llama_decode_ms']:>12.1f}"
+              f" {s['sample_ms']:>9.2f} {s['other_ms']:>6.2f} {100 * s['outside_decode']:>13.1f}%"
+              f" {s['engine_loop_step_ms']:>14.1f} {s['peer_step_ms']:>12.1f}")
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=None, help="GGUF (default: the cached random 0.6B Q4_K_M)")
@@ -176,6 +212,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--resume", type=Path, default=None,
                     help="keep the rounds of an earlier run's --json and add --rounds more after them")
     ap.add_argument("--first-round", type=int, default=None, help="number of the first round (who goes first)")
+    ap.add_argument("--engine-loop", action="store_true",
+                    help="after each sarcgen side, run the peer's own loop (random tokens, no sampling) over ctypes "
+                         "in that process and context: separates this process from the tokens llama.cpp works on")
     ap.add_argument("--build-jobs", type=int, default=2)
     ap.add_argument("--profile", type=Path, default=None, help="cProfile sarcgen's first round into DIR/<side>-B<n>.prof")
     ap.add_argument("--json", type=Path, default=BENCH_DIR / "bench_batched_peer.json")
@@ -210,7 +249,7 @@ def main(argv: list[str] | None = None) -> dict:
                 else:
                     prof = args.profile / f"{side}-B{b}.prof" if args.profile and rnd == 0 else None
                     res[side] = run_sarcgen(trees[side], model, reqs, threads=args.threads, flash_attn=fa,
-                                            kv_unified=args.kv_unified, profile=prof)
+                                            kv_unified=args.kv_unified, profile=prof, engine_loop=args.engine_loop)
             rows.append({"round": rnd, "batch": b, "order": order, **res})
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps({"rows": rows}, indent=2))  # so far (--resume can go on from here)
@@ -220,11 +259,13 @@ def main(argv: list[str] | None = None) -> dict:
     sides = [k for k in ("sarcgen", "baseline") if any(k in r for r in rows)]
     summary = summarise(rows, batches, sides)
     print_table(summary)
+    breakdown = step_breakdown(rows, batches, sides)
+    print_breakdown(breakdown)
     same = {b: len({r[s]["texts_sha"] for r in rows if r["batch"] == b for s in sides if s in r}) == 1 for b in batches}
     print(f"\nsame texts on every sarcgen side and round: {same}")
     out = {"model": str(model), "threads": args.threads, "tokens": args.tokens, "flash_attn": args.flash_attn,
            "kv_unified": args.kv_unified, "peer": str(exe), "peer_libs": args.peer_libs,
-           "trees": {k: str(v) for k, v in trees.items()}, "rows": rows, "summary": summary, "same_texts": same}
+           "trees": {k: str(v) for k, v in trees.items()}, "rows": rows, "summary": summary, "step_breakdown": breakdown, "same_texts": same}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(out, indent=2))
     return out
