@@ -110,12 +110,19 @@ def run_peer(exe: Path, model: Path, *, batch: int, pp: int, tg: int, ctx: int, 
 # -- sarcgen ----------------------------------------------------------------------------------
 
 
+def side_job(model: Path, reqs: list[GenerationRequest], *, threads: int, flash_attn: int, kv_unified: bool,
+             profile: Path | None = None, engine_loop: bool = False) -> dict[str, Any]:
+    """The JSON job bench_batched_side.py reads on stdin."""
+    return {"model": str(model), "requests": [dataclasses.asdict(r) for r in reqs], "threads": threads,
+            "flash_attn": flash_attn, "kv_unified": kv_unified, "profile": str(profile) if profile else None,
+            "engine_loop": engine_loop}
+
+
 def run_sarcgen(tree: Path, model: Path, reqs: list[GenerationRequest], *, threads: int, flash_attn: int,
                 kv_unified: bool, profile: Path | None = None, engine_loop: bool = False) -> dict[str, float]:
     """One sarcgen side in its own process (bench_batched_side.py), importing sarcgen from `tree`."""
-    job = {"model": str(model), "requests": [dataclasses.asdict(r) for r in reqs], "threads": threads,
-           "flash_attn": flash_attn, "kv_unified": kv_unified, "profile": str(profile) if profile else None,
-           "engine_loop": engine_loop}
+    job = side_job(model, reqs, threads=threads, flash_attn=flash_attn, kv_unified=kv_unified, profile=profile,
+                   engine_loop=engine_loop)
     env = {**os.environ, "PYTHONPATH": str(tree)}
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_batched_side.py")], input=json.dumps(job),
                           capture_output=True, text=True, env=env, check=False)

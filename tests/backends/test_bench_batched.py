@@ -7,9 +7,6 @@ whose answers are known.
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,18 +23,18 @@ from sarcgen.backends.base import GenerationRequest  # noqa: E402
 pytestmark = pytest.mark.llama
 
 
-def _job(model: Path, n: int, engine_loop: bool) -> dict:
+def _requests(n: int) -> list[GenerationRequest]:
     # Seeds 16-18: the tiny model's small vocabulary makes an end-of-generation token likely; with
     # these every request runs to max_tokens, as the side requires (it times pure decode steps).
-    reqs = [GenerationRequest(key=f"r{i}", messages=[{"role": "system", "content": "Write sarcastic reviews. " * 8},
-                                                      {"role": "user", "content": f"Review {i} of a film."}],
+    return [GenerationRequest(key=f"r{i}", messages=[{"role": "system", "content": "Write sarcastic reviews. " * 8},
+                                                     {"role": "user", "content": f"Review {i} of a film."}],
                               seed=16 + i, max_tokens=12) for i in range(n)]
-    return {"model": str(model), "requests": [dataclasses.asdict(r) for r in reqs], "threads": 1, "flash_attn": 0,
-            "kv_unified": False, "profile": None, "engine_loop": engine_loop}
 
 
 def test_side_splits_decode_steps_and_runs_the_peer_loop(tiny_gguf: Path, llama_cpp) -> None:
-    out = bench_batched_side.run(_job(tiny_gguf, 3, engine_loop=True))
+    job = bench_batched_peer.side_job(tiny_gguf, _requests(3), threads=1, flash_attn=0, kv_unified=False,
+                                      engine_loop=True)
+    out = bench_batched_side.run(job)
     # 12 new tokens each: the first is sampled from the prompt step, the other 11 need a pure decode step.
     assert out["decode_steps"] == 11
     assert out["decode_tps"] == pytest.approx(3 * 11 / out["decode_seconds"])
@@ -47,12 +44,13 @@ def test_side_splits_decode_steps_and_runs_the_peer_loop(tiny_gguf: Path, llama_
 
 
 def test_side_process_gives_the_same_texts_with_and_without_its_timers(tiny_gguf: Path, llama_cpp) -> None:
-    """The wrapped step methods and the engine loop (run after generation) leave the outputs alone."""
-    job = _job(tiny_gguf, 2, engine_loop=False)
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_batched_side.py")], input=json.dumps(job),
-                          capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT), "PATH": ""})
-    in_process = bench_batched_side.run({**job, "engine_loop": True})
-    assert json.loads(proc.stdout.splitlines()[-1])["texts_sha"] == in_process["texts_sha"]
+    """The benchmark's own side process (run_sarcgen) and, in this process, the wrapped step methods
+    plus the engine loop (run after generation) give the same outputs."""
+    reqs = _requests(2)
+    kw = {"threads": 1, "flash_attn": 0, "kv_unified": False}
+    own_process = bench_batched_peer.run_sarcgen(ROOT, tiny_gguf, reqs, **kw)
+    in_process = bench_batched_side.run(bench_batched_peer.side_job(tiny_gguf, reqs, engine_loop=True, **kw))
+    assert own_process["texts_sha"] == in_process["texts_sha"]
 
 
 def _row(rnd: int, b: int, sarcgen: float, peer: float) -> dict:
