@@ -133,7 +133,54 @@ def run_pipeline(
             status, detail = ("skipped", f"{why} ({rf.MANIFEST})") if current else step.run(recipe, run, progress)
         result.stages.append(StageOutcome(step.name, status, detail))
         echo(f"[{step.name}] {status}{': ' + detail if detail else ''}")
+        if step.name == "filter" and status == "ran" and "generate" not in skip:
+            top = top_up(recipe, run, progress, echo)
+            if top is not None:
+                result.stages.append(top)
     return result
+
+
+def top_up(recipe: Recipe, run: Path, progress: bool, echo: Callable[[str], None]) -> StageOutcome | None:
+    """`--n` means kept: while the filter keeps fewer than generate.n, generate new plan items (the
+    plan is an endless sequence, so a larger n resumes it) and filter again, at most
+    generate.top_up_rounds times and never past generate.max_generated x n records generated.
+    The shortfall per round is divided by the yield measured so far. Says how far it got."""
+    import math
+
+    g = recipe.generate
+    limit = math.ceil(g.max_generated * g.n)
+    kept = _kept(run)
+    rounds = 0
+    while kept < g.n and rounds < g.top_up_rounds:
+        made = _records(run / rf.GENERATED)
+        if made >= limit:
+            break
+        rate = kept / made if made and kept else 1.0 / g.max_generated
+        want = min(limit, made + math.ceil((g.n - kept) / rate * 1.1))
+        rounds += 1
+        echo(f"[top-up {rounds}] the filter kept {kept} of {g.n}: generating to {want} records (yield {rate:.0%})")
+        _generate(recipe.model_copy(update={"generate": g.model_copy(update={"n": want})}), run, progress)
+        _filter(recipe, run, progress)
+        kept = _kept(run)
+    if rounds == 0 and kept >= g.n:
+        return None
+    made = _records(run / rf.GENERATED)
+    done = kept >= g.n
+    detail = (f"kept {kept} of {g.n} after {rounds} top-up round(s), {made} generated"
+              + ("" if done else f"; stopped short (limit: {g.top_up_rounds} rounds, {limit} records = generate.max_generated "
+                                 f"x n); raise them, or publish what was kept"))
+    echo(f"[top-up] {detail}")
+    return StageOutcome("top-up", "ran" if rounds else "skipped", detail)
+
+
+def _kept(run: Path) -> int:
+    return _records(run / rf.FILTERED)
+
+
+def _records(path: Path) -> int:
+    from sarcgen.jsonl import iter_jsonl
+
+    return sum(1 for _ in iter_jsonl(path, on_error=lambda *_: None)) if path.is_file() else 0
 
 
 # -------------------------------------------------------------------------------- generate

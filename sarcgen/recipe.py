@@ -119,7 +119,12 @@ class Attributes(Strict):
 
 
 class GenerateSettings(Strict):
-    n: int = Field(default=500, ge=1, description="accepted records to produce")
+    n: int = Field(default=500, ge=1, description="records to produce: accepted by `sarcgen generate`; kept by the filter "
+                   "in `sarcgen run`, which tops the run up (top_up_rounds, max_generated)")
+    top_up_rounds: int = Field(default=3, ge=0, le=20, description="sarcgen run: rounds of new plan items generated and "
+                               "filtered after the first, while the filter keeps fewer than n")
+    max_generated: float = Field(default=4.0, ge=1.0, description="sarcgen run: at most this many times n records are "
+                                 "generated in all when topping up")
     seed: int = 1234
     template: str = Field(default="review.j2", description="packaged template name (review.j2) or a path to a user template")
     judge_template: str = "judge.j2"
@@ -160,8 +165,18 @@ class FilterSettings(Strict):
     judge_model: ModelSpec | None = None
     judge_mode: Literal["enforce", "advisory"] = Field(
         default="enforce", description="enforce: drop what the judge disagrees with; advisory: record its verdicts, drop nothing")
-    judge_min_accuracy: float = Field(
-        default=0.8, ge=0, le=1, description="the judge must reach this sentiment and sarcasm accuracy on the calibration set")
+    judge_gate: Literal["sentiment", "sentiment_and_sarcasm"] = Field(
+        default="sentiment", description="what the judge must confirm to keep a record: its label (sentiment), or its label "
+        "and its sarcasm flag")
+    judge_min_precision: float = Field(
+        default=0.8, ge=0, le=1, description="on the calibration set, the share of right labels among what the judge lets "
+        "through, per class, before it may drop anything")
+    judge_min_recall: float = Field(
+        default=0.1, ge=0, le=1, description="on the calibration set, the share of each class the judge must let through "
+        "(below it the judge would empty the class)")
+    judge_min_accuracy: float | None = Field(
+        default=None, ge=0, le=1, description="replaced by judge_min_precision and judge_min_recall (the judge is scored as "
+        "a gate); still read in older run folders' recipe.yaml, and not used")
     vanished_class_share: float = Field(
         default=0.1, ge=0, le=1, description="a class (sarcastic negatives, sincere positives) counts as vanished when "
         "fewer than this share of its rows survive the filter")
@@ -276,7 +291,7 @@ class Recipe(Strict):
         # Throughput knobs and the target count do not change which plan items exist or how they
         # are prompted, so a run may be resumed (or its shards merged) with other values. Sampled
         # text at parallel > 1 differs from sequential; each record's provenance names its backend.
-        for k in ("n", "n_threads", "request_timeout", "base_url", "parallel", "executor", "workers", "ray_address",
+        for k in ("n", "top_up_rounds", "max_generated", "n_threads", "request_timeout", "base_url", "parallel", "executor", "workers", "ray_address",
                   "gpus_per_worker"):
             key["generate"].pop(k, None)
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]

@@ -49,6 +49,9 @@ JUDGE_DISAGREEMENTS = "judge_disagreements.jsonl"
 FILTER_REPORT_JSON = "filter_report.json"
 FILTER_REPORT_MD = "filter_report.md"
 FILTER_LENGTHS_PNG = "filter_lengths.png"
+FILTER_AUDIT_JSON = "filter_audit.json"
+FILTER_AUDIT_MD = "filter_audit.md"
+LABEL_CHECKS = "label_checks.jsonl"
 # review (human decisions, read by publish)
 REVIEW = "review.jsonl"
 # publish and finetune-compare

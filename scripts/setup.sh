@@ -36,4 +36,20 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
   .venv/bin/python -m pip install -q -e ".[test]"
+# A llama-cpp-python wheel built natively elsewhere (pip caches it) can die with SIGILL here: seen on a
+# VM whose CPU flags list AMX that the VM does not run. Probe a real model; rebuild without AMX if it dies.
+probe=0
+.venv/bin/python -m sarcgen.devtools.llama_probe >/dev/null 2>&1 || probe=$?
+if [ "$probe" -ne 0 ] && [ "$probe" -ne 3 ]; then
+  wheels="${XDG_CACHE_HOME:-$HOME/.cache}/sarcgen/llama-cpp-no-amx"
+  version="$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))')"
+  if ! ls "$wheels"/llama_cpp_python-"$version"-*.whl >/dev/null 2>&1; then
+    echo "sarcgen setup: llama-cpp-python $version cannot run a model on this CPU (SIGILL); rebuilding it without AMX (~8 min)" >&2
+    CMAKE_ARGS="${CMAKE_ARGS:-} -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON" \
+    CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
+      .venv/bin/python -m pip wheel -q --no-deps --no-cache-dir "llama-cpp-python==$version" -w "$wheels"
+  fi
+  .venv/bin/python -m pip install -q --no-deps --force-reinstall "$wheels"/llama_cpp_python-"$version"-*.whl
+  .venv/bin/python -m sarcgen.devtools.llama_probe >&2 || { echo "sarcgen setup: llama-cpp-python still cannot run a model here" >&2; exit 1; }
+fi
 echo "$want" > "$stamp"

@@ -44,3 +44,34 @@ def llama_cpp():
     import llama_cpp
 
     return llama_cpp
+
+
+LABELLED_WRITERS = ("capable-llm", "qwen2.5-coder-1.5b", "smollm2-135m")
+
+
+@pytest.fixture(scope="session")
+def labelled_dir() -> Path:
+    """../shared/data/labelled: real output of three writers with a blind gold reading (read-only;
+    copy a writer with `labelled_copy`). Skip without it, fail under CI, where it must be."""
+    for parent in REPO_ROOT.parents:
+        d = parent / "shared" / "data" / "labelled"
+        if all((d / w / "gold.jsonl").is_file() for w in LABELLED_WRITERS):
+            return d
+    if os.environ.get("CI"):
+        pytest.fail("labelled writer output not found in CI (expected ../shared/data/labelled)")
+    pytest.skip("labelled writer output not found (../shared/data/labelled)")
+
+
+@pytest.fixture
+def labelled_copy(labelled_dir: Path, tmp_path: Path):
+    """A writable copy of one labelled writer's run folder: labelled_copy("capable-llm")."""
+    import shutil
+
+    def copy(writer: str) -> Path:
+        dst = tmp_path / writer
+        shutil.copytree(labelled_dir / writer, dst)
+        for p in [dst, *dst.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+        return dst
+
+    return copy

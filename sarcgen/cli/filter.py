@@ -32,8 +32,16 @@ if TYPE_CHECKING:
 @click.option("--judge-model", default=None, metavar="PATH|REPO:FILE|embedded", help="GGUF for the judge (default: the recipe's model).")
 @click.option("--judge-mode", type=click.Choice(["enforce", "advisory"]), default=None,
               help="filter.judge_mode: enforce drops disagreements; advisory records the verdicts and drops nothing.")
-@click.option("--judge-min-accuracy", type=float, default=None,
-              help="filter.judge_min_accuracy: calibration accuracy the judge needs before it may drop anything (default 0.8).")
+@click.option("--judge-gate", type=click.Choice(["sentiment", "sentiment_and_sarcasm"]), default=None,
+              help="filter.judge_gate: what the judge must confirm to keep a record (default: its label).")
+@click.option("--judge-min-precision", type=float, default=None,
+              help="filter.judge_min_precision: on the calibration set, right labels among what the judge lets through, "
+                   "per class, before it may drop anything (default 0.8).")
+@click.option("--judge-min-recall", type=float, default=None,
+              help="filter.judge_min_recall: on the calibration set, the share of each class the judge must keep (default 0.1).")
+@click.option("--audit", "audit", type=click.Path(path_type=Path), default=None, metavar="GOLD.jsonl",
+              help="Measure every check and the whole filter against labelled records: a gold.jsonl (id, sentiment, "
+                   "coherent) or a run's review.jsonl; writes filter_audit.md/.json.")
 @click.option("--base-url", "base_url", multiple=True, metavar="URL",
               help="Judge on an OpenAI-compatible server; repeat it for a fleet (as for generate).")
 @click.option("--base-url-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -45,7 +53,8 @@ if TYPE_CHECKING:
 def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, min_words: int | None, max_words: int | None,
                near_dup_threshold: float | None, decontam_threshold: float | None, against: tuple[Path, ...],
                imdb_test: Path | None, judge: bool | None, judge_model: str | None, judge_mode: str | None,
-               judge_min_accuracy: float | None, base_url: tuple[str, ...],
+               judge_gate: str | None, judge_min_precision: float | None, judge_min_recall: float | None,
+               audit: Path | None, base_url: tuple[str, ...],
                base_url_file: Path | None, executor: str | None, ray_address: str | None, workers: int | None,
                quiet: bool) -> None:
     """Validate, deduplicate, decontaminate (and optionally judge) generated reviews.
@@ -61,6 +70,7 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
       sarcgen filter outputs/imdb-sarcasm-seed1234
       sarcgen filter outputs/run --imdb-test ../shared/data/imdb --against my_eval.txt --judge
       sarcgen filter outputs/run --judge --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1
+      sarcgen filter outputs/run --audit my_labels.jsonl     # what each check keeps and drops, against your labels
     """
     from sarcgen.backends.gguf import parse_model_arg
     from sarcgen.errors import InputError
@@ -72,7 +82,8 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
     ov: dict[str, Any] = overrides(
         filter__min_words=min_words, filter__max_words=max_words, filter__near_dup_threshold=near_dup_threshold,
         filter__decontam_threshold=decontam_threshold, filter__imdb_test=str(imdb_test) if imdb_test else None,
-        filter__judge=judge, filter__judge_mode=judge_mode, filter__judge_min_accuracy=judge_min_accuracy,
+        filter__judge=judge, filter__judge_mode=judge_mode, filter__judge_gate=judge_gate,
+        filter__judge_min_precision=judge_min_precision, filter__judge_min_recall=judge_min_recall,
     )
     urls = url_option(base_url, base_url_file)
     ov.update(overrides(generate__base_url=urls, generate__backend="openai" if urls else None,
@@ -86,7 +97,7 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
     rec, source = resolved.recipe, resolved.source
     if against:
         rec.filter.against = [*rec.filter.against, *(str(a) for a in against)]
-    rep = run_filter(list(runs), rec, out, recipe_source=source, progress=not quiet)
+    rep = run_filter(list(runs), rec, out, recipe_source=source, progress=not quiet, audit=audit)
 
     _print_summary(rep)
 
@@ -110,10 +121,24 @@ def _print_summary(rep: FilterReport) -> None:
         click.echo(f"  judge: agreement {j['agreement_rate']} over {j['judged']} ({j['unparseable']} unparseable), mode {j.get('mode')}")
         if j.get("calibration"):
             c = j["calibration"]
-            click.echo(f"  judge calibration: sentiment accuracy {c['sentiment_accuracy']}, sarcasm accuracy "
-                       f"{c['sarcasm_accuracy']} on {c['n']} ({'passed' if c['passed'] else 'FAILED'}, need {c['min_accuracy']})")
+            per = "; ".join(f"{k} precision {v['precision']} recall {v['recall']}" for k, v in c["per_class"].items())
+            click.echo(f"  judge calibration ({c['gate']} gate): {per} ({'passed' if c['passed'] else 'FAILED'}, need "
+                       f"precision {c['min_precision']}, recall {c['min_recall']})")
+    if rep.audit:
+        _print_audit(rep.audit)
     for m in rep.malformed[:5]:
         click.echo(f"  malformed line skipped: {m}", err=True)
     if len(rep.malformed) > 5:
         click.echo(f"  ... {len(rep.malformed) - 5} more malformed lines (see {FILTER_REPORT_MD})", err=True)
     click.echo(f"  report: {rep.out_dir / FILTER_REPORT_MD}")
+
+
+def _print_audit(audit: dict[str, Any]) -> None:
+    """The audit's whole-filter table, one line per class."""
+    click.echo(f"  audit against {audit['gold_file']} ({audit['audited']} labelled):")
+    for name, t in audit["classes"].items():
+        click.echo(f"    {name:<20} kept {t['kept']:>4} of {t['records']:<4} precision {t['precision']}  "
+                   f"label precision {t['label_precision']}  recall of good {t['recall']} ({t['kept_good']}/{t['good']})")
+    costly = [c for c in audit["checks"] if c["rejected_good"] > c["rejected_bad"]]
+    for c in costly:
+        click.echo(f"    check {c['stage']}/{c['reason']} rejects {c['rejected_good']} good for {c['rejected_bad']} bad")

@@ -3,8 +3,9 @@
 Before `filter --judge` judges a run, the judge answers these 45 reviews (15 sarcastic negatives,
 15 sincere positives that use the same kind of praise, 15 plain negatives), written for this
 purpose and kept disjoint from the challenge set (`sarcgen.challenge`), the review prompt's
-few-shot examples and the judge prompt's own examples (a test checks this). Its sentiment and
-sarcasm accuracy go into the filter report; below `filter.judge_min_accuracy` the filter stops
+few-shot examples and the judge prompt's own examples (a test checks this). What is scored is the
+judge *as a gate* (`Calibration`): per class, the precision of what it lets through and the share
+it keeps. Below `filter.judge_min_precision` or `filter.judge_min_recall` the filter stops
 (`sarcgen.errors.QualityError`) unless `filter.judge_mode` is `advisory`, which records the verdicts and
 drops nothing. A judge that cannot tell "Stunning, truly: I have never seen a plot fall apart so
 fast" from honest praise would otherwise silently delete a whole class.
@@ -92,25 +93,49 @@ PLAIN_NEGATIVE = _items(0, False, (
 CALIBRATION_SET: tuple[CalibrationItem, ...] = SARCASTIC + SINCERE + PLAIN_NEGATIVE
 
 
+GATES = ("sentiment", "sentiment_and_sarcasm")
+
+
+def passes(gate: str, label: int, sarcastic: bool, judge_label: int | None, judge_sarcastic: bool | None) -> bool:
+    """Whether the judge's answer lets a record with this label (and sarcasm) through the gate."""
+    if judge_label != label:
+        return False
+    return gate == "sentiment" or judge_sarcastic == sarcastic
+
+
 @dataclass(frozen=True)
 class Calibration:
-    """How the judge did on the calibration set."""
+    """How the judge does *as a gate* on the calibration set, per class of the dataset.
+
+    For a class (sarcastic negatives, sincere positives), `recall` is the share of its calibration
+    reviews the judge lets through, and `precision` is the share of right labels among all the
+    calibration reviews it would let through with that class's label: a judge that calls sincere
+    praise "negative" lets wrong labels into the sarcastic class. Each kind has 15 reviews, so the
+    precision is for an even mix of right and wrong records. The gate passes when every class
+    reaches `min_precision` and `min_recall` (a judge that lets almost nothing of a class through
+    would empty it). Overall accuracies are reported beside, not used."""
 
     n: int
+    gate: str
     sentiment_accuracy: float
     sarcasm_accuracy: float
     unparseable: int
     per_kind: dict[str, dict[str, float]]
-    min_accuracy: float
+    per_class: dict[str, dict[str, Any]]
+    min_precision: float
+    min_recall: float
     answers: list[dict[str, Any]]
 
     @property
     def passed(self) -> bool:
-        return min(self.sentiment_accuracy, self.sarcasm_accuracy) >= self.min_accuracy
+        return all((c["precision"] or 0.0) >= self.min_precision and c["recall"] >= self.min_recall
+                   for c in self.per_class.values())
 
     def summary(self) -> str:
-        return (f"sentiment accuracy {self.sentiment_accuracy:.2f}, sarcasm accuracy {self.sarcasm_accuracy:.2f} "
-                f"on {self.n} calibration reviews (need {self.min_accuracy:.2f})")
+        parts = [f"{name} precision {_fmt(c['precision'])} recall {c['recall']:.2f}" for name, c in self.per_class.items()]
+        return (f"as a {self.gate} gate on {self.n} calibration reviews: {'; '.join(parts)} (need precision "
+                f">= {self.min_precision:.2f} and recall >= {self.min_recall:.2f}; sentiment accuracy "
+                f"{self.sentiment_accuracy:.2f}, sarcasm accuracy {self.sarcasm_accuracy:.2f})")
 
     def to_json(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items()}
@@ -118,7 +143,28 @@ class Calibration:
         return d
 
 
-def score(verdicts: Sequence[Verdict], min_accuracy: float) -> Calibration:
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def gate_classes(rows: Sequence[dict[str, Any]], gate: str) -> dict[str, dict[str, Any]]:
+    """Per dataset class: calibration reviews of the class, how many the gate lets through (recall),
+    and how many reviews of another label it would let through with the class's label (precision)."""
+    from sarcgen.records import SARCASTIC_NEGATIVE, SINCERE_POSITIVE
+
+    out: dict[str, dict[str, Any]] = {}
+    for name, (label, sarcastic) in ((SARCASTIC_NEGATIVE, (0, True)), (SINCERE_POSITIVE, (1, False))):
+        mine = [x for x in rows if x["label"] == label and x["sarcastic"] == sarcastic]
+        through = [x for x in rows if passes(gate, label, sarcastic, x["judge_label"], x["judge_sarcastic"])]
+        right = sum(x["label"] == label for x in through)
+        kept = sum(x in through for x in mine)
+        out[name] = {"n": len(mine), "kept": kept, "recall": round(kept / len(mine), 4) if mine else 0.0,
+                     "let_through": len(through), "wrong_label": len(through) - right,
+                     "precision": round(right / len(through), 4) if through else None}
+    return out
+
+
+def score(verdicts: Sequence[Verdict], min_precision: float, min_recall: float = 0.1, gate: str = "sentiment") -> Calibration:
     """Score the judge's verdicts on `CALIBRATION_SET` (one per item, in order; asked by
     `sarcgen.filter.judge.calibrate`)."""
     rows: list[dict[str, Any]] = []
@@ -132,10 +178,9 @@ def score(verdicts: Sequence[Verdict], min_accuracy: float) -> Calibration:
         per_kind[kind] = {"n": len(mine), "sentiment_accuracy": _rate(mine, "sentiment_ok"),
                           "sarcasm_accuracy": _rate(mine, "sarcasm_ok")}
     unparseable = sum(x["judge_label"] is None or x["judge_sarcastic"] is None for x in rows)
-    return Calibration(len(rows), _rate(rows, "sentiment_ok"), _rate(rows, "sarcasm_ok"), unparseable, per_kind,
-                       min_accuracy, rows)
+    return Calibration(len(rows), gate, _rate(rows, "sentiment_ok"), _rate(rows, "sarcasm_ok"), unparseable, per_kind,
+                       gate_classes(rows, gate), min_precision, min_recall, rows)
 
 
 def _rate(rows: list[dict[str, Any]], key: str) -> float:
     return round(sum(bool(x[key]) for x in rows) / len(rows), 4) if rows else 0.0
-

@@ -88,13 +88,14 @@ class JudgeOutcome:
     detail: str = ""
 
 
-def compare(review: Review, verdict: Verdict) -> tuple[str | None, str]:
-    """None when the judge agrees with the record's label and sarcasm, else (reason, detail)."""
+def compare(review: Review, verdict: Verdict, gate: str = "sentiment_and_sarcasm") -> tuple[str | None, str]:
+    """None when the judge confirms what `gate` asks of the record (its label, or its label and sarcasm),
+    else (reason, detail)."""
     said = f"judge said sentiment={verdict.label} sarcastic={verdict.sarcastic}; record has label={review.label} sarcastic={review.sarcastic}"
     if not verdict.parsed:
         return UNPARSEABLE, f"unparseable answer: {verdict.raw.strip()[:120]!r}"
     s_bad = verdict.label != review.label
-    z_bad = verdict.sarcastic != review.sarcastic
+    z_bad = verdict.sarcastic != review.sarcastic and gate != "sentiment"
     if s_bad and z_bad:
         return BOTH, said
     if s_bad:
@@ -131,6 +132,7 @@ def judge_reviews(
     seed: int = 0,
     max_tokens: int = 16,
     progress: bool = True,
+    gate: str = "sentiment_and_sarcasm",
 ) -> list[JudgeOutcome]:
     """Ask `backend` (loaded here if needed) about each review; outcomes in input order."""
     from tqdm import tqdm
@@ -150,7 +152,7 @@ def judge_reviews(
             outcomes[res.key] = JudgeOutcome(res.key, Verdict(None, None, res.text or ""), ERROR, res.error or "backend error")
         else:
             verdict = parse_verdict(res.text)
-            reason, detail = compare(review, verdict)
+            reason, detail = compare(review, verdict, gate)
             outcomes[res.key] = JudgeOutcome(res.key, verdict, reason, detail)
         bar.update(1)
     bar.close()
@@ -192,22 +194,25 @@ def judge_recipe(recipe: Recipe) -> Recipe:
                                                                          "openai": OpenAIOptions()})})
 
 
-def calibrate(backend: Backend, template: PromptTemplate, min_accuracy: float, *, seed: int = 0) -> Calibration:
+def calibrate(backend: Backend, template: PromptTemplate, min_precision: float, min_recall: float = 0.1,
+              gate: str = "sentiment", *, seed: int = 0) -> Calibration:
     """Ask the (loaded) judge `backend` about every calibration review and score its answers."""
     keyed = [(f"calibration-{i:02d}", item.text) for i, item in enumerate(CALIBRATION_SET)]
     answers: dict[str, str] = {}
     for res in backend.generate(iter(judge_requests(keyed, template, seed=seed))):
         answers[res.key] = "" if res.error else (res.text or "")
-    return score([parse_verdict(answers.get(key, "")) for key, _ in keyed], min_accuracy)
+    return score([parse_verdict(answers.get(key, "")) for key, _ in keyed], min_precision, min_recall, gate)
 
 
 class Judge:
-    """The LLM judge as one filter stage (opt-in): a review it disagrees with is dropped, and what
-    it said is kept in `disagreements` (judge_disagreements.jsonl).
+    """The LLM judge as one filter stage (opt-in): it confirms each record's label (filter.judge_gate:
+    the label, or the label and the sarcasm flag) from the text alone, and a record it does not
+    confirm is dropped. Every verdict is kept in `rows` (label_checks.jsonl), disagreements also in
+    `disagreements` (judge_disagreements.jsonl).
 
-    It first answers the calibration set (`sarcgen.filter.calibration`); below
-    filter.judge_min_accuracy it stops the filter (`QualityError`), unless filter.judge_mode is
-    "advisory", where every verdict is recorded and nothing is dropped."""
+    It first answers the calibration set, scored as a gate (`sarcgen.filter.calibration`); below
+    filter.judge_min_precision or judge_min_recall it stops the filter (`QualityError`), unless
+    filter.judge_mode is "advisory", where every verdict is recorded and nothing is dropped."""
 
     stage = "judge"
 
@@ -216,6 +221,11 @@ class Judge:
         self.backend = backend  # None: built from filter.judge_model (or model), loaded and closed here
         self.progress = progress
         self.disagreements: list[dict[str, Any]] = []
+        self.rows: list[dict[str, Any]] = []
+        # Verdicts per review id, and what the calibration gave: the gate audit runs this stage over
+        # every record first; the filter's own pass afterwards reuses the answers.
+        self._known: dict[str, JudgeOutcome] = {}
+        self._asked: tuple[ModelInfo, Calibration] | None = None
 
     def apply(self, reviews: Sequence[Review], report: FilterReport) -> list[KeepOrDrop]:
         """A Drop with the judge's reason for each disagreement; agreement rates go into the report."""
@@ -224,9 +234,17 @@ class Judge:
             return []
         outcomes, info, calibration = self._ask(reviews, report)
         advisory = self.recipe.filter.judge_mode == "advisory"
+        if not calibration.passed:  # enforce mode raised in _calibrate
+            report.warnings.append(f"the judge {info.model_file} failed its calibration: {calibration.summary()}; advisory "
+                                   "mode: its verdicts are recorded, nothing was dropped by it, the labels are NOT verified")
         verdicts: list[KeepOrDrop] = []
+        self.disagreements, self.rows = [], []
         for r, o in zip(reviews, outcomes):
             verdicts.append(None if o.reason is None or advisory else Drop(o.reason, o.detail))
+            self.rows.append({"id": r.id, "label": r.label, "sarcastic": r.sarcastic, "check": "judge",
+                              "confirmed": o.reason is None, "reason": o.reason, "judge_label": o.verdict.label,
+                              "judge_sarcastic": o.verdict.sarcastic, "answer": o.verdict.raw.strip()[:200],
+                              "acted": not advisory})
             if o.reason is not None:
                 self.disagreements.append({
                     "id": r.id, "plan_index": r.plan_index, "reason": o.reason, "label": r.label, "sarcastic": r.sarcastic,
@@ -238,6 +256,13 @@ class Judge:
         return verdicts
 
     def _ask(self, reviews: Sequence[Review], report: FilterReport) -> tuple[list[JudgeOutcome], ModelInfo, Calibration]:
+        new = [r for r in reviews if r.id not in self._known]
+        if new or self._asked is None:
+            outcomes, self._asked = self._ask_backend(new, report)
+            self._known.update((o.id, o) for o in outcomes)
+        return [self._known[r.id] for r in reviews], *self._asked
+
+    def _ask_backend(self, reviews: Sequence[Review], report: FilterReport) -> tuple[list[JudgeOutcome], tuple[ModelInfo, Calibration]]:
         backend, own = self.backend, self.backend is None
         if backend is None:
             from sarcgen.backends import create_backend
@@ -247,33 +272,31 @@ class Judge:
             if own or not getattr(backend, "loaded", True):
                 backend.load()
             info = backend.info()
-            calibration = self._calibrate(backend, report, info.model_file)
+            calibration = self._asked[1] if self._asked else self._calibrate(backend, report, info.model_file)
             outcomes = judge_reviews(reviews, backend, template_name=self.recipe.generate.judge_template,
-                                     progress=self.progress)
+                                     progress=self.progress, gate=self.recipe.filter.judge_gate)
         finally:
             if own:
                 backend.close()
-        return outcomes, info, calibration
+        return outcomes, (info, calibration)
 
     def _calibrate(self, backend: Backend, report: FilterReport, model_file: str) -> Calibration:
         """Score the judge on the calibration set (all answers in judge_calibration.json). Below
-        filter.judge_min_accuracy: a QualityError in enforce mode, a report warning in advisory mode."""
+        filter.judge_min_precision or judge_min_recall: a QualityError in enforce mode, a report warning in advisory mode."""
         from sarcgen.errors import QualityError
         from sarcgen.jsonl import write_json
         from sarcgen.prompts import load_template
 
         fs = self.recipe.filter
-        cal = calibrate(backend, load_template(self.recipe.generate.judge_template), fs.judge_min_accuracy)
+        cal = calibrate(backend, load_template(self.recipe.generate.judge_template), fs.judge_min_precision,
+                        fs.judge_min_recall, fs.judge_gate)
         report.out_dir.mkdir(parents=True, exist_ok=True)
         write_json(report.out_dir / CALIBRATION_FILE, {"model_file": model_file, **cal.to_json()})
-        if cal.passed:
-            return cal
-        what = f"the judge {model_file} failed its calibration: {cal.summary()}"
-        if fs.judge_mode == "advisory":
-            report.warnings.append(f"{what}; advisory mode: its verdicts are recorded, nothing was dropped by it")
+        if cal.passed or fs.judge_mode == "advisory":
             return cal
         raise QualityError(
-            f"{what}; its verdicts would drop good reviews (answers in {report.out_dir / CALIBRATION_FILE})",
+            f"the judge {model_file} failed its calibration {cal.summary()}; as a gate it would let wrong labels through "
+            f"or empty a class (answers in {report.out_dir / CALIBRATION_FILE})",
             "pass a stronger --judge-model PATH.gguf, or --judge-mode advisory to record its verdicts without dropping "
             "anything, or leave out --judge",
         )

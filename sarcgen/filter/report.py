@@ -32,6 +32,7 @@ class FilterReport:
     files: dict[str, str] = field(default_factory=dict)
     classes: dict[str, dict[str, int]] = field(default_factory=dict)  # read/kept -> class -> rows
     warnings: list[str] = field(default_factory=list)  # shown first, by the CLI and in the report
+    audit: dict[str, Any] | None = None  # with --audit: sarcgen.filter.audit.Audit.to_json()
 
     @property
     def rejected(self) -> int:
@@ -121,9 +122,12 @@ def _judge(rep: FilterReport) -> list[str]:
     cal = j.get("calibration")
     if cal:
         verdict = "passed" if cal["passed"] else "FAILED"
-        L += [f"Calibration ({cal['n']} labelled reviews, need {cal['min_accuracy']}): {verdict}, sentiment accuracy "
-              f"{cal['sentiment_accuracy']}, sarcasm accuracy {cal['sarcasm_accuracy']}, {cal['unparseable']} unparseable; "
-              f"mode {j.get('mode')}" + (" (verdicts recorded, nothing dropped)" if j.get("mode") == "advisory" else "") + ".", ""]
+        L += [f"Calibration as a `{cal['gate']}` gate ({cal['n']} labelled reviews; need precision >= {cal['min_precision']} "
+              f"and recall >= {cal['min_recall']} per class): {verdict}; sentiment accuracy {cal['sentiment_accuracy']}, "
+              f"sarcasm accuracy {cal['sarcasm_accuracy']}, {cal['unparseable']} unparseable; mode {j.get('mode')}"
+              + (" (verdicts recorded, nothing dropped)" if j.get("mode") == "advisory" else "") + ".", ""]
+        L += _table(["class", "calibration reviews", "let through", "recall", "other labels let through", "precision"],
+                    [[k, v["n"], v["kept"], v["recall"], v["wrong_label"], v["precision"]] for k, v in cal["per_class"].items()])
         L += _table(["kind", "n", "sentiment accuracy", "sarcasm accuracy"],
                     [[k, v["n"], v["sentiment_accuracy"], v["sarcasm_accuracy"]] for k, v in cal["per_kind"].items()])
     return L + _table(["judged", "parsed", "agreements", "agreement rate", "sentiment agreement", "sarcasm agreement",
@@ -148,5 +152,5 @@ def _diversity(rep: FilterReport) -> list[str]:
 
 def render_markdown(rep: FilterReport) -> str:
     """The whole report. Deterministic: no timestamps or timings."""
-    sections = (_summary, _cells, _duplicates, _decontamination, _judge, _diversity)
+    sections = (_summary, _cells, _duplicates, _decontamination, _judge, _diversity)  # the audit has its own file
     return "\n".join(line for section in sections for line in section(rep))

@@ -4,10 +4,10 @@ SmolLM2-135M (the embedded model) accepted 100% of its replies at generation tim
 few hundred showed reviews that miss the request in ways a stronger model also can:
 
 - ``wrong_length``: far outside the requested length bucket (a "short" 12-35 word review of 95 words);
-- ``names_technique``: the review names the sarcasm technique it was asked for ("...if you have to
+- ``names_technique``: a sarcastic review names the technique it was asked for ("...if you have to
   use a rhetorical question"): it explains the joke and leaks the label;
-- ``negated_cue``: every use of the cue word is negated ("it's not too amazing"): a sincere twin
-  becomes negative, a sarcastic review loses its positive surface;
+- ``negated_cue``: every use of the cue word in a sincere positive is negated ("it's not too amazing"):
+  the twin becomes negative;
 - ``twin_missing_cue``: a sincere twin without its cue word, so it no longer contrasts with its
   sarcastic partner (the reason twins exist);
 - ``off_topic``: not about a film at all (no film vocabulary: "My latest job has brought me amazing wonder").
@@ -52,23 +52,34 @@ def check_length_bucket(attributes: Attributes) -> RecordCheck:
 
 
 def check_names_technique(attributes: Attributes) -> RecordCheck:
-    """The review names a sarcasm technique of the recipe (or the word "technique")."""
-    names = sorted({d.lower() for d in attributes.devices} | {"technique"}, key=len, reverse=True)
-    phrases = [(name, tokens(name)) for name in names]
+    """A sarcastic review names its own technique ("...if you have to use a rhetorical question"):
+    it explains the joke and leaks the label. Only the record's own device counts: "perfect deadpan
+    timing" in a sincere review, or "a revolutionary technique" in hyperbolic praise, is film talk
+    (the gate audit found 3 such good reviews of the capable writer rejected, and no bad one caught,
+    when every device name and the word "technique" counted)."""
+    phrases = {d: tokens(d) for d in attributes.devices if d != SINCERE}
 
     def names_technique(r: Review) -> str | None:
+        if not r.sarcastic:
+            return None
+        words = phrases.get(r.device) or tokens(r.device)
         toks = tokens(r.text)
-        for name, words in phrases:
-            n = len(words)
-            if n and any(toks[i:i + n] == words for i in range(len(toks) - n + 1)):
-                return f"names_technique: {name!r}"
+        n = len(words)
+        if n and any(toks[i:i + n] == words for i in range(len(toks) - n + 1)):
+            return f"names_technique: {r.device!r}"
         return None
 
     return names_technique
 
 
 def check_negated_cue(r: Review) -> str | None:
-    """Every use of the cue has a negator in the three words before it ("not too amazing")."""
+    """A sincere positive whose every use of the cue has a negator in the three words before it
+    ("it's not too amazing"): the praise is taken back, so the review no longer reads positive.
+    Sarcastic negatives are left alone: "Not quite the fantastic story I'd been promised" is
+    understatement, negative as labelled (the gate audit found 6 such good reviews of the capable
+    writer rejected when the check applied to every record)."""
+    if r.label != 1 or r.sarcastic:
+        return None
     toks = tokens(r.text)
     where = find_phrase(toks, r.cue)
     if not where:

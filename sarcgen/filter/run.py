@@ -6,6 +6,9 @@ into the (first) run folder:
 - filtered.jsonl           the reviews that passed every stage, in plan order;
 - filter_rejected.jsonl    every other row as a `Rejection` (stage, reason, detail, text, record);
 - judge_disagreements.jsonl  (with --judge) what the judge said where it disagreed;
+- label_checks.jsonl       (with --judge) the judge's verdict on every row it saw, confirmed or not;
+- filter_audit.json / .md  (with --audit GOLD) what each check and the whole filter keep and drop,
+  measured against a labelled sample (`sarcgen.filter.audit`);
 - filter_report.json / .md, filter_lengths.png  counts per reason, per device x aspect cell
   before and after, duplicate clusters, every decontamination drop with the text it matched,
   judge agreement, diversity.
@@ -33,7 +36,8 @@ if TYPE_CHECKING:
     from sarcgen.backends.base import Backend
 
 STAGES = ("read", "validate", "dedupe", "decontaminate", "judge")
-OUTPUTS = (rf.FILTERED, rf.FILTER_REJECTED, rf.FILTER_REPORT_JSON, rf.FILTER_REPORT_MD, rf.FILTER_LENGTHS_PNG)
+OUTPUTS = (rf.FILTERED, rf.FILTER_REJECTED, rf.FILTER_REPORT_JSON, rf.FILTER_REPORT_MD, rf.FILTER_LENGTHS_PNG,
+           rf.LABEL_CHECKS, rf.FILTER_AUDIT_JSON, rf.FILTER_AUDIT_MD)
 
 
 @dataclass
@@ -142,7 +146,7 @@ def _count(report: FilterReport, rejected: list[Rejection], before: list[Review]
 
 
 def _write(out: Path, report: FilterReport, rejected: list[Rejection], before: list[Review], kept: list[Review],
-           disagreements: list[dict[str, Any]] | None) -> None:
+           disagreements: list[dict[str, Any]] | None, label_checks: list[dict[str, Any]] | None = None) -> None:
     from sarcgen.filter import diversity as dv
     from sarcgen.filter.report import render_markdown
 
@@ -156,12 +160,37 @@ def _write(out: Path, report: FilterReport, rejected: list[Rejection], before: l
     if disagreements is not None:
         write_jsonl(out / rf.JUDGE_DISAGREEMENTS, disagreements)
         report.files["judge_disagreements"] = rf.JUDGE_DISAGREEMENTS
+    if label_checks is not None:
+        write_jsonl(out / rf.LABEL_CHECKS, label_checks)
+        report.files["label_checks"] = rf.LABEL_CHECKS
     with file_errors(out / rf.FILTER_LENGTHS_PNG):
         dv.plot_lengths([r.text for r in before], [r.text for r in kept], out / rf.FILTER_LENGTHS_PNG)
     report.files.update({"lengths_png": rf.FILTER_LENGTHS_PNG, "report_md": rf.FILTER_REPORT_MD,
                          "report_json": rf.FILTER_REPORT_JSON})
     write_json(out / rf.FILTER_REPORT_JSON, report.to_json())
     write_text(out / rf.FILTER_REPORT_MD, render_markdown(report))
+
+
+def _each_alone(checks: Sequence[Check], before: list[Review], audit: str | Path, out: Path, recipe: Recipe,
+                source: str) -> list[tuple[str, str, str]]:
+    """Every check alone over every record, into a scratch report (the real one is the filter's pass)."""
+    from sarcgen.filter.audit import each_alone, load_gold
+
+    load_gold(audit, before)  # a bad gold file fails before any model is loaded
+    return each_alone(checks, before, FilterReport([], out, source, recipe.filter.model_dump(mode="json")))
+
+
+def _write_audit(out: Path, report: FilterReport, gold_path: str | Path, before: list[Review], kept: list[Review],
+                 alone: list[tuple[str, str, str]]) -> None:
+    from sarcgen.filter.audit import Audit, check_tallies, load_gold, render_markdown, tally
+
+    gold = load_gold(gold_path, before)
+    audit = Audit(str(gold_path), len(gold), tally(before, gold, {r.id for r in kept}), check_tallies(before, gold, alone))
+    report.audit = audit.to_json()
+    write_json(out / rf.FILTER_AUDIT_JSON, report.audit)
+    write_text(out / rf.FILTER_AUDIT_MD, render_markdown(audit))
+    report.files.update({"audit_json": rf.FILTER_AUDIT_JSON, "audit_md": rf.FILTER_AUDIT_MD})
+    write_json(out / rf.FILTER_REPORT_JSON, report.to_json())
 
 
 def filter_fingerprint(recipe: Recipe) -> str:
@@ -187,10 +216,13 @@ def run_filter(
     recipe_source: str = "<given>",
     backend: Backend | None = None,
     progress: bool = True,
+    audit: str | Path | None = None,
 ) -> FilterReport:
     """Filter the reviews in `inputs` (run folders or JSONL files) into `out_dir` (default: the
     first input's folder). `backend` overrides the judge's backend (tests); otherwise --judge
-    builds one with `sarcgen.backends.create_backend(recipe, filter.judge_model or model)`."""
+    builds one with `sarcgen.backends.create_backend(recipe, filter.judge_model or model)`.
+    `audit` (a gold.jsonl or a review.jsonl) also measures every check against those labels
+    (`sarcgen.filter.audit`) and writes filter_audit.json/.md; the result is `report.audit`."""
     from sarcgen.filter import diversity as dv
     from sarcgen.filter.judge import Judge
 
@@ -216,9 +248,13 @@ def run_filter(
         raise InputError(f"{', '.join(map(str, paths))}: no records", "run `sarcgen generate` first")
     report.cells_before = dv.coverage(before)
     checks = build_checks(recipe, backend, progress=progress)
+    alone = _each_alone(checks, before, audit, out, recipe, recipe_source) if audit is not None else None
     kept = apply_checks(checks, list(before), report, rejected, progress=progress)
     _count(report, rejected, before, kept)
+    if alone is not None and audit is not None:
+        _write_audit(out, report, audit, before, kept, alone)
     judges = [c for c in checks if isinstance(c, Judge)]
-    _write(out, report, rejected, before, kept, judges[0].disagreements if judges else None)
+    _write(out, report, rejected, before, kept, judges[0].disagreements if judges else None,
+           judges[0].rows if judges else None)
     _record(out, paths, recipe)
     return report

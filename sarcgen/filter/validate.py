@@ -248,9 +248,23 @@ class Validate:
 
     def apply(self, reviews: Sequence[Review], report: FilterReport) -> list[KeepOrDrop]:
         """The first failing check's reason for each review, or None."""
-        attrs = self.recipe.generate.attributes if self.recipe is not None else None
-        checks = build_checks(self.settings, self._prompt_source(report), attrs)
+        checks = self._checks(report)
         return [validate_record(r, checks) for r in reviews]
+
+    def each_alone(self, reviews: Sequence[Review], report: FilterReport) -> list[tuple[str, str]]:
+        """Every (reason, review id) each record check would give on its own (for the gate audit:
+        a check behind another one is measured too)."""
+        out = []
+        for check in self._checks(report):
+            for r in reviews:
+                reason = check(r)
+                if reason:
+                    out.append((split_reason(reason).reason, r.id))
+        return out
+
+    def _checks(self, report: FilterReport) -> list[RecordCheck]:
+        attrs = self.recipe.generate.attributes if self.recipe is not None else None
+        return build_checks(self.settings, self._prompt_source(report), attrs)
 
     def _prompt_source(self, report: FilterReport) -> Callable[[Review], list[dict[str, str]]] | None:
         """Review -> the messages it was generated from (for the prompt-copy check); None, with a

@@ -46,6 +46,8 @@ from sarcgen.finetune.synthetic_data import (
     balance_line,
     load_synthetic_splits,
     sample_synthetic,
+    shortfall,
+    shortfall_line,
 )
 from sarcgen.finetune.train import (
     load_checkpoint,
@@ -251,11 +253,15 @@ def compare_complete(out_dir: str | Path) -> bool:
 def synthetic_balance(data: CompareData, settings: FinetuneSettings) -> dict[str, Any]:
     """Balance of the synthetic train split and of what each mix adds (first seed), printed (to
     stderr, also with --quiet: a warning must be seen) before any training."""
-    out = {"split": balance(data.synthetic["train"]),
-           "mixes": {mix_label(m): balance(data.synthetic_rows(m, settings.seed)) for m in settings.mixes()}}
+    train, n_base = data.synthetic["train"], len(data.base.train)
+    out = {"split": balance(train),
+           "mixes": {mix_label(m): balance(data.synthetic_rows(m, settings.seed)) for m in settings.mixes()},
+           "shortfall": {mix_label(m): shortfall(train, m, n_base) for m in settings.mixes()}}
     print(f"synthetic train split: {balance_line(out['split'], settings.balance_warning)}", file=sys.stderr)
     for m, b in out["mixes"].items():
         print(f"  run B at mix {m}: {balance_line(b, settings.balance_warning)}", file=sys.stderr)
+        if out["shortfall"][m]:
+            print(f"  run B at mix {m}: {shortfall_line(b['n'], out['shortfall'][m])}", file=sys.stderr)
     return out
 
 

@@ -123,13 +123,17 @@ def mix_section(results: dict[str, Any]) -> list[str]:
 
 
 def balance_section(results: dict[str, Any]) -> list[str]:
-    from sarcgen.finetune.synthetic_data import balance_line
+    from sarcgen.finetune.synthetic_data import balance_line, shortfall_line
 
     threshold = results["settings"]["balance_warning"]
     bal = results["balance"]
     lines = ["## Balance of the synthetic training data", "",
              f"- synthetic train split: {balance_line(bal['split'], threshold)}"]
-    lines += [f"- added to B at mix {m} (first seed): {balance_line(b, threshold)}" for m, b in bal["mixes"].items()]
+    short = bal.get("shortfall", {})
+    for m, b in bal["mixes"].items():
+        lines.append(f"- added to B at mix {m} (first seed): {balance_line(b, threshold)}")
+        if short.get(m):
+            lines.append(f"  - {shortfall_line(b['n'], short[m])}")
     return lines
 
 

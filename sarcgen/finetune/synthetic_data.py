@@ -120,27 +120,36 @@ def sample_synthetic(train: TextSet, ratio: float | None, n_base: int, seed: int
 
     `ratio` None takes the whole split once. Otherwise whole units (a review, or a sarcastic review
     with its sincere twin) are drawn in a seeded random order until round(ratio * n_base) rows are
-    reached; when that is more than the split holds, every unit is taken once per full pass (each
-    pass reshuffled) and the remainder drawn as above, so the class balance of the split is kept.
+    reached. No row is ever repeated: when the split holds fewer rows than the ratio asks for, every
+    row is taken once (`shortfall` says how many are missing, and the report says so). Repeating
+    survivors, as earlier versions did (97 rows became 321), teaches B those few texts by heart.
     """
     import random
 
     if ratio is None:
         return TextSet(train.name, list(train.texts), list(train.labels), list(train.meta))
     target = round(ratio * n_base)
-    units = pair_units(train)
-    rng = random.Random(f"synthetic-mix|{seed}")
+    order = pair_units(train)
+    random.Random(f"synthetic-mix|{seed}").shuffle(order)
     picked: list[int] = []
-    while len(picked) < target and units:
-        order = units[:]
-        rng.shuffle(order)
-        for unit in order:
-            if len(picked) >= target:
-                break
-            picked += unit
+    for unit in order:
+        if len(picked) >= target:
+            break
+        picked += unit
     meta = train.meta or [{}] * len(train)
     return TextSet(train.name, [train.texts[i] for i in picked], [train.labels[i] for i in picked],
                    [meta[i] for i in picked])
+
+
+def shortfall(train: TextSet, ratio: float | None, n_base: int) -> int:
+    """Rows the ratio asks for beyond what the synthetic train split holds (0 when it has enough)."""
+    return 0 if ratio is None else max(0, round(ratio * n_base) - len(train))
+
+
+def shortfall_line(used: int, missing: int) -> str:
+    """What the report and the console say when the ratio asks for more rows than exist."""
+    return (f"the mix asks for {used + missing} synthetic rows, the split holds {used}: all {used} are used once, "
+            f"none repeated ({missing} short)")
 
 
 def balance(ts: TextSet) -> dict[str, Any]:

@@ -1,0 +1,120 @@
+"""The gate audit in one command: sarcgen's filter on every labelled writer, against the gold reading.
+
+For each folder of ../shared/data/labelled (or --labelled DIR: sarcgen run folders, each with a
+gold.jsonl), the folder is copied to --work, `sarcgen.filter.run.run_filter` runs on the copy with
+the folder's own recipe and `audit=gold.jsonl`, and the audit's tables are printed per writer: the
+whole filter per class (kept, precision, label precision, recall of the good records) and each check
+run alone (good records it rejects, bad ones it catches). With --judge-model the label gate runs too
+(`filter.judge`), in enforce mode with the calibration's refusal switched off so the gate itself is
+measured, and the calibration's verdict printed beside it; the judge's seconds per record are timed.
+
+    .venv/bin/python benchmarks/gate_audit.py                              # rules only (seconds)
+    .venv/bin/python benchmarks/gate_audit.py --judge-model /work/models/qwen2.5-coder-1.5b-instruct.gguf \\
+        --parallel 8 --json benchmarks/results/gate_audit_qwen_judge.json   # + the Qwen2.5-1.5B judge (~15 min)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sarcgen.filter.audit import CHECK_HEADER, CLASS_HEADER
+
+DEFAULT_LABELLED = ROOT.parent / "shared" / "data" / "labelled"
+
+
+def audit_writer(folder: Path, work: Path, judge_model: str | None, gate: str, parallel: int, threads: int | None) -> dict[str, Any]:
+    from sarcgen.backends.gguf import parse_model_arg
+    from sarcgen.filter.run import run_filter
+    from sarcgen.runfolder import resolve_recipe
+
+    copy = work / folder.name
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("filter*", "filtered.jsonl", "label_checks.jsonl",
+                                                                  "judge_*"))
+    for p in copy.rglob("*"):
+        p.chmod(0o644 if p.is_file() else 0o755)
+    ov: dict[str, Any] = {"filter.judge": judge_model is not None}
+    if judge_model is not None:
+        ov.update({"filter.judge_model": parse_model_arg(judge_model), "filter.judge_mode": "enforce",
+                   "filter.judge_gate": gate, "filter.judge_min_precision": 0.0, "filter.judge_min_recall": 0.0,
+                   "generate.parallel": parallel, "generate.backend": "llamacpp"})
+        if threads is not None:
+            ov["generate.threads"] = threads
+    recipe = resolve_recipe(None, [copy], ov, stage="filter").recipe
+    t0 = time.perf_counter()
+    report = run_filter([copy], recipe, copy, recipe_source=str(copy / "recipe.yaml"), progress=False,
+                        audit=copy / "gold.jsonl")
+    seconds = time.perf_counter() - t0
+    out = {"writer": folder.name, "records": report.total, "seconds": round(seconds, 1), "audit": report.audit}
+    if report.judge:
+        cal = report.judge.get("calibration") or {}
+        out["judge"] = {"model": report.judge.get("model_file"), "gate": gate, "calibration_passed": cal.get("passed"),
+                        "calibration_per_class": cal.get("per_class"),
+                        "seconds_per_record": round(seconds / (report.total + 45), 2)}
+    return out
+
+
+def print_tables(results: list[dict[str, Any]]) -> None:
+    print("| writer | " + " | ".join(CLASS_HEADER) + " |")
+    print("|" + "---|" * (len(CLASS_HEADER) + 1))
+    for res in results:
+        for name, t in res["audit"]["classes"].items():
+            cells = [name, t["records"], t["good"], t["kept"], t["kept_good"], t["kept_wrong_label"], t["kept_incoherent"],
+                     _pct(t["precision"]), _pct(t["label_precision"]), _pct(t["recall"])]
+            print(f"| {res['writer']} | " + " | ".join(str(c) for c in cells) + " |")
+    print()
+    print("| writer | " + " | ".join(CHECK_HEADER) + " |")
+    print("|" + "---|" * (len(CHECK_HEADER) + 1))
+    for res in results:
+        for c in res["audit"]["checks"]:
+            cells = [c["stage"], c["reason"], c["rejected"], c["rejected_good"], c["rejected_bad"], c["verdict"]]
+            print(f"| {res['writer']} | " + " | ".join(str(x) for x in cells) + " |")
+    for res in results:
+        if "judge" in res:
+            j = res["judge"]
+            per = "; ".join(f"{k} precision {v['precision']} recall {v['recall']}" for k, v in (j["calibration_per_class"] or {}).items())
+            print(f"\n{res['writer']}: judge {j['model']} ({j['gate']} gate), calibration "
+                  f"{'passed' if j['calibration_passed'] else 'FAILED'} ({per}); {j['seconds_per_record']} s per record "
+                  f"(calibration included), {res['seconds']} s in all")
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0%}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--labelled", type=Path, default=DEFAULT_LABELLED, help="folder of labelled run folders")
+    ap.add_argument("--writer", action="append", default=None, help="only this writer folder (repeatable)")
+    ap.add_argument("--work", type=Path, default=ROOT / ".bench" / "gate-audit", help="where the copies are filtered")
+    ap.add_argument("--judge-model", default=None, help="a GGUF: run the label gate (filter.judge) with it")
+    ap.add_argument("--gate", default="sentiment", choices=["sentiment", "sentiment_and_sarcasm"])
+    ap.add_argument("--parallel", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--json", type=Path, default=None, help="save the results here")
+    args = ap.parse_args()
+    folders = sorted(p for p in args.labelled.iterdir() if (p / "gold.jsonl").is_file())
+    if args.writer:
+        folders = [p for p in folders if p.name in args.writer]
+    if not folders:
+        sys.exit(f"gate_audit: no labelled run folders (with gold.jsonl) under {args.labelled}")
+    args.work.mkdir(parents=True, exist_ok=True)
+    results = [audit_writer(f, args.work, args.judge_model, args.gate, args.parallel, args.threads) for f in folders]
+    print_tables(results)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"command": " ".join(sys.argv), "results": results}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
