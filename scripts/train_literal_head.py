@@ -1,9 +1,8 @@
-"""Train the literal-sentiment head and film-topic centroid of `sarcgen.filter.encoder`.
+"""Train the literal-sentiment head of `sarcgen.filter.encoder`.
 
 A logistic regression (L2, scipy L-BFGS) on mean-pooled all-MiniLM-L6-v2 embeddings of --n IMDB
-*train* reviews (seeded sample; `<br />` removed), scored on --n-test IMDB *test* reviews; the centroid
-is the normalised mean embedding of the training reviews. Writes sarcgen/data/literal_head.json
-with the weights, the centroid, the command and the held-out accuracy.
+*train* reviews (seeded sample; `<br />` removed), scored on --n-test IMDB *test* reviews. Writes sarcgen/data/literal_head.json
+with the weights, the command and the held-out accuracy.
 
     .venv/bin/python scripts/train_literal_head.py --imdb ../shared/data/imdb --n 6000 --n-test 2000
 """
@@ -63,13 +62,11 @@ def main() -> None:
     e_tr, e_te = embed(tr_x), embed(te_x)
     w, b = fit_logistic(e_tr.astype(np.float64), tr_y.astype(np.float64), args.l2)
     acc = float(np.mean(((e_te @ w + b) > 0) == te_y))
-    centroid = e_tr.mean(0)
-    centroid /= np.linalg.norm(centroid)
     out = {"encoder": "sentence-transformers/all-MiniLM-L6-v2 (mean pooled, max 256 tokens)",
            "trained_on": f"{args.n} IMDB train reviews (seed {args.seed})", "l2": args.l2,
            "imdb_test_accuracy": round(acc, 4), "imdb_test_n": args.n_test,
            "command": "scripts/train_literal_head.py " + " ".join(sys.argv[1:]),
-           "bias": b, "weights": [round(float(v), 6) for v in w], "centroid": [round(float(v), 6) for v in centroid]}
+           "bias": b, "weights": [round(float(v), 6) for v in w]}
     args.out.write_text(json.dumps(out) + "\n")
     print(f"IMDB test accuracy {acc:.4f} on {args.n_test}; {time.perf_counter() - t0:.0f} s -> {args.out}")
 

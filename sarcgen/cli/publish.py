@@ -47,7 +47,8 @@ def publish(run: Path, out: Path | None, recipe: Path | None, train: float | Non
     settings = resolve_recipe(recipe, run, flags, stage="publish").recipe.publish
     result = publish_run(run, out, settings, push=push, private=private, token=token)
     for warning in result.warnings:
-        click.secho(f"warning: {warning}", fg="yellow", err=True)
+        loud = warning.startswith("LABELS NOT VERIFIED")
+        click.secho(f"{'WARNING' if loud else 'warning'}: {warning}", fg="red" if loud else "yellow", bold=loud, err=True)
     if result.review.decisions:
         r = result.review
         click.echo(f"applied {r.decisions} review decisions (review.jsonl): {r.rejected} rejected, {r.flipped} labels "

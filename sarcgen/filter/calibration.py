@@ -108,10 +108,10 @@ class Calibration:
     """How the judge does *as a gate* on the calibration set, per class of the dataset.
 
     For a class (sarcastic negatives, sincere positives), `recall` is the share of its calibration
-    reviews the judge lets through, and `precision` is the share of right labels among all the
-    calibration reviews it would let through with that class's label: a judge that calls sincere
-    praise "negative" lets wrong labels into the sarcastic class. Each kind has 15 reviews, so the
-    precision is for an even mix of right and wrong records. The gate passes when every class
+    reviews the judge lets through, and `precision` is the share of right labels among what it lets
+    through when the class holds as many wrong records, of the kind it really receives
+    (`IMPOSTORS`), as right ones: a judge that calls sincere praise "negative" lets wrong labels
+    into the sarcastic class. The gate passes when every class
     reaches `min_precision` and `min_recall` (a judge that lets almost nothing of a class through
     would empty it). Overall accuracies are reported beside, not used."""
 
@@ -147,20 +147,27 @@ def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
+# The wrong records each class really receives: a writer asked for a sarcastic negative writes
+# sincere praise (Qwen2.5-1.5B: 43 of 80, ../shared/data/labelled), one asked for a sincere twin
+# writes a plain complaint (SmolLM2-135M). The calibration reviews of that kind stand in for them.
+IMPOSTORS = {"sarcastic negatives": "sincere", "sincere positives": "plain_negative"}
+
+
 def gate_classes(rows: Sequence[dict[str, Any]], gate: str) -> dict[str, dict[str, Any]]:
-    """Per dataset class: calibration reviews of the class, how many the gate lets through (recall),
-    and how many reviews of another label it would let through with the class's label (precision)."""
+    """Per dataset class: its calibration reviews the gate lets through (recall), and the impostor
+    reviews (`IMPOSTORS`: another label, as many) it would let through with the class's label; the
+    precision is for a class that holds as many wrong records as right ones."""
     from sarcgen.records import SARCASTIC_NEGATIVE, SINCERE_POSITIVE
 
     out: dict[str, dict[str, Any]] = {}
     for name, (label, sarcastic) in ((SARCASTIC_NEGATIVE, (0, True)), (SINCERE_POSITIVE, (1, False))):
         mine = [x for x in rows if x["label"] == label and x["sarcastic"] == sarcastic]
-        through = [x for x in rows if passes(gate, label, sarcastic, x["judge_label"], x["judge_sarcastic"])]
-        right = sum(x["label"] == label for x in through)
-        kept = sum(x in through for x in mine)
+        impostors = [x for x in rows if x["kind"] == IMPOSTORS[name]]
+        kept = sum(passes(gate, label, sarcastic, x["judge_label"], x["judge_sarcastic"]) for x in mine)
+        wrong = sum(passes(gate, label, sarcastic, x["judge_label"], x["judge_sarcastic"]) for x in impostors)
         out[name] = {"n": len(mine), "kept": kept, "recall": round(kept / len(mine), 4) if mine else 0.0,
-                     "let_through": len(through), "wrong_label": len(through) - right,
-                     "precision": round(right / len(through), 4) if through else None}
+                     "impostors": IMPOSTORS[name], "let_through": kept + wrong, "wrong_label": wrong,
+                     "precision": round(kept / (kept + wrong), 4) if kept + wrong else None}
     return out
 
 

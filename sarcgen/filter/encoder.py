@@ -1,18 +1,16 @@
-"""Signals from the sentence encoder that ships with sarcgen (all-MiniLM-L6-v2, mean pooled).
+"""The literal sentiment of a review, read by the sentence encoder that ships with sarcgen.
 
-Word lists tuned on one weak writer rejected good reviews of a capable one (the gate audit:
-"feel awful in the best way" as a negative twist, "The first scare arrives at minute seventy-one" as
-off topic). Two model-based signals replace them, both read off one embedding per review:
+A logistic head on the mean-pooled all-MiniLM-L6-v2 embedding, trained on 6,000 real IMDB train
+reviews (`scripts/train_literal_head.py`; weights, provenance and held-out accuracy, 0.79 on 2,000
+IMDB test reviews, in `sarcgen/data/literal_head.json`). It reads what a review *says*, as a surface
+classifier would: a sincere positive must read positive. The word rule for a sincere twin's
+negative turn asks it before rejecting (`sarcgen.filter.validate.check_negative_twist`): "feel awful
+in the best way" has a negative word and reads positive (0.81).
 
-- **literal sentiment**: a logistic head on the mean-pooled embedding, trained on real IMDB reviews
-  (`scripts/train_literal_head.py`; weights, training rows and held-out accuracy in
-  `sarcgen/data/literal_head.json`). It reads what a review *says*, as a surface classifier would;
-  a sincere positive must read positive.
-- **film topic**: cosine similarity to the centroid of the same IMDB reviews; a review about
-  anything but a film sits far from it.
-
-The head file is small (384 weights, the centroid, provenance); the encoder is the one
-`finetune-compare` uses (`sarcgen.finetune.model.resolve_model_path`), loaded once per filter run.
+Measured on ../shared/data/labelled, it does not verify sarcastic labels: sarcasm reads positive by
+design, and the Qwen2.5-1.5B writer's right and wrong sarcastic negatives overlap (median literal
+P(positive) 0.53 vs 0.69). The encoder is the one `finetune-compare` uses
+(`sarcgen.finetune.model.resolve_model_path`), loaded on first use only.
 """
 
 from __future__ import annotations
@@ -32,26 +30,26 @@ MAX_LENGTH = 256  # the encoder's own limit (sentence-transformers' max_seq_leng
 
 @dataclass(frozen=True)
 class Head:
-    """The shipped literal-sentiment head and film-topic centroid."""
+    """The shipped literal-sentiment head."""
 
     weights: np.ndarray
     bias: float
-    centroid: np.ndarray
     info: dict[str, Any]
 
     def p_positive(self, emb: np.ndarray) -> np.ndarray:
         return np.asarray(1.0 / (1.0 + np.exp(-(emb @ self.weights + self.bias))))
 
-    def topic(self, emb: np.ndarray) -> np.ndarray:
-        return np.asarray(emb @ self.centroid)
-
 
 @lru_cache(maxsize=1)
 def load_head() -> Head:
     data = json.loads(resources.files("sarcgen.data").joinpath(HEAD_FILE).read_text(encoding="utf-8"))
-    centroid = np.asarray(data["centroid"], dtype=np.float32)
     return Head(np.asarray(data["weights"], dtype=np.float32), float(data["bias"]),
-                centroid / np.linalg.norm(centroid), {k: v for k, v in data.items() if k not in ("weights", "centroid")})
+                {k: v for k, v in data.items() if k != "weights"})
+
+
+def literal_positive(text: str) -> float:
+    """P(positive) of what `text` literally says (loads the encoder on first use)."""
+    return float(load_head().p_positive(embed([text]))[0])
 
 
 @lru_cache(maxsize=1)

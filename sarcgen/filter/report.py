@@ -33,6 +33,7 @@ class FilterReport:
     classes: dict[str, dict[str, int]] = field(default_factory=dict)  # read/kept -> class -> rows
     warnings: list[str] = field(default_factory=list)  # shown first, by the CLI and in the report
     audit: dict[str, Any] | None = None  # with --audit: sarcgen.filter.audit.Audit.to_json()
+    labels: dict[str, Any] = field(default_factory=dict)  # sarcgen.filter.classes.label_gate: verified, by what
 
     @property
     def rejected(self) -> int:

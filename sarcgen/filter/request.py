@@ -9,8 +9,13 @@ few hundred showed reviews that miss the request in ways a stronger model also c
 - ``negated_cue``: every use of the cue word in a sincere positive is negated ("it's not too amazing"):
   the twin becomes negative;
 - ``twin_missing_cue``: a sincere twin without its cue word, so it no longer contrasts with its
-  sarcastic partner (the reason twins exist);
-- ``off_topic``: not about a film at all (no film vocabulary: "My latest job has brought me amazing wonder").
+  sarcastic partner (the reason twins exist).
+
+``off_topic`` (no word of a film vocabulary list) was removed after the gate audit: it rejected 4
+good reviews of the capable writer and caught none ("The first scare arrives at minute
+seventy-one", "whoever scored this"); what it caught of SmolLM2-135M (12) was incoherent rather
+than off topic. The encoder's similarity to the centroid of IMDB reviews did not separate them
+either (good short reviews at cosine 0.17-0.26, SmolLM2 junk at 0.18-0.58).
 
 Each check takes a `Review` and returns None (keep) or "reason: detail", like `sarcgen.filter.validate`.
 """
@@ -26,14 +31,7 @@ from sarcgen.text import find_phrase, tokens
 RecordCheck = Callable[[Review], "str | None"]
 LENGTH_SLACK = (0.5, 1.5)  # accepted: from half the bucket's min_words to 1.5x its max_words
 NEGATORS = frozenset("not isnt wasnt arent werent dont doesnt didnt hardly barely".split())
-FILM_WORDS = frozenset(
-    "movie movies film films cinema cinematic director directed directing direction actor actors actress cast casting "
-    "scene scenes plot story script screenplay writing acting performance performances character characters dialogue "
-    "soundtrack score music effects visuals cinematography ending pacing sequel prequel remake theater theatre screen "
-    "camera shot shots editing comedy comedies drama horror romance romantic thriller animation animated action "
-    "hero heroine villain lead leads role trailer watch watched watching audience minutes hours twist franchise "
-    "studio box office premiere credits genre actors' sci fi".split()
-)
+
 
 
 def check_length_bucket(attributes: Attributes) -> RecordCheck:
@@ -100,22 +98,9 @@ def check_twin_cue(r: Review) -> str | None:
     return None if find_phrase(tokens(r.text), r.cue) else f"twin_missing_cue: no {r.cue!r}"
 
 
-def check_off_topic(attributes: Attributes) -> RecordCheck:
-    """Not one film word (nor the record's aspect or genre): not a movie review."""
-
-    def off_topic(r: Review) -> str | None:
-        toks = set(tokens(r.text))
-        extra = set(tokens(r.aspect)) | set(tokens(r.genre))
-        if toks & (FILM_WORDS | extra):
-            return None
-        return "off_topic: no film vocabulary"
-
-    return off_topic
-
-
 def request_checks(attributes: Attributes | None) -> list[RecordCheck]:
     """The checks above, in order, for a recipe's attributes; without them (records checked on
     their own) the length buckets are unknown, and the default techniques are named."""
     a = attributes or Attributes()
     by_bucket = [check_length_bucket(attributes)] if attributes is not None else []
-    return [*by_bucket, check_names_technique(a), check_off_topic(a), check_negated_cue, check_twin_cue]
+    return [*by_bucket, check_names_technique(a), check_negated_cue, check_twin_cue]

@@ -130,8 +130,11 @@ def apply_checks(checks: Sequence[Check], reviews: list[Review], report: FilterR
 
 def _count(report: FilterReport, rejected: list[Rejection], before: list[Review], kept: list[Review]) -> None:
     from sarcgen.filter import diversity as dv
-    from sarcgen.filter.classes import class_counts, vanished_warnings
+    from sarcgen.filter.classes import class_counts, label_gate, vanished_warnings
 
+    report.labels, unverified = label_gate(report.judge)
+    if unverified:
+        report.warnings.append(unverified)
     report.kept = len(kept)
     report.cells_after = dv.coverage(kept)
     report.classes = {"read": class_counts(before), "kept": class_counts(kept)}

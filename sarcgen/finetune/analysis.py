@@ -15,7 +15,7 @@ import numpy as np
 
 from sarcgen.finetune.data import TextSet, present
 from sarcgen.finetune.runs import RunSpec, mix_label
-from sarcgen.finetune.stats import paired_stats
+from sarcgen.finetune.stats import holm, paired_stats
 from sarcgen.recipe import FinetuneSettings
 
 if TYPE_CHECKING:
@@ -122,6 +122,17 @@ def pair_groups(ts: TextSet) -> list[list[int]]:
     return [g for _, g in sorted(groups.items()) if len({ts.labels[i] for i in g}) == 2]
 
 
+def cluster_ids(ts: TextSet) -> list[str | None] | None:
+    """Per row its resampling cluster (the pair_id: a sarcastic review and its twin, a challenge cue); None: its own.
+
+    None for a set without any pair_id, so its bootstrap is the plain example bootstrap."""
+    ids: list[str | None] = []
+    for m in ts.meta or []:
+        pid = m.get("pair_id")
+        ids.append(str(pid).strip() or None if present(pid) else None)
+    return ids if len(ids) == len(ts.labels) and any(ids) else None
+
+
 def slice_values(ts: TextSet) -> dict[str, dict[str, list[int]]]:
     """{column: {value: rows}} for slice columns with at least two values."""
     out: dict[str, dict[str, list[int]]] = {}
@@ -137,15 +148,29 @@ def slice_values(ts: TextSet) -> dict[str, dict[str, list[int]]]:
 
 
 # ------------------------------------------------------------------------------------ per mix
+def mark_exploratory(slices: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Slice verdicts are exploratory: each slice is tested alone at alpha, uncorrected. Each slice's stats
+    get `exploratory`, `family_size` (the slices of its set, all columns) and `holm_p` (its exact test's
+    p, Holm-adjusted over that family) so the report can say how many were looked at."""
+    family = [st for values in slices.values() for st in values.values()]
+    for st, p in zip(family, holm([st["test_p"] for st in family])):
+        st.update(exploratory=True, family_size=len(family), holm_p=p)
+
+
 def compare_mix(sets: dict[str, TextSet], a_recs: list[dict[str, Any]], b_recs: list[dict[str, Any]],
                 n_boot: int) -> dict[str, Any]:
     """Statistics of B (at one mix) against A on every set, its groups, pairs and slices."""
     out: dict[str, Any] = {"sets": {}, "groups": {}, "pairs": {}, "slices": {}}
     for name, ts in sets.items():
         ca, cb = correctness(a_recs, name, ts), correctness(b_recs, name, ts)
-        out["sets"][name] = paired_stats(ca, cb, n_boot).to_dict()
+        cl = cluster_ids(ts)
+
+        def sub(idx: list[int], cl: list[str | None] | None = cl) -> list[str | None] | None:
+            return None if cl is None else [cl[i] for i in idx]
+
+        out["sets"][name] = paired_stats(ca, cb, n_boot, clusters=cl).to_dict()
         for g, idx in subsets(ts).items():
-            out["groups"][f"{name}: {g}"] = paired_stats(ca[:, idx], cb[:, idx], n_boot).to_dict()
+            out["groups"][f"{name}: {g}"] = paired_stats(ca[:, idx], cb[:, idx], n_boot, clusters=sub(idx)).to_dict()
         pairs = pair_groups(ts)
         if pairs:
             both_a = np.stack([ca[:, g].min(axis=1) for g in pairs], axis=1)
@@ -153,8 +178,9 @@ def compare_mix(sets: dict[str, TextSet], a_recs: list[dict[str, Any]], b_recs: 
             out["pairs"][name] = paired_stats(both_a, both_b, n_boot).to_dict()
         sl = {}
         for col, values in slice_values(ts).items():
-            sl[col] = {v: paired_stats(ca[:, idx], cb[:, idx], n_boot).to_dict() for v, idx in values.items()}
+            sl[col] = {v: paired_stats(ca[:, idx], cb[:, idx], n_boot, clusters=sub(idx)).to_dict() for v, idx in values.items()}
         if sl:
+            mark_exploratory(sl)
             out["slices"][name] = sl
     return out
 

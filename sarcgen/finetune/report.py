@@ -58,8 +58,14 @@ def _pct(x: float) -> str:
 
 
 def _ci(st: dict[str, Any], which: str) -> str:
-    """'83.0% [79.6, 86.2]' for which in a / b; signed points for the difference."""
+    """'83.0% [79.6, 86.2]' for which in a / b; signed points for the difference.
+
+    A degenerate difference (A and B right on the same examples) shows its note, not a zero-width
+    interval that would read as certainty."""
     if which == "diff":
+        if st.get("degenerate"):
+            note = st.get("note") or "zero-width interval"
+            return note if st["diff"] == 0 else f"{100 * st['diff']:+.1f} ({note})"
         return f"{100 * st['diff']:+.1f} [{100 * st['diff_low']:+.1f}, {100 * st['diff_high']:+.1f}]"
     return f"{_pct(st[which])} [{100 * st[which + '_low']:.1f}, {100 * st[which + '_high']:.1f}]"
 
@@ -68,9 +74,34 @@ STATS_HEADER = ["| | n | A: IMDB only | B: + synthetic | B − A (pts) | McNemar
                 "|---|---|---|---|---|---|---|"]
 
 
-def stats_row(title: str, st: dict[str, Any]) -> str:
+def _test(st: dict[str, Any]) -> str:
+    """McNemar p (B-only / A-only); with clusters also the cluster sign test the verdict used."""
+    out = f"{st['mcnemar_p']:.3g} ({st['mcnemar_b_only']} / {st['mcnemar_a_only']})"
+    if st.get("test", "McNemar exact") != "McNemar exact":
+        out += (f"; by cluster {st['test_p']:.3g} ({st['test_b_wins']} / {st['test_a_wins']} "
+                f"of {st['clusters']} clusters)")
+    return out
+
+
+def stats_row(title: str, st: dict[str, Any], suffix: str = "") -> str:
     return (f"| {title} | {st['n']} | {_ci(st, 'a')} | {_ci(st, 'b')} | {_ci(st, 'diff')} | "
-            f"{st['mcnemar_p']:.3g} ({st['mcnemar_b_only']} / {st['mcnemar_a_only']}) | **{st['verdict']}** |")
+            f"{_test(st)} | **{st['verdict']}**{suffix} |")
+
+
+def slice_row(title: str, st: dict[str, Any]) -> str:
+    """A slice's row: its verdict marked exploratory, with its Holm-adjusted p over the set's slices."""
+    if not st.get("exploratory"):
+        return stats_row(title, st)
+    return stats_row(title, st, f" (exploratory; Holm p {st['holm_p']:.3g} over {st['family_size']} slices)")
+
+
+VERDICT_RULE = ("The verdict is **better** or **worse** only when two things agree at alpha = 0.05: the 95% interval "
+                "of B − A is wholly on one side of 0 *and* the exact paired test rejects in the same direction "
+                "(McNemar, two-sided, on the discordant examples of the seed-majority predictions; where a set has "
+                "contrast pairs (pair_id), the bootstrap resamples whole pairs and the test is the same exact sign "
+                "test counted over pairs, shown as \"by cluster\"). Otherwise **no detectable change**. "
+                "\"no discordant pairs\" in place of an interval: A and B were right on exactly the same "
+                "examples, so there is nothing to resample; that is no evidence either way, not certainty.")
 
 
 def headline(results: dict[str, Any]) -> list[str]:
@@ -82,9 +113,7 @@ def headline(results: dict[str, Any]) -> list[str]:
              f"Chosen mix **{results['chosen_mix']}** (synthetic rows per IMDB row), **{seeds}** behind every number. "
              f"Accuracies with 95% bootstrap intervals over examples{' and seeds' if k > 1 else ''} "
              f"({results['settings']['bootstrap']} replicates); B − A is paired (same examples, same seeds). "
-             "The verdict comes from the interval of B − A: **better** or **worse** only when the whole "
-             "interval is on one side of 0, otherwise **no detectable change**. McNemar is exact, on the "
-             "discordant examples of the seed-majority predictions.", "", *STATS_HEADER]
+             + VERDICT_RULE, "", *STATS_HEADER]
     for name, st in mix["sets"].items():
         lines.append(stats_row(f"**{name}**", st))
         for g, gst in mix["groups"].items():
@@ -114,7 +143,7 @@ def mix_section(results: dict[str, Any]) -> list[str]:
         lines.append(f"| {m} | {rows} | {loss(sel['imdb_validation'])} | {loss(sel['synthetic_validation'])} | "
                      f"{loss(sel['selection'])} | {'**chosen**' if m == results['chosen_mix'] else ''} |")
     names = list(next(iter(results["mixes"].values()))["sets"])
-    lines += ["", "B − A in points [95% interval] and verdict, per mix:", "",
+    lines += ["", "B − A in points [95% interval] and verdict (interval and exact test agreeing), per mix:", "",
               "| mix | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for m, mx in results["mixes"].items():
         cells = [f"{_ci(mx['sets'][n], 'diff')} {mx['sets'][n]['verdict']}" for n in names]
@@ -146,9 +175,14 @@ def pairs_and_slices(results: dict[str, Any]) -> list[str]:
                   "classified correctly: a model that learned \"great\" ⇒ negative loses the twin.", "", *STATS_HEADER]
         lines += [stats_row(name, st) for name, st in mix["pairs"].items()]
     for name, cols in mix["slices"].items():
-        lines += ["", f"## Slices of {name}", "", *STATS_HEADER]
+        n_slices = sum(len(values) for values in cols.values())
+        lines += ["", f"## Slices of {name}", "",
+                  f"Exploratory, not corrected for the {n_slices} slices: each slice's verdict is tested on its own "
+                  "at alpha = 0.05 (same rule as the headline), so the more slices are read, the likelier one fires by chance. "
+                  f"The Holm-adjusted p of each slice's exact test over all {n_slices} slices of {name} is shown beside "
+                  "its verdict; only a Holm p of 0.05 or less survives the correction.", "", *STATS_HEADER]
         for col, values in cols.items():
-            lines += [stats_row(f"{col} = {v}", st) for v, st in values.items()]
+            lines += [slice_row(f"{col} = {v}", st) for v, st in values.items()]
     return lines
 
 

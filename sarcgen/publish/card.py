@@ -114,6 +114,19 @@ def _find_agreement(*docs: dict[str, Any] | None) -> Any:
     return None
 
 
+def _judge(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the card says of the judge: its model, gate, calibration verdict and agreement (None: no judge ran)."""
+    j = (report or {}).get("judge")
+    if not j or not j.get("judged"):
+        return None
+    cal = j.get("calibration") or {}
+    per = cal.get("per_class") or {}
+    summary = "; ".join(f"{name}: precision {c.get('precision')}, recall {c.get('recall')}" for name, c in per.items())
+    return {"model_file": j.get("model_file"), "gate": cal.get("gate", "sentiment"), "calibration_n": cal.get("n"),
+            "calibration_passed": bool(cal.get("passed")), "calibration_summary": summary or "no per-class scores",
+            "agreement": j.get("agreement_rate")}
+
+
 def _recipe_summary(recipe: dict[str, Any] | None) -> dict[str, Any] | None:
     if not recipe:
         return None
@@ -144,6 +157,8 @@ def _dtype(feat: Any) -> str:
 def card_context(dd: datasets.DatasetDict, inputs: RunInputs, settings: PublishSettings,
                  repo_id: str | None) -> dict[str, Any]:
     """Everything the card template may use; provenance comes from the records themselves."""
+    from sarcgen.filter.classes import label_gate
+
     recs = inputs.records
     provs = [r.provenance for r in recs]
     models = sorted({(p.model_file, p.model_sha256, p.quantization or "unknown") for p in provs})
@@ -177,6 +192,8 @@ def card_context(dd: datasets.DatasetDict, inputs: RunInputs, settings: PublishS
         "filter_scalars": scalars,
         "filter_sections": sections,
         "judge_agreement": _find_agreement(inputs.filter_report, inputs.manifest),
+        "judge": _judge(inputs.filter_report),
+        "labels_verified": label_gate((inputs.filter_report or {}).get("judge"))[0]["verified"],
         "manifest_counts": (inputs.manifest or {}).get("counts"),
         "split_fractions": {s: getattr(settings, s) for s in ("train", "validation", "test")},
         "split_seed": settings.seed,

@@ -134,6 +134,7 @@ def publish_run(
     is_private = settings.private if private is None else private
     dd = build_dataset(inputs.records, settings, inputs.review.human_labels)
     inputs.warnings.extend(split_warnings(dd, settings, len(inputs.records)))
+    inputs.warnings.extend(label_warnings(inputs))
     out = Path(out_dir) if out_dir is not None else inputs.run_dir / rf.DATASET_DIR
     write_dataset(dd, out)
     result = _write_card_and_report(dd, inputs, settings, repo_id, out)
@@ -143,6 +144,16 @@ def publish_run(
         result.url = push_folder(out, repo_id, private=is_private, token=token, endpoint=endpoint).url
     record_publish(inputs.run_dir, inputs.source, out, publish_fingerprint(settings, repo_id, is_private))
     return result
+
+
+def label_warnings(inputs: RunInputs) -> list[str]:
+    """The filter's loud line when no judge that passed its calibration confirmed the labels."""
+    from sarcgen.filter.classes import label_gate
+
+    if inputs.unfiltered:
+        return []  # the unfiltered banner says more
+    _, warning = label_gate((inputs.filter_report or {}).get("judge"))
+    return [warning] if warning else []
 
 
 def check_classes(inputs: RunInputs, settings: PublishSettings) -> None:

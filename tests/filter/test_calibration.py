@@ -25,3 +25,15 @@ def test_disjoint_from_the_challenge_set_and_the_prompts() -> None:
     for c in CALIBRATION_SET:
         for o in others:
             assert fuzz.token_sort_ratio(normalize(c.text), normalize(o)) < 70, (c.text, o)
+
+
+def test_a_judge_that_calls_everything_sincere_praise_fails_as_a_gate() -> None:
+    """SmolLM2-135M's pattern on the calibration set: every review "positive, not sarcastic"."""
+    from sarcgen.filter.calibration import CALIBRATION_SET, score
+    from sarcgen.filter.judge import Verdict
+
+    cal = score([Verdict(1, False, "sentiment: positive\nsarcastic: no")] * len(CALIBRATION_SET), 0.8, 0.1)
+    sarc, sinc = cal.per_class["sarcastic negatives"], cal.per_class["sincere positives"]
+    assert sarc["recall"] == 0.0 and sarc["precision"] is None  # it would empty the sarcastic class
+    assert sinc["recall"] == 1.0 and sinc["precision"] == 0.5  # and pass every plain complaint as praise
+    assert not cal.passed and "sarcastic negatives precision - recall 0.00" in cal.summary()

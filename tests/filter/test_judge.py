@@ -102,7 +102,12 @@ def test_filter_judge_stage_with_fake_backend(tmp_path: Path) -> None:
     rec.filter.judge = True
     be = calibrated_judge("sentiment: negative\nsarcastic: yes")  # right for sarcastic, wrong for sincere twins
     rep = run_filter([run], rec, backend=be, progress=False)
-    assert rep.kept == 6 and rep.counts == {jg.BOTH: 2}
+    assert rep.kept == 6 and rep.counts == {jg.SENTIMENT: 2}  # the default gate confirms the label
+    assert rep.labels == {"verified": True, "by": "fake.gguf (sentiment gate)"}
+    assert not any("NOT VERIFIED" in w for w in rep.warnings)
+    rows = [json.loads(x) for x in (run / "label_checks.jsonl").read_text().splitlines()]
+    assert len(rows) == len(recs) and sum(r["confirmed"] for r in rows) == 6  # a verdict per row, kept or not
+    assert all(r["acted"] and r["check"] == "judge" for r in rows)
     assert rep.judge["agreement_rate"] == 0.75 and rep.judge["backend"] == "fake"
     cal = rep.judge["calibration"]
     assert cal["passed"] and cal["sentiment_accuracy"] == 1.0 and cal["sarcasm_accuracy"] == 1.0 and cal["n"] >= 40
@@ -115,22 +120,51 @@ def test_filter_judge_stage_with_fake_backend(tmp_path: Path) -> None:
     assert "## Judge" in (run / "filter_report.md").read_text()
 
 
-def test_a_judge_below_min_accuracy_stops_the_filter_with_its_scores(tmp_path: Path) -> None:
+def gullible_judge(sincere_read_as_sarcastic: int, sarcastic_read_as_sincere: int = 0) -> FakeBackend:
+    """Right on the calibration set but for the first N sincere reviews (read as sarcastic negatives)
+    and the first M sarcastic ones (read as sincere praise); every other review: negative, sarcastic."""
+    from sarcgen.filter.calibration import SARCASTIC, SINCERE
+
+    flip = {c.text: "sentiment: negative\nsarcastic: yes" for c in SINCERE[:sincere_read_as_sarcastic]}
+    flip |= {c.text: "sentiment: positive\nsarcastic: no" for c in SARCASTIC[:sarcastic_read_as_sincere]}
+
+    def reply(req: GenerationRequest) -> str:
+        text = req.messages[-1]["content"].removeprefix("Review: ")
+        return flip.get(text) or CALIBRATION_ANSWERS.get(text, "sentiment: negative\nsarcastic: yes")
+
+    return FakeBackend(reply)
+
+
+def test_a_judge_that_would_let_wrong_labels_through_stops_the_filter_with_its_scores(tmp_path: Path) -> None:
     recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
     run = write_run(tmp_path / "run", recs)
     rec = Recipe()
     rec.filter.judge = True
-    n_wrong = 10  # 35/45 = 0.78 < 0.8
+    # 6 of the 15 sincere calibration reviews read as sarcastic negatives: as a gate for sarcastic
+    # negatives it would let 6 sincere reviews through beside 15 right ones (precision 0.71 < 0.8)
     with pytest.raises(QualityError) as err:
-        run_filter([run], rec, backend=calibrated_judge("sentiment: negative\nsarcastic: yes", n_wrong), progress=False)
+        run_filter([run], rec, backend=gullible_judge(6), progress=False)
     msg = str(err.value)
-    assert "failed its calibration" in msg and "sentiment accuracy 0.78" in msg and "sarcasm accuracy 0.78" in msg
+    assert "failed its calibration" in msg and "sarcastic negatives precision 0.71 recall 1.00" in msg
     assert "--judge-model" in msg and "advisory" in msg and "\n" not in msg
     assert not (run / "filtered.jsonl").exists()  # nothing half-written
-    assert json.loads((run / "judge_calibration.json").read_text())["passed"] is False
-    rec.filter.judge_min_accuracy = 0.75  # the threshold is the recipe's
-    rep = run_filter([run], rec, backend=calibrated_judge("sentiment: negative\nsarcastic: yes", n_wrong), progress=False)
+    saved = json.loads((run / "judge_calibration.json").read_text())
+    assert saved["passed"] is False and saved["per_class"]["sarcastic negatives"]["wrong_label"] == 6
+    rec.filter.judge_min_precision = 0.7  # the threshold is the recipe's
+    rep = run_filter([run], rec, backend=gullible_judge(6), progress=False)
     assert rep.judge["calibration"]["passed"] and rep.kept == len(recs)
+
+
+def test_a_judge_that_would_empty_a_class_stops_the_filter(tmp_path: Path) -> None:
+    """The 1.5B judge's pattern: 13 of 15 sarcastic reviews read as sincere praise (recall 0.13)."""
+    run = write_run(tmp_path / "run", [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)])
+    rec = Recipe()
+    rec.filter.judge = True
+    rep = run_filter([run], rec, backend=gullible_judge(0, 13), progress=False)  # 0.13 >= 0.1: it may gate
+    assert rep.judge["calibration"]["per_class"]["sarcastic negatives"]["recall"] == 0.1333
+    rec.filter.judge_min_recall = 0.5
+    with pytest.raises(QualityError, match="sarcastic negatives precision 1.00 recall 0.13"):
+        run_filter([run], rec, backend=gullible_judge(0, 13), progress=False)
 
 
 def test_advisory_mode_records_verdicts_and_drops_nothing(tmp_path: Path) -> None:

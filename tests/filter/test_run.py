@@ -193,7 +193,8 @@ def test_a_vanished_class_is_the_first_thing_the_filter_says(tmp_path: Path) -> 
     run = write_run(tmp_path / "run", recs)
     rep = run_filter([run], Recipe(), progress=False)
     assert rep.classes["read"]["sincere positives"] == 3 and rep.classes["kept"]["sincere positives"] == 0
-    assert len(rep.warnings) == 1 and rep.warnings[0].startswith("CLASS VANISHED: the filter removed ALL of the 3 sincere positives")
+    assert rep.warnings[0].startswith("CLASS VANISHED: the filter removed ALL of the 3 sincere positives")
+    assert rep.warnings[1].startswith("LABELS NOT VERIFIED: no signal but the request")  # no judge ran
     assert "validate/negative_twist 3" in rep.warnings[0]
     md = (run / "filter_report.md").read_text().splitlines()
     assert md[2].startswith("> **Warning:** CLASS VANISHED")

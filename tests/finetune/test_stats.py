@@ -1,7 +1,9 @@
-"""Planted effects: the intervals cover the truth, the verdicts follow the intervals, McNemar is exact.
+"""Planted effects: the intervals cover the truth, the verdicts need the interval and the exact test to agree.
 
-Pure statistics on planted predictions (numpy), then the whole analysis (build_results) on planted
-runs: a set where B is planted better, one where it is planted worse, one with no effect.
+Pure statistics on planted predictions (numpy): planted effects, the 4-of-25 case the bootstrap alone
+called "better", identical runs (degenerate, not certain), a simulated null (false verdicts <= alpha),
+the cluster bootstrap on twins; then the whole analysis (build_results) on planted runs and the report's
+wording of verdicts.
 """
 
 from __future__ import annotations
@@ -13,7 +15,19 @@ from sarcgen.finetune.analysis import build_results
 from sarcgen.finetune.compare import CompareData
 from sarcgen.finetune.data import BaseSplits, TextSet, builtin_challenge
 from sarcgen.finetune.runs import RunSpec, plan_runs
-from sarcgen.finetune.stats import BETTER, NO_CHANGE, WORSE, bootstrap_interval, mcnemar_exact, paired_stats
+from sarcgen.finetune.stats import (
+    BETTER,
+    CLUSTER_SIGN,
+    MCNEMAR,
+    NO_CHANGE,
+    NO_DISCORDANT,
+    WORSE,
+    bootstrap_interval,
+    holm,
+    mcnemar_exact,
+    paired_stats,
+    verdict_from_interval,
+)
 from sarcgen.recipe import FinetuneSettings
 
 
@@ -77,6 +91,99 @@ def test_seed_noise_widens_the_interval() -> None:
     assert low < mean < high and multi.seeds == 5
 
 
+def discordant(n: int, b_only: int, a_only: int, seeds: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """n examples, both right on the rest: B alone right on `b_only`, A alone on `a_only` (same for every seed)."""
+    a, b = np.ones(n, dtype=int), np.ones(n, dtype=int)
+    b[b_only:b_only + a_only] = 0
+    a[:b_only] = 0
+    return np.tile(a, (seeds, 1)), np.tile(b, (seeds, 1))
+
+
+def test_planted_discordance_one_way_is_better() -> None:
+    a, b = discordant(100, 30, 10)
+    st = paired_stats(a, b, n_boot=500)
+    assert (st.mcnemar_b_only, st.mcnemar_a_only) == (30, 10) and st.mcnemar_p < 0.01
+    assert st.diff_low > 0 and st.verdict == BETTER and st.test == MCNEMAR and st.test_p == st.mcnemar_p
+    assert paired_stats(b, a, n_boot=500).verdict == WORSE
+    assert paired_stats(*discordant(100, 30, 10, seeds=3), n_boot=500).verdict == BETTER
+
+
+def test_four_of_twentyfive_is_not_better() -> None:
+    """The issue's case: the percentile interval alone excludes 0, McNemar says p = 0.125; no verdict."""
+    a, b = discordant(25, 4, 0)
+    st = paired_stats(a, b)
+    assert st.mcnemar_p == pytest.approx(0.125) and (st.mcnemar_b_only, st.mcnemar_a_only) == (4, 0)
+    assert verdict_from_interval(st.diff_low, st.diff_high) == BETTER  # what the old rule said
+    assert st.verdict == NO_CHANGE and not st.degenerate
+
+
+def test_identical_runs_are_degenerate_not_certain() -> None:
+    rng = np.random.default_rng(5)
+    a = (rng.random((3, 60)) < 0.7).astype(int)
+    st = paired_stats(a, a.copy(), n_boot=500)
+    assert st.degenerate and st.note == NO_DISCORDANT and st.verdict == NO_CHANGE
+    assert st.diff == 0 and st.mcnemar_p == 1.0 and (st.mcnemar_b_only, st.mcnemar_a_only) == (0, 0)
+    other = paired_stats(*discordant(60, 3, 1), n_boot=500)
+    assert not other.degenerate and other.note == ""
+
+
+def test_simulated_null_fires_at_most_alpha() -> None:
+    """300 comparisons with A and B independent and equally good (70%, n = 50, one seed): the false
+    better/worse rate stays at or below alpha = 0.05 (the interval alone fired 3.4-4.1%)."""
+    rng = np.random.default_rng(2024)
+    trials, fired, interval_only = 300, 0, 0
+    for t in range(trials):
+        a = (rng.random(50) < 0.7).astype(int)
+        b = (rng.random(50) < 0.7).astype(int)
+        st = paired_stats(a, b, n_boot=500, seed=t)
+        fired += st.verdict != NO_CHANGE
+        interval_only += verdict_from_interval(st.diff_low, st.diff_high) != NO_CHANGE
+    assert fired / trials <= 0.05, (fired, interval_only)
+    assert fired <= interval_only
+
+
+def test_cluster_bootstrap_on_perfect_twins() -> None:
+    """Twins that always agree are one piece of evidence: the cluster interval is at least as wide as the
+    row interval, and the exact test counts pairs, not rows."""
+    rng = np.random.default_rng(9)
+    half_a = (rng.random(40) < 0.7).astype(int)
+    half_b = (rng.random(40) < 0.75).astype(int)
+    a, b = np.repeat(half_a, 2), np.repeat(half_b, 2)  # rows 2j and 2j+1 are twins
+    pairs = [f"p{i // 2}" for i in range(80)]
+    rows = paired_stats(a, b, n_boot=500)
+    clus = paired_stats(a, b, n_boot=500, clusters=pairs)
+    assert clus.clusters == 40 and rows.clusters == 80 and clus.diff == rows.diff
+    assert (clus.diff_high - clus.diff_low) >= (rows.diff_high - rows.diff_low)
+    _, lo_r, hi_r = bootstrap_interval(a, n_boot=500)
+    _, lo_c, hi_c = bootstrap_interval(a, n_boot=500, clusters=pairs)
+    assert hi_c - lo_c >= hi_r - lo_r
+    # 4 twin pairs B-only: 8 rows look like p = 0.008, but it is 4 pairs, p = 0.125
+    a, b = discordant(40, 8, 0)
+    pairs = [f"p{i // 2}" for i in range(40)]
+    assert paired_stats(a, b, n_boot=500).verdict == BETTER
+    st = paired_stats(a, b, n_boot=500, clusters=pairs)
+    assert st.test == CLUSTER_SIGN and (st.test_b_wins, st.test_a_wins) == (4, 0) and st.test_p == pytest.approx(0.125)
+    assert st.mcnemar_p == pytest.approx(2 * 0.5 ** 8) and st.verdict == NO_CHANGE
+
+
+def test_clusters_default_and_missing_ids() -> None:
+    """No clusters = rows (same numbers as before); rows without an id stand alone; a wrong length is an error."""
+    a, b = discordant(30, 6, 1)
+    plain = paired_stats(a, b, n_boot=500)
+    assert paired_stats(a, b, n_boot=500, clusters=[None] * 30).to_dict() == plain.to_dict()
+    assert paired_stats(a, b, n_boot=500, clusters=[f"x{i}" for i in range(30)]).to_dict() == plain.to_dict()
+    assert paired_stats(a, b, n_boot=500, clusters=["p0", "p0"] + [None] * 28).clusters == 29
+    with pytest.raises(ValueError):
+        paired_stats(a, b, clusters=["p0"])
+
+
+def test_holm() -> None:
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # monotone: never below a smaller p's adjustment
+    assert holm([0.2, 0.01]) == pytest.approx([0.2, 0.02])
+    assert holm([]) == []
+
+
 def _record(key: str, spec: RunSpec, sets: dict[str, TextSet], correct: dict[str, np.ndarray], sel: float) -> dict:
     ev = {}
     for name, ts in sets.items():
@@ -124,6 +231,37 @@ def test_build_results_on_planted_runs() -> None:
     assert {"synthetic_test: sarcastic negatives", "synthetic_test: sincere positives"} <= set(chosen["groups"])
     assert chosen["pairs"]["synthetic_test"]["n"] == n // 2
     assert set(chosen["slices"]["synthetic_test"]["device"]) == {"irony", "deadpan", "sincere"}
+    # the synthetic set has pair_ids: its bootstrap resamples pairs, its test counts them
+    assert chosen["sets"]["synthetic_test"]["clusters"] == n // 2 and chosen["sets"]["imdb_test"]["clusters"] == n
+    assert chosen["sets"]["synthetic_test"]["test"] == CLUSTER_SIGN
+    sl = chosen["slices"]["synthetic_test"]["device"]["irony"]
+    assert sl["exploratory"] and sl["family_size"] == 3 and sl["holm_p"] >= sl["test_p"]
     assert res["flips"] and {f["change"] for f in res["flips"]} == {"fixed", "broken"}
     assert len(res["seed_sentences"]) == 3 and len(res["seed_sentences"][0]["A"]) == 3
     assert res["first_keys"] == {"A": "A-seed42", "B": "B-seed42-mix0.3"}
+
+
+def _st(**kw: object) -> dict:
+    base = paired_stats(*discordant(40, 6, 2), n_boot=200).to_dict()
+    return {**base, **kw}
+
+
+def test_report_words_verdicts() -> None:
+    """The report states the two-part rule, shows 'no discordant pairs' instead of a zero-width interval,
+    and marks slice verdicts exploratory with their Holm p."""
+    from sarcgen.finetune import report
+
+    same = paired_stats(*discordant(40, 0, 0), n_boot=200).to_dict()
+    assert report._ci(same, "diff") == NO_DISCORDANT and "+0.0 [+0.0, +0.0]" not in report.stats_row("x", same)
+    assert "[" in report._ci(_st(), "diff")
+    clustered = paired_stats(*discordant(40, 8, 0), n_boot=200, clusters=[f"p{i // 2}" for i in range(40)]).to_dict()
+    assert "by cluster 0.125 (4 / 0 of 20 clusters)" in report.stats_row("x", clustered)
+    results = {"chosen_mix": "0.1", "seeds": [1], "settings": {"bootstrap": 200},
+               "mixes": {"0.1": {"sets": {"s": same}, "groups": {}, "pairs": {},
+                                 "slices": {"s": {"device": {"irony": _st(exploratory=True, family_size=2, holm_p=0.4),
+                                                             "deadpan": _st(exploratory=True, family_size=2, holm_p=0.4)}}}}}}
+    head = "\n".join(report.headline(results))
+    assert "exact paired test" in head and "McNemar" in head and "95% bootstrap intervals" in head
+    assert "| **s** | 40 |" in head and NO_DISCORDANT in head
+    sl = "\n".join(report.pairs_and_slices(results))
+    assert "Exploratory, not corrected for the 2 slices" in sl and "(exploratory; Holm p 0.4 over 2 slices)" in sl

@@ -78,7 +78,9 @@ def make_run(root: Path, reviews: list[Review] | None = None, *, filtered: bool 
         (run / "filter_report.json").write_text(json.dumps({
             "input": len(reviews) + 7, "kept": len(reviews),
             "rejected_by_reason": {"near_duplicate": 4, "label_leakage": 2, "meta_text": 1},
-            "judge": {"agreement": 0.91, "n": len(reviews) + 7},
+            "judge": {"agreement_rate": 0.91, "judged": len(reviews) + 7, "mode": "enforce", "model_file": "judge.gguf",
+                      "calibration": {"gate": "sentiment", "n": 45, "passed": True,
+                                      "per_class": {"sarcastic negatives": {"precision": 0.92, "recall": 0.8}}}},
         }))
         (run / "manifest.json").write_text(json.dumps({"counts": {"accepted": len(reviews), "rejected": 9}}))
         recipe = Recipe().resolved()
@@ -261,7 +263,7 @@ def test_card_body_says_how_it_was_made(published: tuple[Path, object]) -> None:
     body = (result.out_dir / "README.md").read_text()
     for needle in ["Qwen3-4B-Instruct-2507-Q4_K_M.gguf", "ab" * 32, "Q4_K_M", "llamacpp 0.3.36",
                    "`review.j2` (hash `t0h4sh`)", "r3c1peh4sh", "accepted 64, rejected 9", "fixture-recipe", "near_duplicate | 4",
-                   "labels was **0.91**", f"| train | {result.split_sizes['train']} |", "| sincere | positive |", "Synthetic text",
+                   "Agreement over the reviews it judged: 0.91", "only reviews whose label it confirmed were kept", f"| train | {result.split_sizes['train']} |", "| sincere | positive |", "Synthetic text",
                    "One model's notion of sarcasm", "English only", "concatenate_datasets",
                    "imdb.cast(synthetic.features)", "ClassLabel: 0 = negative, 1 = positive"]:
         assert needle in body, needle
