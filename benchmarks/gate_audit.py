@@ -10,7 +10,13 @@ measured, and the calibration's verdict printed beside it; the judge's seconds p
 
     .venv/bin/python benchmarks/gate_audit.py                              # rules only (seconds)
     .venv/bin/python benchmarks/gate_audit.py --judge-model /work/models/qwen2.5-coder-1.5b-instruct.gguf \\
-        --parallel 8 --json benchmarks/results/gate_audit_qwen_judge.json   # + the Qwen2.5-1.5B judge (~15 min)
+        --parallel 8 --work .bench/gate-audit-qwen                          # + the Qwen2.5-1.5B judge (~20 min)
+    .venv/bin/python benchmarks/gate_audit.py --replay-judge .bench/gate-audit-qwen   # the same answers, replayed
+
+--replay-judge DIR answers every judge request (calibration and reviews) with what the judge of an
+earlier run in DIR answered for the same text (its judge_calibration.json and label_checks.jsonl),
+through the filter's real judge stage: other rules or gates are measured on the same verdicts in
+seconds. A text the earlier run did not judge is an error.
 """
 
 from __future__ import annotations
@@ -31,7 +37,32 @@ from sarcgen.filter.audit import CHECK_HEADER, CLASS_HEADER
 DEFAULT_LABELLED = ROOT.parent / "shared" / "data" / "labelled"
 
 
-def audit_writer(folder: Path, work: Path, judge_model: str | None, gate: str, parallel: int, threads: int | None) -> dict[str, Any]:
+def replay_backend(folder: Path) -> Any:
+    """A backend answering each judge request with the recorded answer for the same review text."""
+    from sarcgen.backends.base import ModelInfo
+    from sarcgen.backends.fake import FakeBackend
+
+    cal = json.loads((folder / "judge_calibration.json").read_text())
+    answers = {a["text"]: a["answer"] for a in cal["answers"]}
+    texts = {json.loads(x)["id"]: json.loads(x)["text"] for x in (folder / "generated.jsonl").read_text().splitlines()}
+    for line in (folder / "label_checks.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        answers[texts[row["id"]]] = row["answer"]
+
+    def reply(req: Any) -> str:
+        text = req.messages[-1]["content"].removeprefix("Review: ")
+        if text not in answers:
+            raise KeyError(f"{folder}: no recorded judge answer for {text[:60]!r}")
+        return str(answers[text])
+
+    backend = FakeBackend(reply)
+    backend.info = lambda: ModelInfo(model_file=f"{cal['model_file']} (replayed)", model_sha256="replayed",  # type: ignore[method-assign]
+                                     quantization=None, backend="replay", backend_version="0")
+    return backend
+
+
+def audit_writer(folder: Path, work: Path, judge_model: str | None, gate: str, parallel: int, threads: int | None,
+                 replay: Path | None = None) -> dict[str, Any]:
     from sarcgen.backends.gguf import parse_model_arg
     from sarcgen.filter.run import run_filter
     from sarcgen.runfolder import resolve_recipe
@@ -43,17 +74,21 @@ def audit_writer(folder: Path, work: Path, judge_model: str | None, gate: str, p
                                                                   "judge_*"))
     for p in copy.rglob("*"):
         p.chmod(0o644 if p.is_file() else 0o755)
-    ov: dict[str, Any] = {"filter.judge": judge_model is not None}
+    judged = judge_model is not None or replay is not None
+    ov: dict[str, Any] = {"filter.judge": judged}
+    if judged:
+        ov.update({"filter.judge_mode": "enforce", "filter.judge_gate": gate, "filter.judge_min_precision": 0.0,
+                   "filter.judge_min_recall": 0.0})
     if judge_model is not None:
-        ov.update({"filter.judge_model": parse_model_arg(judge_model), "filter.judge_mode": "enforce",
-                   "filter.judge_gate": gate, "filter.judge_min_precision": 0.0, "filter.judge_min_recall": 0.0,
-                   "generate.parallel": parallel, "generate.backend": "llamacpp"})
+        ov.update({"filter.judge_model": parse_model_arg(judge_model), "generate.parallel": parallel,
+                   "generate.backend": "llamacpp"})
         if threads is not None:
-            ov["generate.threads"] = threads
+            ov["generate.llamacpp.n_threads"] = threads
     recipe = resolve_recipe(None, [copy], ov, stage="filter").recipe
     t0 = time.perf_counter()
+    backend = replay_backend(replay / folder.name) if replay is not None else None
     report = run_filter([copy], recipe, copy, recipe_source=str(copy / "recipe.yaml"), progress=False,
-                        audit=copy / "gold.jsonl")
+                        audit=copy / "gold.jsonl", backend=backend)
     seconds = time.perf_counter() - t0
     out = {"writer": folder.name, "records": report.total, "seconds": round(seconds, 1), "audit": report.audit}
     if report.judge:
@@ -98,6 +133,8 @@ def main() -> None:
     ap.add_argument("--writer", action="append", default=None, help="only this writer folder (repeatable)")
     ap.add_argument("--work", type=Path, default=ROOT / ".bench" / "gate-audit", help="where the copies are filtered")
     ap.add_argument("--judge-model", default=None, help="a GGUF: run the label gate (filter.judge) with it")
+    ap.add_argument("--replay-judge", type=Path, default=None, metavar="DIR",
+                    help="replay the judge answers recorded by an earlier --judge-model run with --work DIR")
     ap.add_argument("--gate", default="sentiment", choices=["sentiment", "sentiment_and_sarcasm"])
     ap.add_argument("--parallel", type=int, default=8)
     ap.add_argument("--threads", type=int, default=None)
@@ -109,7 +146,10 @@ def main() -> None:
     if not folders:
         sys.exit(f"gate_audit: no labelled run folders (with gold.jsonl) under {args.labelled}")
     args.work.mkdir(parents=True, exist_ok=True)
-    results = [audit_writer(f, args.work, args.judge_model, args.gate, args.parallel, args.threads) for f in folders]
+    if args.replay_judge is not None and args.replay_judge.resolve() == args.work.resolve():
+        sys.exit("gate_audit: --replay-judge DIR must not be the --work folder (the copies are made anew there)")
+    results = [audit_writer(f, args.work, args.judge_model, args.gate, args.parallel, args.threads, args.replay_judge)
+               for f in folders]
     print_tables(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

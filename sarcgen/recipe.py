@@ -218,6 +218,8 @@ class FinetuneSettings(Strict):
     seed: int = 42
     seeds: int = Field(default=1, ge=1)
     challenge: list[str] = Field(default_factory=list)
+    boundary: bool = Field(default=True, description="evaluate on the 245 counterfactual IMDB pairs of Kaushik et al. "
+                           "(2020) shipped with sarcgen; their originals are removed from the IMDB training pool")
     attention_dropout: float | None = Field(
         default=0.0, ge=0, lt=1,
         description="attention-probability dropout; 0 lets torch use its fused attention (about 2x faster training on CPU); "

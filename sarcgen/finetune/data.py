@@ -52,6 +52,7 @@ class BaseSplits:
     validation: TextSet
     test: TextSet
     source: str
+    removed: dict[str, int] = field(default_factory=dict)  # eval set -> pool texts removed as (near) copies of it
 
 
 def clean_text(text: str) -> str:
@@ -259,13 +260,31 @@ def _embedded_base() -> tuple[TextSet, TextSet]:
     return pool("train"), pool("test")
 
 
+def clean_pool(pool: TextSet, eval_sets: Sequence[TextSet], threshold: float = 85.0) -> tuple[TextSet, dict[str, int]]:
+    """`pool` without every text that matches an evaluation text exactly or nearly (the filter's
+    decontamination: shingle candidates verified with rapidfuzz), and how many each set removed.
+    The counterfactual pairs' originals are IMDB *train* reviews: with the default seed-42 sample,
+    63 of CAD's 488 test originals sat in 3,200 training reviews before this."""
+    from sarcgen.filter.decontaminate import EvalSet, decontaminate
+
+    hits = decontaminate(pool.texts, [EvalSet(s.name, s.texts) for s in eval_sets], threshold)
+    removed: dict[str, int] = {s.name: 0 for s in eval_sets}
+    for c in hits.values():
+        removed[c.source] += 1
+    keep = [i for i in range(len(pool)) if i not in hits]
+    meta = pool.meta or [{}] * len(pool)
+    return TextSet(pool.name, [pool.texts[i] for i in keep], [pool.labels[i] for i in keep], [meta[i] for i in keep]), removed
+
+
 def load_base_data(base_data: str | None, hub_dataset: str, n_train: int, n_validation: int, n_test: int,
-                   seed: int) -> BaseSplits:
+                   seed: int, exclude: Sequence[TextSet] = ()) -> BaseSplits:
     """The IMDB sample for both runs.
 
     With separate train and test files (or Hub splits), train/validation come from train and the
     test sample from test, as IMDB intends; with a single file all three are drawn from it.
     `embedded` is the packaged sample (`sarcgen.embedded.imdb_sample`, its `split` column says which).
+    Before sampling, the pool train and validation come from loses every text that (nearly) matches
+    a text of `exclude` (the evaluation sets; `clean_pool`), counted in `removed`.
     """
     from sarcgen.embedded import EMBEDDED
 
@@ -293,6 +312,9 @@ def load_base_data(base_data: str | None, hub_dataset: str, n_train: int, n_vali
                 test_pool = None
         else:
             raise InputError(f"{p}: no such file or folder", "pass --base-data DIR_OR_FILE, e.g. ../shared/data/imdb")
+    removed: dict[str, int] = {}
+    if exclude:
+        train_pool, removed = clean_pool(train_pool, exclude)
     if test_pool is not None:
         train, validation = stratified_sample(train_pool, [n_train, n_validation], seed, ["imdb-train", "imdb-validation"])
         (test,) = stratified_sample(test_pool, [n_test], seed + 1, ["imdb-test"])
@@ -300,7 +322,7 @@ def load_base_data(base_data: str | None, hub_dataset: str, n_train: int, n_vali
         train, validation, test = stratified_sample(
             train_pool, [n_train, n_validation, n_test], seed, ["imdb-train", "imdb-validation", "imdb-test"]
         )
-    return BaseSplits(train, validation, test, source)
+    return BaseSplits(train, validation, test, source, removed)
 
 
 # ------------------------------------------------------------------------------- challenge sets
@@ -322,10 +344,49 @@ def builtin_challenge() -> TextSet:
     )
 
 
-def load_challenge_sets(files: list[str] | tuple[str, ...] = ()) -> list[TextSet]:
-    """The built-in challenge set followed by each `--challenge FILE` (text,label[,kind])."""
-    sets = [builtin_challenge()]
-    seen = {"challenge"}
+def builtin_pairs() -> list[TextSet]:
+    """The hand-written challenge pairs (`sarcgen.challenge.load_challenge_pairs`) as two sets:
+    `challenge_seen`, pairs whose praise word is one of the recipe's cues, and `challenge_unseen`,
+    pairs that use none of them: a gain only on the first may be vocabulary seen in training."""
+    from sarcgen.challenge import load_challenge_pairs
+
+    items = load_challenge_pairs()
+    out = []
+    for name, seen in (("challenge_seen", True), ("challenge_unseen", False)):
+        mine = [c for c in items if bool(c.seen_cue) == seen]
+        out.append(TextSet(name, [c.text for c in mine], [c.label for c in mine],
+                           [{"kind": c.kind, "cue": c.cue, "pair_id": c.pair_id} for c in mine]))
+    return out
+
+
+BOUNDARY_FILE = "cad_dev_paired.tsv.gz"
+
+
+def builtin_boundary() -> TextSet:
+    """The boundary set: the 245 counterfactual dev pairs of Kaushik, Hovy & Lipton (ICLR 2020,
+    Apache-2.0; `sarcgen/data/cad_dev.README.md` and `cad_dev.LICENSE`). Each IMDB review (kind
+    `original`) and its minimal revision with the opposite sentiment (kind `counterfactual`) share a
+    `pair_id`, so the report gives accuracy on each side and pair consistency (both right): a model
+    that learned "praise means negative" loses the positive side of pairs whose words barely differ."""
+    import csv
+    import gzip
+    from importlib import resources
+
+    raw = resources.files("sarcgen.data").joinpath(BOUNDARY_FILE).read_bytes()
+    rows = list(csv.DictReader(gzip.decompress(raw).decode("utf-8").splitlines(), delimiter="\t"))
+    texts, labels, meta = [], [], []
+    for i, row in enumerate(rows):
+        texts.append(clean_text(row["Text"]))
+        labels.append(1 if row["Sentiment"].strip().lower() == "positive" else 0)
+        meta.append({"kind": "original" if i % 2 == 0 else "counterfactual", "pair_id": f"cad-{i // 2:03d}"})
+    return TextSet("boundary", texts, labels, meta)
+
+
+def load_challenge_sets(files: list[str] | tuple[str, ...] = (), *, boundary: bool = True) -> list[TextSet]:
+    """The built-in challenge set (the 25 items), the hand-written pairs with seen and with unseen
+    cues, the boundary pairs (unless `boundary` is False), then each `--challenge FILE` (text,label[,kind])."""
+    sets = [builtin_challenge(), *builtin_pairs()] + ([builtin_boundary()] if boundary else [])
+    seen = {s.name for s in sets}
     for f in files:
         ts = load_labelled_file(f)
         name = Path(f).stem.split(".")[0]

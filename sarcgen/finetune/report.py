@@ -128,8 +128,8 @@ def mix_section(results: dict[str, Any]) -> list[str]:
     """How the mix was chosen (validation losses only), and each mix's verdict per set."""
     sel_a = results["selection_A"]
     lines = ["## Mixes and how one was chosen", "",
-             "Run B is trained once per mix; the mix with the lowest *selection loss* (mean over seeds of "
-             "(IMDB validation loss + synthetic validation loss) / 2) is chosen. No test set takes part.", "",
+             "Run B is trained once per mix; the mix with the lowest IMDB validation loss (mean over seeds) is "
+             "chosen, the synthetic validation loss only breaking ties (within 0.001). No test set takes part.", "",
              "| mix | synthetic rows in B | IMDB val loss | synthetic val loss | selection loss | |", "|---|---|---|---|---|---|"]
 
     def loss(x: float | None) -> str:
@@ -219,6 +219,15 @@ def flips_section(results: dict[str, Any], files: dict[str, str], per_group: int
     return lines
 
 
+def pool_line(removed: dict[str, int] | None) -> str:
+    """What the clean pool took out before the training sample was drawn."""
+    if removed is None:
+        return "IMDB pool: not checked against the evaluation texts (results from an older sarcgen)."
+    n = sum(removed.values())
+    per = ", ".join(f"{k} {v}" for k, v in removed.items())
+    return f"IMDB pool: **{n}** text(s) matching an evaluation text removed before sampling ({per or 'no evaluation sets'})."
+
+
 def render_markdown(results: dict[str, Any], files: dict[str, str]) -> str:
     """report.md: setup, headline statistics, mixes, balance, pairs, slices, seeds, flips, tables, curves."""
     s, sizes, fp = results["settings"], results["sizes"], results["fingerprints"]
@@ -234,6 +243,7 @@ def render_markdown(results: dict[str, Any], files: dict[str, str]) -> str:
             "(`finetune.freeze_encoder`): a cheap, weaker test than a full fine-tune."] if s.get("freeze_encoder") else []),
         f"Settings: lr {s['learning_rate']}, batch {s['batch_size']}, max length {s['max_length']}, "
         f"warmup {s['warmup_ratio']}, weight decay {s['weight_decay']}. IMDB data: `{results['base_source']}`.",
+        pool_line(fp.get("imdb_pool_removed")),
         f"Fingerprints: synthetic sha256 `{fp['synthetic_sha256']}`, IMDB train ids sha256 "
         f"`{fp['imdb_train_ids_sha256'][:16]}…`, model `{fp['model']['name']}` (weights sha256 "
         f"`{(fp['model']['weights_sha256'] or 'n/a')[:16]}…`), sarcgen {fp['sarcgen_version']} (all in results.json).", "",

@@ -54,10 +54,12 @@ def test_run_compare_two_seeds_writes_every_file(tmp_path: Path) -> None:
     assert run["B"]["n_train"] > run["A"]["n_train"] == 40
     for r in ("A", "B"):
         m = run[r]["metrics"]
-        assert {"imdb_test", "challenge", "extra", "synthetic_test"} <= set(m)
+        assert {"imdb_test", "challenge", "challenge_seen", "challenge_unseen", "boundary", "extra", "synthetic_test"} <= set(m)
         assert {"accuracy", "f1", "sarcastic_accuracy", "sincere_accuracy"} <= set(m["challenge"])
         assert len(m["challenge"]["predictions"]) == len(CHALLENGE_SET)
-    assert len(res["challenge_table"]) == len(CHALLENGE_SET) + 2
+    from sarcgen.challenge import load_challenge_pairs
+
+    assert len(res["challenge_table"]) == len(CHALLENGE_SET) + len(load_challenge_pairs()) + 2  # not the boundary pairs
     assert res["aggregate"]["A"]["imdb_test.accuracy"]["values"].__len__() == 2
     assert len(res["attributions"]["A"]) == len(CHALLENGE_SET)
 

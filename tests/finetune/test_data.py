@@ -77,7 +77,25 @@ def test_challenge_sets_builtin_and_file(tmp_path: Path) -> None:
     sets = load_challenge_sets([str(f)])
     assert sets[0].name == "challenge" and len(sets[0]) == len(CHALLENGE_SET)
     assert {m["kind"] for m in sets[0].meta} == {"sarcastic", "sincere"}
-    assert sets[1].name == "mine" and sets[1].labels == [0]
+    seen, unseen, boundary = sets[1:4]
+    assert (seen.name, unseen.name, boundary.name) == ("challenge_seen", "challenge_unseen", "boundary")
+    assert len(seen) + len(unseen) >= 200 and len(unseen) >= 100
+    assert len(boundary) == 490 and boundary.labels[0] != boundary.labels[1]  # an original and its counterfactual
+    assert boundary.meta[0] == {"kind": "original", "pair_id": "cad-000"} and boundary.meta[1]["kind"] == "counterfactual"
+    assert sets[4].name == "mine" and sets[4].labels == [0]
+    assert [s.name for s in load_challenge_sets([], boundary=False)] == ["challenge", "challenge_seen", "challenge_unseen"]
+
+
+def test_a_planted_eval_text_in_the_imdb_pool_is_removed_and_counted(tmp_path: Path) -> None:
+    from sarcgen.finetune.data import builtin_boundary, clean_pool
+
+    boundary = builtin_boundary()
+    pool = TextSet("train", ["An ordinary review of a film I watched on a rainy Sunday afternoon with my family."] * 3
+                   + [boundary.texts[0], boundary.texts[2].upper() + "  "], [1, 1, 1, boundary.labels[0], boundary.labels[2]],
+                   [{}] * 5)
+    clean, removed = clean_pool(pool, [boundary, TextSet("mine", ["Oh great, another sequel."], [0], [{}])])
+    assert removed == {"boundary": 2, "mine": 0}  # the exact copy and the near copy (case, spacing)
+    assert len(clean) == 3 and boundary.texts[0] not in clean.texts
 
 
 def test_synthetic_from_records_jsonl_keeps_twins_together(tmp_path: Path) -> None:

@@ -90,7 +90,7 @@ def test_star_ratings_become_labels_and_rows_group_by_kind(tmp_path: Path) -> No
     f = tmp_path / "human_sarcasm.csv"
     f.write_text('text,rating,sarcastic\n"Oh wonderful, it broke on day two.",1,1\n"Five stars for the wait.",2,1\n'
                  '"Meh, fine.",3,0\n"Works as described.",5,0\n"Great value.",4,0\n', encoding="utf-8")
-    ts = load_challenge_sets([str(f)])[1]
+    ts = load_challenge_sets([str(f)])[-1]
     assert ts.name == "human_sarcasm" and ts.labels == [0, 0, 1, 1]  # the 3-star row is left out
     assert subsets(ts) == {"sarcastic negatives": [0, 1], "sincere positives": [2, 3]}
     bad = tmp_path / "bad.csv"

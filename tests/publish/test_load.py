@@ -119,7 +119,7 @@ def test_hub_id_offline_names_the_id(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_finetune_adapter_uses_it(published: tuple[Path, Path]) -> None:
     """finetune-compare's --synthetic goes through load_synthetic for run and published folders."""
-    adapter = pytest.importorskip("sarcgen.finetune.synthetic_data")
+    import sarcgen.finetune.synthetic_data as adapter  # sarcgen's own module: an import error must fail
     run, out = published
     for src in (run, out):
         splits = adapter.load_synthetic_splits(str(src))
