@@ -119,18 +119,14 @@ class Attributes(Strict):
 
 
 class GenerateSettings(Strict):
-    n: int = Field(default=500, ge=1, description="records to produce: accepted by `sarcgen generate`; kept by the filter "
-                   "in `sarcgen run`, which tops the run up (top_up_rounds, max_generated)")
-    top_up_rounds: int = Field(default=3, ge=0, le=20, description="sarcgen run: rounds of new plan items generated and "
-                               "filtered after the first, while the filter keeps fewer than n")
-    max_generated: float = Field(default=4.0, ge=1.0, description="sarcgen run: at most this many times n records are "
-                                 "generated in all when topping up")
+    n: int = Field(default=500, ge=1, description="records: accepted by `sarcgen generate`, kept by the filter in `sarcgen run`")
+    top_up_rounds: int = Field(default=3, ge=0, le=20, description="sarcgen run: top-up rounds while the filter keeps fewer than n")
+    max_generated: float = Field(default=4.0, ge=1.0, description="sarcgen run: generate at most this many times n records in all")
     seed: int = 1234
     template: str = Field(default="review.j2", description="packaged template name (review.j2) or a path to a user template")
     judge_template: str = "judge.j2"
-    # 1.0 from measurement (issue 12): with a twin for a third of the items, the added data made
-    # sincere positives of a held-out set worse (90.0% -> 75.6%, interval of B - A entirely below
-    # 0, 5 seeds); with a twin for every item they held (90.0% -> 94.4%).
+    # 1.0 from measurement (issue 12): with a twin for a third of the items, sincere positives of a held-out
+    # set got worse (90.0% -> 75.6%, B - A interval below 0, 5 seeds); with a twin for every item they held (94.4%).
     twin_ratio: float = Field(default=1.0, ge=0.0, le=1.0, description="share of sarcastic items that get a sincere twin")
     max_retries: int = Field(default=3, ge=0, le=20)
     sampling: Sampling = Sampling()
@@ -165,18 +161,10 @@ class FilterSettings(Strict):
     judge_model: ModelSpec | None = None
     judge_mode: Literal["enforce", "advisory"] = Field(
         default="enforce", description="enforce: drop what the judge disagrees with; advisory: record its verdicts, drop nothing")
-    judge_gate: Literal["sentiment", "sentiment_and_sarcasm"] = Field(
-        default="sentiment", description="what the judge must confirm to keep a record: its label (sentiment), or its label "
-        "and its sarcasm flag")
-    judge_min_precision: float = Field(
-        default=0.8, ge=0, le=1, description="on the calibration set, the share of right labels among what the judge lets "
-        "through, per class, before it may drop anything")
-    judge_min_recall: float = Field(
-        default=0.1, ge=0, le=1, description="on the calibration set, the share of each class the judge must let through "
-        "(below it the judge would empty the class)")
-    judge_min_accuracy: float | None = Field(
-        default=None, ge=0, le=1, description="replaced by judge_min_precision and judge_min_recall (the judge is scored as "
-        "a gate); still read in older run folders' recipe.yaml, and not used")
+    judge_gate: Literal["sentiment", "sentiment_and_sarcasm"] = Field(default="sentiment", description="what the judge confirms")
+    judge_min_precision: float = Field(default=0.8, ge=0, le=1, description="calibration: right labels among what it lets through")
+    judge_min_recall: float = Field(default=0.1, ge=0, le=1, description="calibration: share of each class it lets through")
+    judge_min_accuracy: float | None = Field(default=None, ge=0, le=1, description="old runs' recipe.yaml only; not used")
     vanished_class_share: float = Field(
         default=0.1, ge=0, le=1, description="a class (sarcastic negatives, sincere positives) counts as vanished when "
         "fewer than this share of its rows survive the filter")
@@ -218,8 +206,7 @@ class FinetuneSettings(Strict):
     seed: int = 42
     seeds: int = Field(default=1, ge=1)
     challenge: list[str] = Field(default_factory=list)
-    boundary: bool = Field(default=True, description="evaluate on the 245 counterfactual IMDB pairs of Kaushik et al. "
-                           "(2020) shipped with sarcgen; their originals are removed from the IMDB training pool")
+    boundary: bool = Field(default=True, description="evaluate on the 245 counterfactual IMDB pairs (Kaushik et al. 2020)")
     attention_dropout: float | None = Field(
         default=0.0, ge=0, lt=1,
         description="attention-probability dropout; 0 lets torch use its fused attention (about 2x faster training on CPU); "
