@@ -158,16 +158,27 @@ def label_warnings(inputs: RunInputs) -> list[str]:
 
 def check_classes(inputs: RunInputs, settings: PublishSettings) -> None:
     """Refuse a dataset that lacks sarcastic negatives, or sincere positives when the run planned
-    contrast twins (generate.twin_ratio > 0), unless publish.allow_missing_class."""
+    contrast twins (generate.twin_ratio > 0), or in which the filter left fewer than
+    filter.vanished_class_share of a class it read (the filter report's counts), unless
+    publish.allow_missing_class."""
+    from collections import Counter
+
     from sarcgen.records import CLASSES, SINCERE_POSITIVE, review_class
 
-    twins = ((inputs.recipe or {}).get("generate") or {}).get("twin_ratio", 1.0)
+    recipe = inputs.recipe or {}
+    twins = (recipe.get("generate") or {}).get("twin_ratio", 1.0)
+    share = float((recipe.get("filter") or {}).get("vanished_class_share", 0.1))
+    read = ((inputs.filter_report or {}).get("classes") or {}).get("read") or {}
     expected = [c for c in CLASSES if c != SINCERE_POSITIVE or twins]
-    present = {review_class(r.label, r.sarcastic) for r in inputs.records}
-    missing = [c for c in expected if c not in present]
-    if not missing:
+    present = Counter(review_class(r.label, r.sarcastic) for r in inputs.records)
+    missing = [c for c in expected if not present[c]]
+    few = [f"{present[c]} of the {read[c]} {c} read" for c in expected
+           if present[c] and read.get(c) and present[c] < share * read[c]]
+    if not missing and not few:
         return
-    msg = f"{inputs.source} holds no {' and no '.join(missing)} ({len(inputs.records)} reviews)"
+    what = [f"no {c}" for c in missing] + few
+    msg = (f"{inputs.source} holds {' and '.join(what)} ({len(inputs.records)} reviews"
+           + (f"; a class counts as vanished below filter.vanished_class_share {share} of what was read)" if few else ")"))
     if settings.allow_missing_class:
         inputs.warnings.append(msg + "; published anyway (publish.allow_missing_class)")
         return

@@ -364,3 +364,41 @@ def test_a_missing_class_is_refused_unless_allowed(tmp_path: Path) -> None:
     recipe["generate"]["twin_ratio"] = 0.0
     (only_sarcastic / "recipe.yaml").write_text(yaml.safe_dump(recipe))
     assert sum(publish_run(only_sarcastic).split_sizes.values()) == 12
+
+
+def test_a_class_that_nearly_vanished_in_the_filter_is_refused_as_documented(tmp_path: Path) -> None:
+    """README: publish refuses a class of which fewer than filter.vanished_class_share (0.1) survived."""
+    from sarcgen.publish.run import publish_run
+
+    reviews = make_reviews(48, twin_every=1)  # 48 sarcastic negatives, 48 sincere positives
+    kept = [r for r in reviews if r.sarcastic][:4] + [r for r in reviews if not r.sarcastic]
+    run = make_run(tmp_path, kept)
+    report = json.loads((run / "filter_report.json").read_text())
+    report["classes"] = {"read": {"sarcastic negatives": 48, "sincere positives": 48},
+                         "kept": {"sarcastic negatives": 4, "sincere positives": 48}}
+    (run / "filter_report.json").write_text(json.dumps(report))
+    with pytest.raises(PublishError, match=r"holds 4 of the 48 sarcastic negatives read .*vanished_class_share 0.1"):
+        publish_run(run)
+    res = publish_run(run, settings=PublishSettings(allow_missing_class=True))
+    assert any("4 of the 48 sarcastic negatives read" in w for w in res.warnings)
+
+
+def test_labels_no_calibrated_judge_confirmed_are_published_with_a_loud_warning(tmp_path: Path) -> None:
+    from sarcgen.publish.run import publish_run
+
+    run = make_run(tmp_path)
+    verified = publish_run(run)  # the fixture's judge passed its calibration and enforced
+    assert not any("LABELS NOT VERIFIED" in w for w in verified.warnings)
+    report = json.loads((run / "filter_report.json").read_text())
+    report["judge"]["mode"] = "advisory"
+    report["judge"]["calibration"]["passed"] = False
+    (run / "filter_report.json").write_text(json.dumps(report))
+    res = publish_run(run, tmp_path / "out2")
+    assert any(w.startswith("LABELS NOT VERIFIED: the judge judge.gguf (sentiment gate) failed its calibration") for w in res.warnings)
+    card = (res.out_dir / "README.md").read_text()
+    assert "**The labels are not verified.**" in card and "after failing its calibration" in card
+    del report["judge"]
+    (run / "filter_report.json").write_text(json.dumps(report))
+    res = publish_run(run, tmp_path / "out3")
+    assert any(w.startswith("LABELS NOT VERIFIED: no signal but the request") for w in res.warnings)
+    assert "No LLM judge was run" in (res.out_dir / "README.md").read_text()
