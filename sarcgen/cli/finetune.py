@@ -88,14 +88,14 @@ def finetune_compare(synthetic: str, recipe: Path | None, base_model: str | None
     mixes = results["mixes"]
     if len(mixes) > 1:
         losses = ", ".join(f"{m}: {mx['selection']['selection']:.4f}" for m, mx in mixes.items())
-        click.echo(f"  chosen mix {results['chosen_mix']} by selection loss ({losses})")
+        click.echo(f"  chosen mix {results['chosen_mix']} by IMDB validation loss ({losses})")
     if results["reused_runs"]:
         click.echo(f"  reused {len(results['reused_runs'])} finished run(s): {', '.join(results['reused_runs'])}")
     chosen = mixes[results["chosen_mix"]]
     rows = {**chosen["sets"], **chosen["groups"]}
     for name, st in rows.items():
-        click.echo(f"  {name:<36} A {100 * st['a']:5.1f}%  B {100 * st['b']:5.1f}%  "
-                   f"B-A {100 * st['diff']:+5.1f} [{100 * st['diff_low']:+.1f}, {100 * st['diff_high']:+.1f}]  {st['verdict']}")
+        ci = (st.get("note") if st.get("degenerate") else None) or f"[{100 * st['diff_low']:+.1f}, {100 * st['diff_high']:+.1f}]"
+        click.echo(f"  {name:<36} A {100 * st['a']:5.1f}%  B {100 * st['b']:5.1f}%  B-A {100 * st['diff']:+5.1f} {ci}  {st['verdict']}")
 
 
 def parse_mix(text: str | None) -> list[float] | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sarcgen.errors import file_errors
+from sarcgen.finetune.model import model_logits
 from sarcgen.records import LABEL_NAMES
 
 
@@ -31,7 +32,7 @@ def token_attributions(model: Any, tokenizer: Any, texts: list[str], max_length:
         ids = enc.pop("input_ids")
         # Leaf tensor of the word embeddings; position/type embeddings are added inside the model.
         inputs_embeds = embeddings(ids).detach().requires_grad_(True)
-        logits = model(inputs_embeds=inputs_embeds, **enc).logits[0].float()
+        logits = model_logits(model, inputs_embeds=inputs_embeds, **enc)[0].float()
         margin = logits[0] - logits[1]
         (grad,) = torch.autograd.grad(margin, inputs_embeds)
         scores = (grad * inputs_embeds).sum(-1)[0].detach().cpu().tolist()

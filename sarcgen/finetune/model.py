@@ -124,3 +124,46 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
     if device.type != "cuda":
         return None
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+# ------------------------------------------------------------------------------------- pooling
+def encoder_pooling(name: str) -> str:
+    """How the encoder was trained to pool: "mean" for a sentence-transformers folder whose
+    1_Pooling/config.json says so (all-MiniLM-L6-v2), else "cls" (BERT's first token and pooler)."""
+    import json
+
+    cfg = Path(resolve_model_path(name)) / "1_Pooling" / "config.json"
+    try:
+        return "mean" if json.loads(cfg.read_text(encoding="utf-8")).get("pooling_mode_mean_tokens") else "cls"
+    except (OSError, ValueError):
+        return "cls"
+
+
+def mean_pool(hidden: Any, mask: Any) -> Any:
+    """The attention-masked mean of the last hidden states (batch, hidden)."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+
+
+def pooled_head(model: Any, pooled: Any) -> Any:
+    """Logits of a BERT-style classifier from a pooled vector: its pooler (dense + tanh, which reads the
+    first position) on the vector, then its classifier. A head trained on mean-pooled features
+    (`finetune.freeze_encoder` on a mean-pooling encoder) is read this way everywhere; the checkpoint's
+    config says so (`sarcgen_pooling`)."""
+    pooler = getattr(model.base_model, "pooler", None)
+    x = pooler(pooled.unsqueeze(1)) if pooler is not None else pooled
+    return model.classifier(x)
+
+
+def model_logits(model: Any, **inputs: Any) -> Any:
+    """The classifier's logits as it was trained: through the model's own forward, or, for a head
+    trained on mean-pooled features (config `sarcgen_pooling: mean`), mean pooling then the head."""
+    if getattr(model.config, "sarcgen_pooling", "cls") != "mean":
+        return model(**inputs).logits
+    mask = inputs.get("attention_mask")
+    hidden = model.base_model(**inputs).last_hidden_state
+    if mask is None:
+        import torch
+
+        mask = torch.ones(hidden.shape[:2], dtype=torch.long, device=hidden.device)
+    return pooled_head(model, mean_pool(hidden, mask))

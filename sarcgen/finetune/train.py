@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sarcgen.errors import ModelError, TrainingError, file_errors
 from sarcgen.finetune.data import TextSet
-from sarcgen.finetune.model import autocast_dtype, load_model, pick_device
+from sarcgen.finetune.model import autocast_dtype, load_model, model_logits, pick_device
 from sarcgen.jsonl import read_text, write_json
 from sarcgen.recipe import FinetuneSettings
 
@@ -128,7 +128,7 @@ def predict_logits(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, t
         for batch in it:
             inputs = collate(ids, batch, tokenizer.pad_token_id or 0, tokenizer.model_input_names, device)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                logits = model(**inputs).logits
+                logits = model_logits(model, **inputs)
             out[batch] = logits.float().cpu().numpy()
     return out
 
