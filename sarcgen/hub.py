@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import threading
 from urllib.parse import urlparse
 
 _TRUE = ("1", "ON", "YES", "TRUE")  # huggingface_hub's and datasets' ENV_VARS_TRUE_VALUES
@@ -30,13 +31,26 @@ def hub_offline_mode() -> bool:
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
-    """A TCP connect to $HF_ENDPOINT (default huggingface.co); False at once in offline mode."""
+    """A TCP connect to $HF_ENDPOINT (default huggingface.co) within `timeout` seconds, name lookup
+    included; False at once in offline mode.
+
+    The socket timeout bounds only the connect: the name lookup (`getaddrinfo`) blocks for as long as
+    the resolver retries (5 s per try and server by default, when a nameserver does not answer), so
+    the whole check runs in a daemon thread that is given up on after `timeout`."""
     if hub_offline_mode():
         return False
     url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        with socket.create_connection((url.hostname or "huggingface.co", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    address = (url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80))
+    answer: list[bool] = []
+
+    def connect() -> None:
+        try:
+            with socket.create_connection(address, timeout=timeout):
+                answer.append(True)
+        except OSError:
+            answer.append(False)
+
+    worker = threading.Thread(target=connect, name="sarcgen-hub-check", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return bool(answer) and answer[0]

@@ -38,3 +38,35 @@ def test_a_loaded_client_switched_offline_counts(online_env: pytest.MonkeyPatch,
     # The clients read the environment once at import; publish.load flips their flags at run time.
     online_env.setitem(sys.modules, module, types.SimpleNamespace(HF_HUB_OFFLINE=True))
     assert hub_offline_mode()
+
+
+def test_a_name_lookup_that_hangs_is_bounded_by_the_timeout(online_env: pytest.MonkeyPatch) -> None:
+    # socket's timeout covers the connect, not getaddrinfo (a silent nameserver: 5 s per try and server)
+    import socket
+    import threading
+    import time
+
+    release = threading.Event()
+
+    def silent_nameserver(*args: object, **kwargs: object) -> list[object]:
+        release.wait(30)
+        raise socket.gaierror("timed out")
+
+    online_env.setattr(socket, "getaddrinfo", silent_nameserver)
+    online_env.setenv("HF_ENDPOINT", "https://hub.invalid")
+    start = time.monotonic()
+    try:
+        assert hub_reachable(timeout=0.3) is False
+        assert time.monotonic() - start < 2
+    finally:
+        release.set()
+
+
+def test_a_listening_endpoint_is_reachable(online_env: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        online_env.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+        assert hub_reachable(timeout=2.0) is True

@@ -27,7 +27,9 @@ class _FlowOrderGroup(click.Group):
 
 @click.group(cls=_FlowOrderGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="sarcgen")
-def cli() -> None:
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also show the libraries' progress bars and info logs (datasets, transformers, huggingface_hub).")
+def cli(verbose: bool) -> None:
     """Labelled sarcastic movie reviews from a local LLM, and proof that they help.
 
     \b
@@ -38,7 +40,12 @@ def cli() -> None:
       sarcgen publish RUN       a Hugging Face dataset with a card (and --push to the Hub)
       sarcgen finetune-compare  BERT with and without the data, before/after report
     `sarcgen run RECIPE` chains all four, skipping stages that are already complete.
+    `sarcgen doctor` says what this machine has and lacks for each stage, and how to fix it.
+    -v goes before the command: `sarcgen -v publish RUN`.
     """
+    from sarcgen.quiet import quiet_libraries
+
+    quiet_libraries(verbose)
 
 
 def _register() -> None:
@@ -93,7 +100,9 @@ def _run(argv: list[str] | None) -> None:
     import zlib
 
     try:
-        cli.main(args=argv, prog_name="sarcgen", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="sarcgen", standalone_mode=False)
+        if isinstance(code, int) and code:  # ctx.exit(N): click returns N instead of exiting here
+            sys.exit(code)
     except SarcgenError as exc:
         _fail(exc)
     except click.exceptions.Abort as exc:
