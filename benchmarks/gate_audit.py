@@ -11,12 +11,13 @@ measured, and the calibration's verdict printed beside it; the judge's seconds p
     .venv/bin/python benchmarks/gate_audit.py                              # rules only (seconds)
     .venv/bin/python benchmarks/gate_audit.py --judge-model /work/models/qwen2.5-coder-1.5b-instruct.gguf \\
         --parallel 8 --work .bench/gate-audit-qwen                          # + the Qwen2.5-1.5B judge (~20 min)
-    .venv/bin/python benchmarks/gate_audit.py --replay-judge .bench/gate-audit-qwen   # the same answers, replayed
+    .venv/bin/python benchmarks/gate_audit.py --replay-judge benchmarks/results/qwen-judge-answers   # replayed
 
 --replay-judge DIR answers every judge request (calibration and reviews) with what the judge of an
 earlier run in DIR answered for the same text (its judge_calibration.json and label_checks.jsonl),
 through the filter's real judge stage: other rules or gates are measured on the same verdicts in
-seconds. A text the earlier run did not judge is an error.
+seconds. A text the earlier run did not judge is an error, unless --judge-model is given too: then
+the real judge answers those texts first, and the answers are appended to DIR.
 """
 
 from __future__ import annotations
@@ -37,14 +38,15 @@ from sarcgen.filter.audit import CHECK_HEADER, CLASS_HEADER
 DEFAULT_LABELLED = ROOT.parent / "shared" / "data" / "labelled"
 
 
-def replay_backend(folder: Path) -> Any:
-    """A backend answering each judge request with the recorded answer for the same review text."""
+def replay_backend(folder: Path, records: Path) -> Any:
+    """A backend answering each judge request with the answer recorded in `folder` (judge_calibration.json,
+    label_checks.jsonl) for the same review text (`records`: the writer's generated.jsonl)."""
     from sarcgen.backends.base import ModelInfo
     from sarcgen.backends.fake import FakeBackend
 
     cal = json.loads((folder / "judge_calibration.json").read_text())
     answers = {a["text"]: a["answer"] for a in cal["answers"]}
-    texts = {json.loads(x)["id"]: json.loads(x)["text"] for x in (folder / "generated.jsonl").read_text().splitlines()}
+    texts = {json.loads(x)["id"]: json.loads(x)["text"] for x in records.read_text().splitlines()}
     for line in (folder / "label_checks.jsonl").read_text().splitlines():
         row = json.loads(line)
         answers[texts[row["id"]]] = row["answer"]
@@ -59,6 +61,33 @@ def replay_backend(folder: Path) -> Any:
     backend.info = lambda: ModelInfo(model_file=f"{cal['model_file']} (replayed)", model_sha256="replayed",  # type: ignore[method-assign]
                                      quantization=None, backend="replay", backend_version="0")
     return backend
+
+
+def complete_answers(folder: Path, records: Path, judge_model: str, parallel: int) -> int:
+    """Ask the real judge about every record of `records` that has no recorded answer in `folder`
+    (e.g. a record an older rule kept from reaching the judge) and append the answers. Returns how many."""
+    from sarcgen.backends import create_backend
+    from sarcgen.backends.gguf import parse_model_arg
+    from sarcgen.filter.judge import judge_reviews
+    from sarcgen.recipe import ModelSpec, Recipe
+    from sarcgen.records import Review
+
+    known = {json.loads(x)["id"] for x in (folder / "label_checks.jsonl").read_text().splitlines()}
+    missing = [Review.model_validate_json(x) for x in records.read_text().splitlines() if json.loads(x)["id"] not in known]
+    if not missing:
+        return 0
+    recipe = Recipe()
+    recipe.generate.parallel = parallel
+    backend = create_backend(recipe, ModelSpec.model_validate(parse_model_arg(judge_model)))
+    backend.load()
+    try:
+        outcomes = judge_reviews(missing, backend, progress=False)
+    finally:
+        backend.close()
+    with (folder / "label_checks.jsonl").open("a") as f:
+        for o in outcomes:
+            f.write(json.dumps({"id": o.id, "check": "judge", "answer": o.verdict.raw.strip()[:200]}) + "\n")
+    return len(outcomes)
 
 
 def audit_writer(folder: Path, work: Path, judge_model: str | None, gate: str, parallel: int, threads: int | None,
@@ -79,14 +108,18 @@ def audit_writer(folder: Path, work: Path, judge_model: str | None, gate: str, p
     if judged:
         ov.update({"filter.judge_mode": "enforce", "filter.judge_gate": gate, "filter.judge_min_precision": 0.0,
                    "filter.judge_min_recall": 0.0})
-    if judge_model is not None:
+    if judge_model is not None and replay is None:
         ov.update({"filter.judge_model": parse_model_arg(judge_model), "generate.parallel": parallel,
                    "generate.backend": "llamacpp"})
         if threads is not None:
             ov["generate.llamacpp.n_threads"] = threads
     recipe = resolve_recipe(None, [copy], ov, stage="filter").recipe
     t0 = time.perf_counter()
-    backend = replay_backend(replay / folder.name) if replay is not None else None
+    backend = None
+    if replay is not None:
+        if judge_model is not None:
+            complete_answers(replay / folder.name, folder / "generated.jsonl", judge_model, parallel)
+        backend = replay_backend(replay / folder.name, folder / "generated.jsonl")
     report = run_filter([copy], recipe, copy, recipe_source=str(copy / "recipe.yaml"), progress=False,
                         audit=copy / "gold.jsonl", backend=backend)
     seconds = time.perf_counter() - t0

@@ -238,18 +238,19 @@ class Judge:
             report.warnings.append(f"the judge {info.model_file} failed its calibration: {calibration.summary()}; advisory "
                                    "mode: its verdicts are recorded, nothing was dropped by it, the labels are NOT verified")
         verdicts: list[KeepOrDrop] = []
-        self.disagreements, self.rows = [], []
+        self.disagreements = []
+        in_pass = {r.id for r in reviews}
         for r, o in zip(reviews, outcomes):
             verdicts.append(None if o.reason is None or advisory else Drop(o.reason, o.detail))
-            self.rows.append({"id": r.id, "label": r.label, "sarcastic": r.sarcastic, "check": "judge",
-                              "confirmed": o.reason is None, "reason": o.reason, "judge_label": o.verdict.label,
-                              "judge_sarcastic": o.verdict.sarcastic, "answer": o.verdict.raw.strip()[:200],
-                              "acted": not advisory})
             if o.reason is not None:
                 self.disagreements.append({
                     "id": r.id, "plan_index": r.plan_index, "reason": o.reason, "label": r.label, "sarcastic": r.sarcastic,
                     "device": r.device, "judge_label": o.verdict.label, "judge_sarcastic": o.verdict.sarcastic,
                     "answer": o.verdict.raw, "text": r.text})
+        # every verdict this judge gave (with --audit: on every record, not only those that reached it)
+        self.rows = [{"id": rid, "check": "judge", "confirmed": o.reason is None, "reason": o.reason,
+                      "judge_label": o.verdict.label, "judge_sarcastic": o.verdict.sarcastic, "answer": o.verdict.raw.strip()[:200],
+                      "acted": rid in in_pass and not advisory} for rid, o in self._known.items()]
         report.judge = {**agreement(outcomes), "model_file": info.model_file, "model_sha256": info.model_sha256,
                         "backend": info.backend, "mode": self.recipe.filter.judge_mode,
                         "calibration": {k: v for k, v in calibration.to_json().items() if k != "answers"}}

@@ -109,3 +109,19 @@ def test_cli_audit_prints_the_table_and_a_bad_gold_file_exits_2(labelled_copy, c
     code, _, err = run_cli(["filter", str(run), "--audit", str(run / "bad.jsonl"), "-q"], capsys)
     assert code == 2
     assert "bad.jsonl:1: sentiment" in err
+
+
+def test_with_audit_the_judge_answers_for_every_record_and_each_verdict_is_kept(labelled_copy) -> None:
+    """label_checks.jsonl holds a verdict per record, also for those an earlier check rejected."""
+    from sarcgen.backends.fake import FakeBackend
+
+    run = labelled_copy("smollm2-135m")
+    recipe = resolve_recipe(None, [run], {"filter.judge": True, "filter.judge_mode": "advisory"}, stage="filter").recipe
+    backend = FakeBackend(lambda req: "sentiment: positive\nsarcastic: no")  # SmolLM2's own pattern as a judge
+    rep = run_filter([run], recipe, run, progress=False, audit=run / "gold.jsonl", backend=backend)
+    rows = [json.loads(x) for x in (run / "label_checks.jsonl").read_text().splitlines()]
+    assert len(rows) == 120 and len({r["id"] for r in rows}) == 120  # every record, once
+    assert sum(r["acted"] for r in rows) == 0  # advisory: nothing dropped by it
+    assert len(backend.requests) == 45 + 120  # calibration, then each record once (the filter's pass reused them)
+    assert rep.labels["verified"] is False
+    assert any(w.startswith("LABELS NOT VERIFIED: the judge fake.gguf (sentiment gate) failed its calibration") for w in rep.warnings)
