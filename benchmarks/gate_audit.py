@@ -168,7 +168,7 @@ def main() -> None:
     ap.add_argument("--judge-model", default=None, help="a GGUF: run the label gate (filter.judge) with it")
     ap.add_argument("--replay-judge", type=Path, default=None, metavar="DIR",
                     help="replay the judge answers recorded by an earlier --judge-model run with --work DIR")
-    ap.add_argument("--gate", default="sentiment", choices=["sentiment", "sentiment_and_sarcasm"])
+    ap.add_argument("--gate", default="sentiment_and_sarcasm", choices=["sentiment", "sentiment_and_sarcasm"])
     ap.add_argument("--parallel", type=int, default=8)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", type=Path, default=None, help="save the results here")

@@ -93,9 +93,6 @@ PLAIN_NEGATIVE = _items(0, False, (
 CALIBRATION_SET: tuple[CalibrationItem, ...] = SARCASTIC + SINCERE + PLAIN_NEGATIVE
 
 
-GATES = ("sentiment", "sentiment_and_sarcasm")
-
-
 def passes(gate: str, label: int, sarcastic: bool, judge_label: int | None, judge_sarcastic: bool | None) -> bool:
     """Whether the judge's answer lets a record with this label (and sarcasm) through the gate."""
     if judge_label != label:
@@ -171,7 +168,8 @@ def gate_classes(rows: Sequence[dict[str, Any]], gate: str) -> dict[str, dict[st
     return out
 
 
-def score(verdicts: Sequence[Verdict], min_precision: float, min_recall: float = 0.1, gate: str = "sentiment") -> Calibration:
+def score(verdicts: Sequence[Verdict], min_precision: float, min_recall: float = 0.1,
+          gate: str = "sentiment_and_sarcasm") -> Calibration:
     """Score the judge's verdicts on `CALIBRATION_SET` (one per item, in order; asked by
     `sarcgen.filter.judge.calibrate`)."""
     rows: list[dict[str, Any]] = []

@@ -195,7 +195,7 @@ def judge_recipe(recipe: Recipe) -> Recipe:
 
 
 def calibrate(backend: Backend, template: PromptTemplate, min_precision: float, min_recall: float = 0.1,
-              gate: str = "sentiment", *, seed: int = 0) -> Calibration:
+              gate: str = "sentiment_and_sarcasm", *, seed: int = 0) -> Calibration:
     """Ask the (loaded) judge `backend` about every calibration review and score its answers."""
     keyed = [(f"calibration-{i:02d}", item.text) for i, item in enumerate(CALIBRATION_SET)]
     answers: dict[str, str] = {}

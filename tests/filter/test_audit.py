@@ -124,4 +124,4 @@ def test_with_audit_the_judge_answers_for_every_record_and_each_verdict_is_kept(
     assert sum(r["acted"] for r in rows) == 0  # advisory: nothing dropped by it
     assert len(backend.requests) == 45 + 120  # calibration, then each record once (the filter's pass reused them)
     assert rep.labels["verified"] is False
-    assert any(w.startswith("LABELS NOT VERIFIED: the judge fake.gguf (sentiment gate) failed its calibration") for w in rep.warnings)
+    assert any(w.startswith("LABELS NOT VERIFIED: the judge fake.gguf (sentiment_and_sarcasm gate) failed its calibration") for w in rep.warnings)

@@ -102,8 +102,8 @@ def test_filter_judge_stage_with_fake_backend(tmp_path: Path) -> None:
     rec.filter.judge = True
     be = calibrated_judge("sentiment: negative\nsarcastic: yes")  # right for sarcastic, wrong for sincere twins
     rep = run_filter([run], rec, backend=be, progress=False)
-    assert rep.kept == 6 and rep.counts == {jg.SENTIMENT: 2}  # the default gate confirms the label
-    assert rep.labels == {"verified": True, "by": "fake.gguf (sentiment gate)"}
+    assert rep.kept == 6 and rep.counts == {jg.BOTH: 2}  # the default gate confirms the label and the sarcasm flag
+    assert rep.labels == {"verified": True, "by": "fake.gguf (sentiment_and_sarcasm gate)"}
     assert not any("NOT VERIFIED" in w for w in rep.warnings)
     rows = [json.loads(x) for x in (run / "label_checks.jsonl").read_text().splitlines()]
     assert len(rows) == len(recs) and sum(r["confirmed"] for r in rows) == 6  # a verdict per row, kept or not
