@@ -106,3 +106,16 @@ def test_group_names_and_builtin_pairs() -> None:
     pairs = pair_groups(ch)
     assert len(pairs) == 10  # each sincere control pairs with the sarcastic item(s) of its cue
     assert all({ch.labels[i] for i in g} == {0, 1} for g in pairs)
+
+
+def test_the_mix_is_chosen_on_imdb_validation_loss_and_the_synthetic_loss_only_breaks_ties() -> None:
+    from sarcgen.finetune.analysis import choose_mix
+
+    def mix(imdb: float, syn: float) -> dict:
+        return {"selection": {"selection": imdb, "imdb_validation": imdb, "synthetic_validation": syn}}
+
+    # the README's frozen-MiniLM table: the synthetic loss falls with every mix, the IMDB loss climbs after 0.05
+    mixes = {"0.05": mix(0.545, 0.559), "0.1": mix(0.547, 0.459), "0.2": mix(0.567, 0.367), "0.4": mix(0.573, 0.219)}
+    assert choose_mix(mixes) == "0.05"  # the old (IMDB + synthetic) / 2 rule chose 0.4
+    tie = {"0.05": mix(0.5450, 0.6), "0.1": mix(0.5455, 0.4), "0.2": mix(0.560, 0.1)}
+    assert choose_mix(tie) == "0.1"  # within 0.001 of the best IMDB loss: the lower synthetic loss wins
