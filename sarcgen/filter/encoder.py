@@ -54,7 +54,6 @@ def literal_positive(text: str) -> float:
 
 @lru_cache(maxsize=1)
 def _encoder() -> tuple[Any, Any]:
-    import torch
     from transformers import AutoModel, AutoTokenizer
 
     from sarcgen.finetune.model import resolve_model_path
@@ -62,8 +61,7 @@ def _encoder() -> tuple[Any, Any]:
     path = resolve_model_path(ENCODER)
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModel.from_pretrained(path, use_safetensors=True).eval()
-    torch.set_grad_enabled(False)
-    return tok, model
+    return tok, model  # embed() runs under inference_mode: nothing global is switched off
 
 
 def embed(texts: list[str], batch_size: int = 32) -> np.ndarray:

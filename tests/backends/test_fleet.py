@@ -200,7 +200,7 @@ def test_filter_judge_through_a_fleet(tmp_path: Path, stub_server, capsys) -> No
     a, stub_a = stub_server()
     b, _ = stub_server(fail=[500] * 1000)
     out = write_run(tmp_path / "run", sample_records())
-    code, stdout, err = run_cli(["filter", str(out), "--judge", "--judge-min-accuracy", "0", "--base-url", a,
+    code, stdout, err = run_cli(["filter", str(out), "--judge", "--judge-min-precision", "0", "--judge-min-recall", "0", "--base-url", a,
                                  "--base-url", b, "-q"], capsys)
     assert code == 0, err
     rep = json.loads((out / "filter_report.json").read_text())

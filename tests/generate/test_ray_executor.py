@@ -78,7 +78,7 @@ def test_judge_in_ray_workers(tmp_path: Path, tiny_gguf: Path, llama_cpp, monkey
 
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     run = write_run(tmp_path / "run", sample_records())
-    rec = load_recipe(SMOKE, {"model.path": str(tiny_gguf), "filter.judge": True, "filter.judge_min_accuracy": 0,
+    rec = load_recipe(SMOKE, {"model.path": str(tiny_gguf), "filter.judge": True, "filter.judge_min_precision": 0, "filter.judge_min_recall": 0,
                               "generate.executor": "ray",
                               "generate.workers": 2, "generate.n_threads": 1})
     rep = run_filter([run], rec, None, progress=False)
