@@ -90,7 +90,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--n-gpu-layers", type=int, default=-1)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="alternating rounds (the order of the modes rotates each round); prints each mode's per-round "
+                         "ratio to the same round's sequential run and the median")
     args = ap.parse_args(argv)
+    if args.rounds > 1:
+        return alternating(args)
 
     from sarcgen.backends.llamacpp import LlamaCppBackend
     from sarcgen.backends.llamacpp_batch import BatchedLlamaCppBackend
@@ -131,6 +136,45 @@ def main(argv: list[str] | None = None) -> dict:
     out = {"model": str(model), "requests": len(reqs), "source": source, "max_tokens": args.max_tokens,
            "prompt_seconds": prompt_s,
            "threads": args.threads, "rows": rows, "best": best["mode"], "best_ratio": best["ratio"]}
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
+    return out
+
+
+def alternating(args: argparse.Namespace) -> dict:
+    """Sequential and each --parallel mode once per round, in an order that rotates every round, so a
+    machine's drift falls on every mode alike; the ratio is taken within a round, the median across."""
+    import statistics
+
+    from sarcgen.backends.llamacpp import LlamaCppBackend
+    from sarcgen.backends.llamacpp_batch import BatchedLlamaCppBackend
+
+    model = args.model or bench_model()
+    spec = ModelSpec(path=str(model))
+    reqs, source = plan_requests(args.requests, args.max_tokens, args.seed)
+    modes = ["sequential", *(f"parallel={int(x)}" for x in args.parallel.split(",") if x)]
+
+    def backend(mode: str):
+        if mode == "sequential":
+            return LlamaCppBackend(spec, n_ctx=4096, n_threads=args.threads, n_gpu_layers=args.n_gpu_layers)
+        return BatchedLlamaCppBackend(spec, parallel=int(mode.split("=")[1]), n_ctx=4096, n_threads=args.threads,
+                                      n_gpu_layers=args.n_gpu_layers)
+
+    rounds: list[dict[str, float]] = []
+    for k in range(args.rounds):
+        order = modes[k % len(modes):] + modes[:k % len(modes)]
+        tps = {m: run_one(backend(m), reqs)["tokens_per_s"] for m in order}
+        rounds.append(tps)
+        print(f"  round {k + 1} ({' -> '.join(order)}): " + ", ".join(f"{m} {tps[m]:.1f}" for m in modes), file=sys.stderr)
+    print(f"\n{'mode':<14}{'ratio to sequential per round':<40}{'median':>8}")
+    out_rows = []
+    for m in modes[1:]:
+        ratios = [r[m] / r["sequential"] for r in rounds]
+        med = statistics.median(ratios)
+        out_rows.append({"mode": m, "ratios": ratios, "median": med})
+        print(f"{m:<14}{' '.join(f'{x:.2f}' for x in ratios):<40}{med:>7.2f}x")
+    out = {"model": str(model), "requests": len(reqs), "source": source, "max_tokens": args.max_tokens,
+           "threads": args.threads, "rounds": rounds, "ratios": out_rows, "command": " ".join(sys.argv)}
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
     return out
