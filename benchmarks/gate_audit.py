@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sarcgen.filter.audit import CHECK_HEADER, CLASS_HEADER
+from sarcgen.filter.audit import CHECK_HEADER, CLASS_HEADER, check_rows, class_rows
 
 DEFAULT_LABELLED = ROOT.parent / "shared" / "data" / "labelled"
 
@@ -136,16 +136,13 @@ def print_tables(results: list[dict[str, Any]]) -> None:
     print("| writer | " + " | ".join(CLASS_HEADER) + " |")
     print("|" + "---|" * (len(CLASS_HEADER) + 1))
     for res in results:
-        for name, t in res["audit"]["classes"].items():
-            cells = [name, t["records"], t["good"], t["kept"], t["kept_good"], t["kept_wrong_label"], t["kept_incoherent"],
-                     _pct(t["precision"]), _pct(t["label_precision"]), _pct(t["recall"])]
+        for cells in class_rows(res["audit"]["classes"]):
             print(f"| {res['writer']} | " + " | ".join(str(c) for c in cells) + " |")
     print()
     print("| writer | " + " | ".join(CHECK_HEADER) + " |")
     print("|" + "---|" * (len(CHECK_HEADER) + 1))
     for res in results:
-        for c in res["audit"]["checks"]:
-            cells = [c["stage"], c["reason"], c["rejected"], c["rejected_good"], c["rejected_bad"], c["verdict"]]
+        for cells in check_rows(res["audit"]["checks"]):
             print(f"| {res['writer']} | " + " | ".join(str(x) for x in cells) + " |")
     for res in results:
         if "judge" in res:
@@ -154,10 +151,6 @@ def print_tables(results: list[dict[str, Any]]) -> None:
             print(f"\n{res['writer']}: judge {j['model']} ({j['gate']} gate), calibration "
                   f"{'passed' if j['calibration_passed'] else 'FAILED'} ({per}); {j['seconds_per_record']} s per record "
                   f"(calibration included), {res['seconds']} s in all")
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{x:.0%}"
 
 
 def main() -> None:

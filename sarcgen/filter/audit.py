@@ -237,11 +237,11 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.0%}"
 
 
-def class_rows(classes: Mapping[str, Tally]) -> list[list[Any]]:
-    """Rows of the whole-filter table: class, records, good, kept, kept good, wrong label, incoherent,
-    precision, label precision, recall."""
-    return [[name, t.records, t.good, t.kept, t.kept_good, t.kept_wrong_label, t.kept_incoherent,
-             _pct(t.precision), _pct(t.label_precision), _pct(t.recall)] for name, t in classes.items()]
+def class_rows(classes: Mapping[str, Mapping[str, Any]]) -> list[list[Any]]:
+    """Rows of the whole-filter table from `Audit.to_json()["classes"]`: class, records, good, kept,
+    kept good, wrong label, incoherent, precision, label precision, recall."""
+    return [[name, t["records"], t["good"], t["kept"], t["kept_good"], t["kept_wrong_label"], t["kept_incoherent"],
+             _pct(t["precision"]), _pct(t["label_precision"]), _pct(t["recall"])] for name, t in classes.items()]
 
 
 CLASS_HEADER = ["class", "records", "good", "kept", "kept good", "kept wrong label", "kept incoherent",
@@ -249,8 +249,9 @@ CLASS_HEADER = ["class", "records", "good", "kept", "kept good", "kept wrong lab
 CHECK_HEADER = ["stage", "reason", "rejects (alone)", "good rejected", "bad caught", "verdict"]
 
 
-def check_rows(checks: Sequence[CheckTally]) -> list[list[Any]]:
-    return [[c.stage, c.reason, c.rejected, c.rejected_good, c.rejected_bad, c.verdict] for c in checks]
+def check_rows(checks: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+    """Rows of the per-check table from `Audit.to_json()["checks"]`."""
+    return [[c["stage"], c["reason"], c["rejected"], c["rejected_good"], c["rejected_bad"], c["verdict"]] for c in checks]
 
 
 def render_markdown(audit: Audit) -> str:
@@ -260,7 +261,8 @@ def render_markdown(audit: Audit) -> str:
     lines = ["# Gate audit", "", f"Gold: `{audit.gold_file}` ({audit.audited} records read blind). *Good* = the gold "
              "sentiment matches the label and the text is coherent; *precision* = good / kept; *label precision* = "
              "right label / kept; *recall* = good kept / good.", "", "## The whole filter", ""]
-    lines += _table(CLASS_HEADER, class_rows(audit.classes))
+    data = audit.to_json()
+    lines += _table(CLASS_HEADER, class_rows(data["classes"]))
     lines += ["## Each check alone, over every record", ""]
-    lines += _table(CHECK_HEADER, check_rows(audit.checks)) if audit.checks else ["No check rejects any audited record.", ""]
+    lines += _table(CHECK_HEADER, check_rows(data["checks"])) if audit.checks else ["No check rejects any audited record.", ""]
     return "\n".join(lines)

@@ -21,6 +21,11 @@ def class_counts(reviews: Sequence[Review]) -> dict[str, int]:
     return {name: c.get(name, 0) for name in CLASSES}
 
 
+def vanished(read: int, left: int, min_share: float) -> bool:
+    """A class vanished when rows of it were read and fewer than `min_share` of them (and at least one) are left."""
+    return read > 0 and left < max(1, min_share * read)
+
+
 def vanished_warnings(before: Sequence[Review], kept: Sequence[Review], rejected: Sequence[Rejection],
                       min_share: float) -> list[str]:
     """One line per class of which fewer than `min_share` of the rows read survived (or none)."""
@@ -33,7 +38,7 @@ def vanished_warnings(before: Sequence[Review], kept: Sequence[Review], rejected
             by_stage[name][f"{rj.stage}/{rj.reason}"] += 1
     out = []
     for name in CLASSES:
-        if read[name] == 0 or left[name] >= max(1, min_share * read[name]):
+        if not vanished(read[name], left[name], min_share):
             continue
         causes = ", ".join(f"{k} {n}" for k, n in by_stage[name].most_common(4))
         what = "ALL" if left[name] == 0 else f"all but {left[name]}"
@@ -43,6 +48,12 @@ def vanished_warnings(before: Sequence[Review], kept: Sequence[Review], rejected
 
 
 UNVERIFIED = "LABELS NOT VERIFIED"
+
+
+def calibration_gate(cal: dict[str, Any]) -> str:
+    """The gate a report's judge calibration was scored as; reports from before gates existed
+    compared both the label and the sarcasm flag."""
+    return str(cal.get("gate", "sentiment_and_sarcasm"))
 
 
 def label_gate(judge: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
@@ -58,7 +69,7 @@ def label_gate(judge: dict[str, Any] | None) -> tuple[dict[str, Any], str | None
                 "often writes sincere praise. Run the filter with --judge (a judge that passes its calibration), or audit a "
                 "labelled sample with --audit")
     cal = judge.get("calibration") or {}
-    by = f"{judge.get('model_file')} ({cal.get('gate', 'sentiment')} gate)"
+    by = f"{judge.get('model_file')} ({calibration_gate(cal)} gate)"
     if judge.get("mode") == "enforce" and cal.get("passed"):
         return {"verified": True, "by": by}, None
     why = "failed its calibration" if not cal.get("passed") else "ran in advisory mode"

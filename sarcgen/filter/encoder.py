@@ -68,13 +68,13 @@ def embed(texts: list[str], batch_size: int = 32) -> np.ndarray:
     """Unit-length mean-pooled embeddings (how all-MiniLM-L6-v2 was trained), one row per text."""
     import torch
 
+    from sarcgen.finetune.model import mean_pool
+
     tok, model = _encoder()
     out = []
     with torch.inference_mode():
         for i in range(0, len(texts), batch_size):
             enc = tok(texts[i:i + batch_size], padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt")
-            hidden = model(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=-1)
-            out.append(pooled.float().numpy())
+            pooled = mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
+            out.append(torch.nn.functional.normalize(pooled, dim=-1).float().numpy())
     return np.concatenate(out) if out else np.zeros((0, 384), dtype=np.float32)

@@ -34,6 +34,7 @@ from sarcgen.records import RecipeMix, Rejection, Review
 
 if TYPE_CHECKING:
     from sarcgen.backends.base import Backend
+    from sarcgen.filter.audit import Gold
 
 STAGES = ("read", "validate", "dedupe", "decontaminate", "judge")
 OUTPUTS = (rf.FILTERED, rf.FILTER_REJECTED, rf.FILTER_REPORT_JSON, rf.FILTER_REPORT_MD, rf.FILTER_LENGTHS_PNG,
@@ -175,19 +176,19 @@ def _write(out: Path, report: FilterReport, rejected: list[Rejection], before: l
 
 
 def _each_alone(checks: Sequence[Check], before: list[Review], audit: str | Path, out: Path, recipe: Recipe,
-                source: str) -> list[tuple[str, str, str]]:
-    """Every check alone over every record, into a scratch report (the real one is the filter's pass)."""
+                source: str) -> tuple[dict[str, Gold], list[tuple[str, str, str]]]:
+    """The gold reading (read first: a bad gold file fails before any model is loaded) and every
+    check alone over every record, into a scratch report (the real one is the filter's pass)."""
     from sarcgen.filter.audit import each_alone, load_gold
 
-    load_gold(audit, before)  # a bad gold file fails before any model is loaded
-    return each_alone(checks, before, FilterReport([], out, source, recipe.filter.model_dump(mode="json")))
+    gold = load_gold(audit, before)
+    return gold, each_alone(checks, before, FilterReport([], out, source, recipe.filter.model_dump(mode="json")))
 
 
-def _write_audit(out: Path, report: FilterReport, gold_path: str | Path, before: list[Review], kept: list[Review],
-                 alone: list[tuple[str, str, str]]) -> None:
-    from sarcgen.filter.audit import Audit, check_tallies, load_gold, render_markdown, tally
+def _write_audit(out: Path, report: FilterReport, gold_path: str | Path, gold: dict[str, Gold], before: list[Review],
+                 kept: list[Review], alone: list[tuple[str, str, str]]) -> None:
+    from sarcgen.filter.audit import Audit, check_tallies, render_markdown, tally
 
-    gold = load_gold(gold_path, before)
     audit = Audit(str(gold_path), len(gold), tally(before, gold, {r.id for r in kept}), check_tallies(before, gold, alone))
     report.audit = audit.to_json()
     write_json(out / rf.FILTER_AUDIT_JSON, report.audit)
@@ -251,11 +252,12 @@ def run_filter(
         raise InputError(f"{', '.join(map(str, paths))}: no records", "run `sarcgen generate` first")
     report.cells_before = dv.coverage(before)
     checks = build_checks(recipe, backend, progress=progress)
-    alone = _each_alone(checks, before, audit, out, recipe, recipe_source) if audit is not None else None
+    audited = _each_alone(checks, before, audit, out, recipe, recipe_source) if audit is not None else None
     kept = apply_checks(checks, list(before), report, rejected, progress=progress)
     _count(report, rejected, before, kept)
-    if alone is not None and audit is not None:
-        _write_audit(out, report, audit, before, kept, alone)
+    if audited is not None and audit is not None:
+        gold, alone = audited
+        _write_audit(out, report, audit, gold, before, kept, alone)
     judges = [c for c in checks if isinstance(c, Judge)]
     _write(out, report, rejected, before, kept, judges[0].disagreements if judges else None,
            judges[0].rows if judges else None)

@@ -263,8 +263,8 @@ def _embedded_base() -> tuple[TextSet, TextSet]:
 def clean_pool(pool: TextSet, eval_sets: Sequence[TextSet], threshold: float = 85.0) -> tuple[TextSet, dict[str, int]]:
     """`pool` without every text that matches an evaluation text exactly or nearly (the filter's
     decontamination: shingle candidates verified with rapidfuzz), and how many each set removed.
-    The counterfactual pairs' originals are IMDB *train* reviews: with the default seed-42 sample,
-    63 of CAD's 488 test originals sat in 3,200 training reviews before this."""
+    The counterfactual pairs' originals are IMDB *train* reviews: on ../shared/data/imdb the
+    comparison removes 250 pool texts (boundary 249, challenge 1; benchmarks/results/compare-qwen-seed2027)."""
     from sarcgen.filter.decontaminate import EvalSet, decontaminate
 
     hits = decontaminate(pool.texts, [EvalSet(s.name, s.texts) for s in eval_sets], threshold)
@@ -368,17 +368,12 @@ def builtin_boundary() -> TextSet:
     `original`) and its minimal revision with the opposite sentiment (kind `counterfactual`) share a
     `pair_id`, so the report gives accuracy on each side and pair consistency (both right): a model
     that learned "praise means negative" loses the positive side of pairs whose words barely differ."""
-    import csv
-    import gzip
-    from importlib import resources
+    from sarcgen.embedded import IMDB_SAMPLE  # the package data folder
 
-    raw = resources.files("sarcgen.data").joinpath(BOUNDARY_FILE).read_bytes()
-    rows = list(csv.DictReader(gzip.decompress(raw).decode("utf-8").splitlines(), delimiter="\t"))
-    texts, labels, meta = [], [], []
-    for i, row in enumerate(rows):
-        texts.append(clean_text(row["Text"]))
-        labels.append(1 if row["Sentiment"].strip().lower() == "positive" else 0)
-        meta.append({"kind": "original" if i % 2 == 0 else "counterfactual", "pair_id": f"cad-{i // 2:03d}"})
+    cols = read_columns(IMDB_SAMPLE.parent / BOUNDARY_FILE, required=("Text", "Sentiment"))
+    texts = [clean_text(str(t)) for t in cols["Text"]]
+    labels = [1 if str(s).strip().lower() == "positive" else 0 for s in cols["Sentiment"]]
+    meta = [{"kind": "original" if i % 2 == 0 else "counterfactual", "pair_id": f"cad-{i // 2:03d}"} for i in range(len(texts))]
     return TextSet("boundary", texts, labels, meta)
 
 

@@ -122,7 +122,9 @@ def _judge(report: dict[str, Any] | None) -> dict[str, Any] | None:
     cal = j.get("calibration") or {}
     per = cal.get("per_class") or {}
     summary = "; ".join(f"{name}: precision {c.get('precision')}, recall {c.get('recall')}" for name, c in per.items())
-    return {"model_file": j.get("model_file"), "gate": cal.get("gate", "sentiment"), "calibration_n": cal.get("n"),
+    from sarcgen.filter.classes import calibration_gate
+
+    return {"model_file": j.get("model_file"), "gate": calibration_gate(cal), "calibration_n": cal.get("n"),
             "calibration_passed": bool(cal.get("passed")), "calibration_summary": summary or "no per-class scores",
             "agreement": j.get("agreement_rate")}
 

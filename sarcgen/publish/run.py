@@ -163,6 +163,7 @@ def check_classes(inputs: RunInputs, settings: PublishSettings) -> None:
     publish.allow_missing_class."""
     from collections import Counter
 
+    from sarcgen.filter.classes import vanished
     from sarcgen.records import CLASSES, SINCERE_POSITIVE, review_class
 
     recipe = inputs.recipe or {}
@@ -173,7 +174,7 @@ def check_classes(inputs: RunInputs, settings: PublishSettings) -> None:
     present = Counter(review_class(r.label, r.sarcastic) for r in inputs.records)
     missing = [c for c in expected if not present[c]]
     few = [f"{present[c]} of the {read[c]} {c} read" for c in expected
-           if present[c] and read.get(c) and present[c] < share * read[c]]
+           if present[c] and vanished(read.get(c, 0), present[c], share)]
     if not missing and not few:
         return
     what = [f"no {c}" for c in missing] + few
