@@ -184,6 +184,7 @@ def record_messages(template: PromptTemplate, review: Any, attributes: Any) -> l
         "sarcastic": review.sarcastic, "label": review.label, "device": review.device, "aspect": review.aspect,
         "genre": review.genre, "length": review.length, "cue": review.cue, "seed": review.provenance.seed,
         "min_words": bucket.min_words if bucket else 0, "max_words": bucket.max_words if bucket else 0,
+        "examples": (), "source_text": None,  # a grounded record is re-rendered from its plan (generate.grounding)
     }
     return template.messages(item=item, devices=list(attributes.devices), aspects=list(attributes.aspects),
                              genres=list(attributes.genres))

@@ -28,11 +28,12 @@ from sarcgen.backends.options import (
     BACKEND_OPTIONS,
     LlamaCppOptions,
     OpenAIOptions,
-    misplaced,
     place_flat_options,
 )
 from sarcgen.errors import RecipeError
+from sarcgen.generate.grounding import GroundingSettings
 from sarcgen.jsonl import read_text, write_text
+from sarcgen.recipe_errors import _set_dotted, format_validation_error
 
 DEFAULT_MODEL_REPO = "unsloth/Qwen3-4B-Instruct-2507-GGUF"
 DEFAULT_MODEL_FILE = "Qwen3-4B-Instruct-2507-Q4_K_M.gguf"
@@ -139,6 +140,7 @@ class GenerateSettings(Strict):
     workers: int | None = Field(default=None, ge=1, description="Ray workers (default: what the cluster's CPUs or GPUs hold)")
     ray_address: str | None = Field(default=None, description="existing Ray cluster (auto, or ray://HOST:10001); default: start a local one")
     gpus_per_worker: float = Field(default=0.0, ge=0.0, description="GPUs each Ray worker asks for")
+    grounding: GroundingSettings = Field(default_factory=GroundingSettings, description="rewrite mode and few-shot examples")
 
 
     @model_validator(mode="before")
@@ -208,7 +210,7 @@ class FinetuneSettings(Strict):
     boundary: bool = Field(default=True, description="evaluate on the 245 counterfactual IMDB pairs (Kaushik et al. 2020)")
     attention_dropout: float | None = Field(
         default=0.0, ge=0, lt=1,
-        description="attention-probability dropout; 0 lets torch use its fused attention (about 2x faster training on CPU); "
+        description="attention-probability dropout; 0 lets torch use its fused attention; "
                     "null keeps the model's own value",
     )
     # 0.1 from measurement (issue 12, frozen MiniLM, 5 seeds, mixes 0.05-0.4): the held-out synthetic gain
@@ -279,73 +281,12 @@ class Recipe(Strict):
         # Throughput knobs and the target count do not change which plan items exist or how they
         # are prompted, so a run may be resumed (or its shards merged) with other values. Sampled
         # text at parallel > 1 differs from sequential; each record's provenance names its backend.
+        if not self.generate.grounding.active():  # recipes from before grounding keep their hash
+            key["generate"].pop("grounding")
         for k in ("n", "top_up_rounds", "max_generated", "n_threads", "request_timeout", "base_url", "parallel", "executor", "workers", "ray_address",
                   "gpus_per_worker"):
             key["generate"].pop(k, None)
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _yaml_line(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """Line (1-based) of the YAML node at `loc`, as close as the document gets."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if k.value == part:
-                    line = k.start_mark.line + 1
-                    node = v
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
-    keys = dotted.split(".")
-    cur = data
-    for k in keys[:-1]:
-        nxt = cur.setdefault(k, {})
-        if not isinstance(nxt, dict):
-            raise RecipeError(f"override {dotted!r}: {k!r} is not a section")
-        cur = nxt
-    cur[keys[-1]] = value
-
-
-def override_source(overrides: Mapping[str, Any] | None, key: str) -> str | None:
-    """Who set `key` (a dotted path) through `overrides`, e.g. "--temperature -1", or None when
-    the value came from the file. A CLI passes an `Overrides` mapping whose `source(key)` names
-    the flag; a plain mapping gives "override KEY=VALUE"."""
-    if not overrides:
-        return None
-    # the key itself, a section it lies in, or (a check across fields of a section) a key inside it
-    hits = [k for k, v in overrides.items()
-            if v is not None and (key == k or key.startswith(k + ".") or k.startswith(key + "."))]
-    if not hits:
-        return None
-    k = max(hits, key=len)
-    named = getattr(overrides, "source", None)
-    label = named(k) if callable(named) else None
-    return label or f"override {k}={overrides[k]!r}"
-
-
-def format_validation_error(source: str, exc: ValidationError, root: yaml.Node | None = None,
-                            overrides: Mapping[str, Any] | None = None) -> str:
-    """One line per problem: `file:line: key.path: message`, or `--flag VALUE: key.path: message`
-    when the bad value came from a command-line flag (an override), not from the file."""
-    lines = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        key = ".".join(str(p) for p in loc) or "(top level)"
-        line = _yaml_line(root, loc) if root is not None else None
-        where = override_source(overrides, key) or (f"{source}:{line}" if line else source)
-        msg = (misplaced(loc) or "unknown key") if err["type"] == "extra_forbidden" else err["msg"]
-        lines.append(f"{where}: {key}: {msg}")
-    return "; ".join(lines)
 
 
 def read_recipe_file(path: str | Path) -> tuple[dict[str, Any], yaml.Node | None]:

@@ -42,6 +42,9 @@ class Provenance(BaseModel):
     sampling: dict[str, Any]
     seed: int
     attempt: int = 0
+    source: dict[str, Any] | None = Field(
+        default=None, description="rewrite mode: the real review it was rewritten from {key, label, edit}")
+    examples: int | None = Field(default=None, description="few-shot examples drawn from the user's file, when any")
     created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     sarcgen_version: str
 

@@ -41,7 +41,8 @@ def default_out_dir(output_dir: str, synthetic: str) -> Path:
 @click.option("--synthetic-ratio", type=float, default=None,
               help="synthetic rows per IMDB training row in run B, twins kept together [0.1]")
 @click.option("--mix", "mix", default=None, metavar="R1,R2,...",
-              help="train one B per synthetic ratio and choose by validation loss (IMDB + synthetic validation)")
+              help="train one B per synthetic ratio and choose the one with the lowest IMDB validation loss "
+                   "(the synthetic validation loss only breaks ties)")
 @click.option("--freeze-encoder/--no-freeze-encoder", default=None,
               help="train only the pooler and classifier on cached encoder features: a quick, weaker comparison [off]")
 @click.option("--challenge", "challenge", multiple=True, metavar="FILE",
@@ -62,9 +63,12 @@ def finetune_compare(synthetic: str, recipe: Path | None, base_model: str | None
     """Fine-tune the same model twice, without (A) and with (B) the synthetic reviews, and compare.
 
     Both runs use the same IMDB sample, seed and hyperparameters; both are evaluated on the IMDB
-    test sample, the built-in sarcasm challenge set, the synthetic test split and every
-    --challenge file. Writes report.md, results.json, loss_curves.png, attributions.png and the
-    best checkpoints.
+    test sample, the built-in sarcasm challenge (25 sentences, and 114 hand-written contrast pairs
+    with seen and unseen cues), the 245 counterfactual boundary pairs (Kaushik et al. 2020), the
+    synthetic test split and every --challenge file. Every evaluation text, and every real review
+    the synthetic data was rewritten from, is removed from the IMDB pool before sampling. A verdict
+    says better/worse only when the paired interval and the exact McNemar test agree. Writes
+    report.md, results.json, flips.csv, loss_curves.png, attributions.png and the best checkpoints.
 
     \b
     Example:

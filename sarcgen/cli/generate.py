@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sarcgen.cli.options import overrides, recipe_option, threads_option, url_option
+from sarcgen.cli.options import grounding_options, grounding_overrides, overrides, recipe_option, threads_option, url_option
 
 
 @click.command("generate")
@@ -42,13 +42,15 @@ from sarcgen.cli.options import overrides, recipe_option, threads_option, url_op
 @click.option("--parallel", type=int, default=None, help="Sequences decoded at once (llamacpp, per Ray worker) or requests in flight "
               "(openai, per server).")
 @click.option("--shard", default=None, metavar="K/N", help="Generate only shard K of N of the plan (combine with `sarcgen merge`).")
+@grounding_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | None, out: Path | None,
              dry_run: bool, dry_run_items: int, threads: int | None, template: str | None,
              temperature: float | None, max_tokens: int | None, twin_ratio: float | None,
              max_retries: int | None, backend: str | None, base_url: tuple[str, ...], base_url_file: Path | None,
              executor: str | None, ray_address: str | None, workers: int | None, gpus_per_worker: float | None,
-             parallel: int | None, shard: str | None, quiet: bool) -> None:
+             parallel: int | None, shard: str | None, mode: str | None, sources: str | None, examples: str | None,
+             quiet: bool) -> None:
     """Write labelled sarcastic movie reviews (and sincere contrast twins) with a local GGUF model.
 
     \b
@@ -63,6 +65,8 @@ def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | 
       sarcgen generate -r recipes/imdb-sarcasm.yaml
       sarcgen generate -r recipes/smoke.yaml --model ./models/qwen3.gguf --n 5
       sarcgen generate -r recipes/smoke.yaml --dry-run
+      sarcgen generate -r recipes/imdb-sarcasm.yaml --mode rewrite --sources ../shared/data/imdb
+      sarcgen generate -r recipes/imdb-sarcasm.yaml --examples my-sarcastic-reviews.csv
       sarcgen generate -r recipes/imdb-sarcasm.yaml --executor ray --workers 4 --gpus-per-worker 1
       sarcgen generate --backend openai --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1
     """
@@ -77,19 +81,14 @@ def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | 
         generate__twin_ratio=twin_ratio, generate__max_retries=max_retries, generate__backend=backend,
         generate__base_url=url_option(base_url, base_url_file), generate__parallel=parallel,
         generate__executor=executor, generate__ray_address=ray_address, generate__workers=workers,
-        generate__gpus_per_worker=gpus_per_worker,
+        generate__gpus_per_worker=gpus_per_worker, **grounding_overrides(mode, sources, examples),
     )
     if model:
         ov["model"] = parse_model_arg(model)
     # --recipe, else the recipe.yaml of the --out folder being resumed, else the defaults; then flags.
     rec = resolve_recipe(recipe, out, ov, stage="generate").recipe
     if dry_run:
-        for item, messages in render_dry_run(rec, dry_run_items, shard=shard):
-            click.echo(f"===== {item.id}  label={item.label} device={item.device!r} aspect={item.aspect!r} "
-                       f"genre={item.genre!r} length={item.length} cue={item.cue!r} seed={item.seed}")
-            for m in messages:
-                click.echo(f"--- {m['role']}\n{m['content']}")
-        click.echo(f"(dry run: {dry_run_items} prompt(s) shown; no model loaded, nothing written)")
+        _print_dry_run(render_dry_run(rec, dry_run_items, shard=shard), dry_run_items)
         return
     s = generate_run(rec, out_dir=out, shard=shard, progress=not quiet)
     reasons = ", ".join(f"{r} {c}" for r, c in s.rejected.most_common()) or "none"
@@ -101,3 +100,12 @@ def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | 
     if s.seconds > 0:
         click.echo(f"  {s.completion_tokens} completion tokens in {s.seconds:.1f}s: {s.tokens_per_s:.1f} tok/s, "
                    f"{s.new_accepted / s.seconds:.2f} records/s")
+
+
+def _print_dry_run(shown: list[tuple[Any, list[dict[str, str]]]], k: int) -> None:
+    for item, messages in shown:
+        click.echo(f"===== {item.id}  label={item.label} device={item.device!r} aspect={item.aspect!r} "
+                   f"genre={item.genre!r} length={item.length} cue={item.cue!r} seed={item.seed}")
+        for m in messages:
+            click.echo(f"--- {m['role']}\n{m['content']}")
+    click.echo(f"(dry run: {k} prompt(s) shown; no model loaded, nothing written)")

@@ -67,3 +67,21 @@ def url_option(urls: tuple[str, ...], url_file: Path | None) -> str | list[str] 
     if not found:
         return None
     return found[0] if len(found) == 1 else found
+
+
+def grounding_options(f: Any) -> Any:
+    """--mode, --sources, --examples: grounded generation (`sarcgen.generate.grounding`)."""
+    f = click.option("--examples", default=None, metavar="FILE",
+                     help="Few-shot examples from your own data (csv/jsonl/parquet: text, label[, device]; label 0 = "
+                          "sarcastic negative, 1 = sincere positive) instead of the template's (generate.grounding.examples).")(f)
+    f = click.option("--sources", default=None, metavar="DIR|FILE|embedded",
+                     help="Real reviews to rewrite in --mode rewrite: an IMDB folder (its train files), a text,label "
+                          "file, or `embedded` (default: finetune.base_data).")(f)
+    return click.option("--mode", type=click.Choice(["free", "rewrite"]), default=None,
+                        help="free: compose reviews from the plan's attributes; rewrite: sarcastic edits of real "
+                             "negative reviews and sincere edits of real positive ones (generate.grounding.mode).")(f)
+
+
+def grounding_overrides(mode: str | None, sources: str | None, examples: str | None) -> dict[str, Any]:
+    return {"generate__grounding__mode": mode, "generate__grounding__sources": sources,
+            "generate__grounding__examples": examples}

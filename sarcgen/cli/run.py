@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sarcgen.cli.options import overrides
+from sarcgen.cli.options import grounding_options, grounding_overrides, overrides
 from sarcgen.pipeline import STAGES
 
 STAGE_CHOICE = click.Choice(STAGES)
@@ -25,10 +25,11 @@ STAGE_CHOICE = click.Choice(STAGES)
 @click.option("--push", default=None, metavar="REPO_ID", help="Also push the published dataset to this Hub repo.")
 @click.option("--force", multiple=True, type=STAGE_CHOICE, help="Redo this stage (and everything after it).")
 @click.option("--skip", multiple=True, type=STAGE_CHOICE, help="Leave this stage out.")
+@grounding_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def run(recipe: Path, model: str | None, n: int | None, out: Path | None, base_model: str | None,
         base_data: str | None, epochs: int | None, push: str | None, force: tuple[str, ...],
-        skip: tuple[str, ...], quiet: bool) -> None:
+        skip: tuple[str, ...], mode: str | None, sources: str | None, examples: str | None, quiet: bool) -> None:
     """Reproduce a whole study: generate -> filter -> publish -> finetune-compare.
 
     \b
@@ -41,7 +42,7 @@ def run(recipe: Path, model: str | None, n: int | None, out: Path | None, base_m
     from sarcgen.runfolder import resolve_recipe
 
     ov: dict[str, Any] = overrides(generate__n=n, finetune__base_model=base_model, finetune__base_data=base_data,
-                                   finetune__epochs=epochs, publish__push=push)
+                                   finetune__epochs=epochs, publish__push=push, **grounding_overrides(mode, sources, examples))
     if model:
         ov["model"] = parse_model_arg(model)
     rec = resolve_recipe(recipe, None, ov).recipe  # the study's recipe, then flags

@@ -285,7 +285,7 @@ class Validate:
     def _prompt_source(self, report: FilterReport) -> Callable[[Review], list[dict[str, str]]] | None:
         """Review -> the messages it was generated from (for the prompt-copy check); None, with a
         warning in the report, when the run's template cannot be loaded."""
-        from sarcgen.errors import RecipeError
+        from sarcgen.errors import RecipeError, SarcgenError
         from sarcgen.prompts import load_template, record_messages
 
         if self.recipe is None:
@@ -296,4 +296,12 @@ class Validate:
             report.warnings.append(f"prompt_copy check skipped: {exc.message}")
             return None
         attrs = self.recipe.generate.attributes
+        if self.recipe.generate.grounding.active():  # the prompt held a real review or the user's examples
+            from sarcgen.generate.grounded_plan import grounded_messages
+
+            try:
+                return grounded_messages(self.recipe)
+            except SarcgenError as exc:
+                report.warnings.append(f"prompt_copy check skipped: {exc.message}")
+                return None
         return lambda r: record_messages(template, r, attrs)

@@ -20,12 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from sarcgen import runfolder as rf
 from sarcgen.errors import TrainingError
-from sarcgen.finetune.data import (
-    BaseSplits,
-    TextSet,
-    load_base_data,
-    load_challenge_sets,
-)
+from sarcgen.finetune.data import BaseSplits, TextSet, load_base_data
+from sarcgen.finetune.evalsets import load_challenge_sets
 from sarcgen.finetune.report import REPORT_FILES
 from sarcgen.finetune.runs import (
     CHECKPOINTS_DIR,
@@ -48,6 +44,7 @@ from sarcgen.finetune.synthetic_data import (
     sample_synthetic,
     shortfall,
     shortfall_line,
+    source_keys,
 )
 from sarcgen.finetune.train import (
     load_checkpoint,
@@ -103,13 +100,14 @@ class CompareData:
 def load_compare_data(settings: FinetuneSettings, synthetic: str, challenge_files: list[str] | tuple[str, ...] = ()) -> CompareData:
     """Load and check every input first, so a bad file fails in seconds, not after an hour of training."""
     challenges = load_challenge_sets(list(settings.challenge) + list(challenge_files), boundary=settings.boundary)
-    # every evaluation text is taken out of the pool before the training sample is drawn
+    syn = load_synthetic_splits(synthetic)
+    # every evaluation text, and every real review the synthetic data was rewritten from, is taken
+    # out of the pool before the samples are drawn
     base = load_base_data(settings.base_data, settings.hub_dataset, settings.n_train, settings.n_validation,
-                          settings.n_test, settings.seed, exclude=challenges)
+                          settings.n_test, settings.seed, exclude=challenges, sources=source_keys(syn))
     removed = sum(base.removed.values())
     print(f"IMDB pool: removed {removed} text(s) matching evaluation texts before sampling"
           + (f" ({', '.join(f'{k} {v}' for k, v in base.removed.items() if v)})" if removed else ""), file=sys.stderr)
-    syn = load_synthetic_splits(synthetic)
     return CompareData(base, syn, challenges, synthetic)
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sarcgen.challenge import CHALLENGE_SET
 from sarcgen.errors import InputError
 from sarcgen.hub import hub_reachable
 from sarcgen.records import label_from_name
@@ -94,7 +93,7 @@ def _label(value: object) -> int | None:
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
 # Per-row columns kept beside text and label: groups (kind / sarcastic), slices and contrast pairs.
-META_COLUMNS = ("kind", "sarcastic", "device", "aspect", "genre", "length", "cue", "pair_id", "id", "rating")
+META_COLUMNS = ("kind", "sarcastic", "device", "aspect", "genre", "length", "cue", "pair_id", "id", "rating", "source_key")
 
 
 def present(v: Any) -> bool:
@@ -276,45 +275,65 @@ def clean_pool(pool: TextSet, eval_sets: Sequence[TextSet], threshold: float = 8
     return TextSet(pool.name, [pool.texts[i] for i in keep], [pool.labels[i] for i in keep], [meta[i] for i in keep]), removed
 
 
+def load_pools(base_data: str | None, hub_dataset: str) -> tuple[TextSet, TextSet | None, str]:
+    """(train pool, test pool or None, source) of the base data: `embedded` (the packaged sample, its
+    `split` column says which), None (the Hub dataset), a folder of train/test files, or one file."""
+    from sarcgen.embedded import EMBEDDED
+
+    if base_data == EMBEDDED:
+        return (*_embedded_base(), "embedded:imdb_sample.csv.gz (Maas et al., 2011)")
+    if base_data is None:
+        return (*_hub_base(hub_dataset), f"hub:{hub_dataset}")
+    p = Path(base_data)
+    if p.is_file():
+        return load_labelled_file(p), None, str(p)
+    if not p.is_dir():
+        raise InputError(f"{p}: no such file or folder", "pass --base-data DIR_OR_FILE, e.g. ../shared/data/imdb")
+    groups = _split_files(p)
+    if not groups:
+        raise InputError(f"{p}: no CSV/JSONL/parquet files found", "pass a folder with train/test files or one file")
+    if "train" in groups:
+        test = _concat([load_labelled_file(f) for f in groups["test"]], "test") if "test" in groups else None
+        return _concat([load_labelled_file(f) for f in groups["train"]], "train"), test, str(p)
+    return _concat([load_labelled_file(f) for fs in groups.values() for f in fs], p.name), None, str(p)
+
+
+def source_key(text: str) -> str:
+    """The id of a real review used as a rewrite source: sha256 of its cleaned text (16 hex digits),
+    the same whichever file or row it came from."""
+    import hashlib
+
+    return hashlib.sha256(clean_text(text).encode()).hexdigest()[:16]
+
+
+def drop_sources(pool: TextSet, sources: set[str]) -> tuple[TextSet, int]:
+    """`pool` without the texts that were rewrite sources of the synthetic data (`source_key`)."""
+    keep = [i for i, t in enumerate(pool.texts) if source_key(t) not in sources]
+    meta = pool.meta or [{}] * len(pool)
+    out = TextSet(pool.name, [pool.texts[i] for i in keep], [pool.labels[i] for i in keep], [meta[i] for i in keep])
+    return out, len(pool) - len(keep)
+
+
 def load_base_data(base_data: str | None, hub_dataset: str, n_train: int, n_validation: int, n_test: int,
-                   seed: int, exclude: Sequence[TextSet] = ()) -> BaseSplits:
+                   seed: int, exclude: Sequence[TextSet] = (), sources: set[str] | None = None) -> BaseSplits:
     """The IMDB sample for both runs.
 
     With separate train and test files (or Hub splits), train/validation come from train and the
     test sample from test, as IMDB intends; with a single file all three are drawn from it.
-    `embedded` is the packaged sample (`sarcgen.embedded.imdb_sample`, its `split` column says which).
     Before sampling, the pool train and validation come from loses every text that (nearly) matches
-    a text of `exclude` (the evaluation sets; `clean_pool`), counted in `removed`.
+    a text of `exclude` (the evaluation sets; `clean_pool`), counted in `removed`; both pools lose
+    the real reviews the synthetic data was rewritten from (`sources`, `source_key`s), so a source
+    is never a validation or test text.
     """
-    from sarcgen.embedded import EMBEDDED
-
-    test_pool: TextSet | None
-    if base_data == EMBEDDED:
-        train_pool, test_pool = _embedded_base()
-        source = "embedded:imdb_sample.csv.gz (Maas et al., 2011)"
-    elif base_data is None:
-        train_pool, test_pool = _hub_base(hub_dataset)
-        source = f"hub:{hub_dataset}"
-    else:
-        p = Path(base_data)
-        source = str(p)
-        if p.is_file():
-            train_pool, test_pool = load_labelled_file(p), None
-        elif p.is_dir():
-            groups = _split_files(p)
-            if not groups:
-                raise InputError(f"{p}: no CSV/JSONL/parquet files found", "pass a folder with train/test files or one file")
-            if "train" in groups:
-                train_pool = _concat([load_labelled_file(f) for f in groups["train"]], "train")
-                test_pool = _concat([load_labelled_file(f) for f in groups["test"]], "test") if "test" in groups else None
-            else:
-                train_pool = _concat([load_labelled_file(f) for fs in groups.values() for f in fs], p.name)
-                test_pool = None
-        else:
-            raise InputError(f"{p}: no such file or folder", "pass --base-data DIR_OR_FILE, e.g. ../shared/data/imdb")
+    train_pool, test_pool, source = load_pools(base_data, hub_dataset)
     removed: dict[str, int] = {}
     if exclude:
         train_pool, removed = clean_pool(train_pool, exclude)
+    if sources:
+        train_pool, removed["rewrite sources"] = drop_sources(train_pool, sources)
+        if test_pool is not None:
+            test_pool, n = drop_sources(test_pool, sources)
+            removed["rewrite sources"] += n
     if test_pool is not None:
         train, validation = stratified_sample(train_pool, [n_train, n_validation], seed, ["imdb-train", "imdb-validation"])
         (test,) = stratified_sample(test_pool, [n_test], seed + 1, ["imdb-test"])
@@ -323,71 +342,3 @@ def load_base_data(base_data: str | None, hub_dataset: str, n_train: int, n_vali
             train_pool, [n_train, n_validation, n_test], seed, ["imdb-train", "imdb-validation", "imdb-test"]
         )
     return BaseSplits(train, validation, test, source, removed)
-
-
-# ------------------------------------------------------------------------------- challenge sets
-def builtin_challenge() -> TextSet:
-    """The built-in sarcasm challenge set (sarcastic label 0, sincere controls label 1).
-
-    A sarcastic item and a sincere control with the same cue form a contrast pair (`pair_id` is
-    the cue), so the report can say how often both sides of "Great ..." are right.
-    """
-    kinds: dict[str, set[str]] = {}
-    for c in CHALLENGE_SET:
-        kinds.setdefault(c.cue, set()).add(c.kind)
-    paired = {cue for cue, k in kinds.items() if len(k) == 2}
-    return TextSet(
-        "challenge",
-        [c.text for c in CHALLENGE_SET],
-        [c.label for c in CHALLENGE_SET],
-        [{"kind": c.kind, "cue": c.cue, "pair_id": c.cue if c.cue in paired else None} for c in CHALLENGE_SET],
-    )
-
-
-def builtin_pairs() -> list[TextSet]:
-    """The hand-written challenge pairs (`sarcgen.challenge.load_challenge_pairs`) as two sets:
-    `challenge_seen`, pairs whose praise word is one of the recipe's cues, and `challenge_unseen`,
-    pairs that use none of them: a gain only on the first may be vocabulary seen in training."""
-    from sarcgen.challenge import load_challenge_pairs
-
-    items = load_challenge_pairs()
-    out = []
-    for name, seen in (("challenge_seen", True), ("challenge_unseen", False)):
-        mine = [c for c in items if bool(c.seen_cue) == seen]
-        out.append(TextSet(name, [c.text for c in mine], [c.label for c in mine],
-                           [{"kind": c.kind, "cue": c.cue, "pair_id": c.pair_id} for c in mine]))
-    return out
-
-
-BOUNDARY_FILE = "cad_dev_paired.tsv.gz"
-
-
-def builtin_boundary() -> TextSet:
-    """The boundary set: the 245 counterfactual dev pairs of Kaushik, Hovy & Lipton (ICLR 2020,
-    Apache-2.0; `sarcgen/data/cad_dev.README.md` and `cad_dev.LICENSE`). Each IMDB review (kind
-    `original`) and its minimal revision with the opposite sentiment (kind `counterfactual`) share a
-    `pair_id`, so the report gives accuracy on each side and pair consistency (both right): a model
-    that learned "praise means negative" loses the positive side of pairs whose words barely differ."""
-    from sarcgen.embedded import IMDB_SAMPLE  # the package data folder
-
-    cols = read_columns(IMDB_SAMPLE.parent / BOUNDARY_FILE, required=("Text", "Sentiment"))
-    texts = [clean_text(str(t)) for t in cols["Text"]]
-    labels = [1 if str(s).strip().lower() == "positive" else 0 for s in cols["Sentiment"]]
-    meta = [{"kind": "original" if i % 2 == 0 else "counterfactual", "pair_id": f"cad-{i // 2:03d}"} for i in range(len(texts))]
-    return TextSet("boundary", texts, labels, meta)
-
-
-def load_challenge_sets(files: list[str] | tuple[str, ...] = (), *, boundary: bool = True) -> list[TextSet]:
-    """The built-in challenge set (the 25 items), the hand-written pairs with seen and with unseen
-    cues, the boundary pairs (unless `boundary` is False), then each `--challenge FILE` (text,label[,kind])."""
-    sets = [builtin_challenge(), *builtin_pairs()] + ([builtin_boundary()] if boundary else [])
-    seen = {s.name for s in sets}
-    for f in files:
-        ts = load_labelled_file(f)
-        name = Path(f).stem.split(".")[0]
-        while name in seen:
-            name += "_"
-        seen.add(name)
-        ts.name = name
-        sets.append(ts)
-    return sets

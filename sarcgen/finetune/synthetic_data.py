@@ -62,8 +62,21 @@ def _read_rows(path: Path) -> list[_Row]:
                          pair_id=str(row["pair_id"]) if row.get("pair_id") is not None else None, label=int(label),
                          device=str(row.get("device") or ""), sarcastic=bool(row.get("sarcastic")), text=text,
                          split=row.get("split") if row.get("split") in SPLITS else None,
-                         meta={c: row.get(c) for c in META_COLUMNS if c in row}))
+                         meta={c: row.get(c) for c in META_COLUMNS if c in row} | _source_meta(row)))
     return rows
+
+
+def _source_meta(row: dict[str, Any]) -> dict[str, Any]:
+    """A generated record's rewrite source (provenance.source.key) as the `source_key` column."""
+    prov = row.get("provenance")
+    source = prov.get("source") if isinstance(prov, dict) else None
+    return {"source_key": source["key"]} if isinstance(source, dict) and source.get("key") else {}
+
+
+def source_keys(splits: dict[str, TextSet]) -> set[str]:
+    """The rewrite sources of the synthetic data (every split): real reviews that must stay out of
+    the comparison's validation and test samples."""
+    return {str(m["source_key"]) for ts in splits.values() for m in ts.meta or [] if m.get("source_key")}
 
 
 def _from_records(path: Path, settings: PublishSettings) -> dict[str, TextSet]:

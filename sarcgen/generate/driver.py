@@ -18,8 +18,9 @@ from sarcgen import __version__
 from sarcgen import runfolder as rf
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.errors import BackendError, RecipeError
+from sarcgen.generate.grounding import UNCHANGED, rewrite_problem, source_provenance, without_source
 from sarcgen.generate.plan import Plan, PlanItem
-from sarcgen.generate.reply import parse_reply
+from sarcgen.generate.reply import ParseOutcome, parse_reply
 from sarcgen.jsonl import JsonlWriter, iter_jsonl, repair_tail
 from sarcgen.prompts import PromptTemplate, review_messages
 from sarcgen.recipe import Recipe
@@ -179,9 +180,13 @@ class Driver:
         self.summary.prompt_tokens += res.prompt_tokens
         self.summary.completion_tokens += res.completion_tokens
         outcome = parse_reply(res.text, res.finish_reason, res.error, accept_truncated=self.accept_truncated,
-                              prompt=req.messages)
+                              prompt=without_source(req.messages, item.source_text))
+        problem = rewrite_problem(item, outcome.text) if outcome.ok and outcome.text else None
+        if problem:
+            outcome = ParseOutcome(None, UNCHANGED, problem)
         if outcome.ok:
-            self._accept(item, attempt, outcome.text or "", self._provenance(info, req.sampling(), item.seed_for(attempt), attempt))
+            prov = self._provenance(info, req.sampling(), item.seed_for(attempt), attempt, item, outcome.text or "")
+            self._accept(item, attempt, outcome.text or "", prov)
         else:
             self._reject(item, attempt, outcome.reason or "unknown", outcome.detail, res.text or "")
 
@@ -213,12 +218,14 @@ class Driver:
             else:
                 self.retry.append((item, attempt + 1))
 
-    def _provenance(self, info: ModelInfo, sampling: dict[str, object], seed: int, attempt: int) -> Provenance:
+    def _provenance(self, info: ModelInfo, sampling: dict[str, object], seed: int, attempt: int,
+                    item: PlanItem | None = None, text: str = "") -> Provenance:
         return Provenance(
             model_file=info.model_file, model_sha256=info.model_sha256, quantization=info.quantization,
             backend=info.backend, backend_version=info.backend_version, template_name=self.template.name,
             template_hash=self.template.sha256, recipe_hash=self.recipe_hash, sampling=sampling, seed=seed,
-            attempt=attempt, sarcgen_version=__version__,
+            attempt=attempt, sarcgen_version=__version__, source=source_provenance(item, text) if item else None,
+            examples=len(item.examples) if item and item.examples else None,
         )
 
     def check(self, res: GenerationResult) -> None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sarcgen.recipe import GenerateSettings
 
 TWIN_BLOCK = 600
+REWRITE_GENRE = "unknown"
 
 
 def derive_seed(*parts: Any) -> int:
@@ -55,6 +56,12 @@ class PlanItem:
     max_words: int
     cue: str
     seed: int
+    # grounded generation (sarcgen.generate.grounding): the real review to rewrite, the few-shot examples
+    source_key: str | None = None
+    source_text: str | None = None
+    source_label: int | None = None
+    source_words: int | None = None
+    examples: tuple[dict[str, Any], ...] = ()
 
     def seed_for(self, attempt: int) -> int:
         """The sampling seed of retry `attempt` (0 = first try): a new seed per attempt."""
@@ -93,12 +100,17 @@ def parse_shard(value: ShardSpec) -> tuple[int, int] | None:
 class Plan:
     """The plan of a `GenerateSettings` under a seed (optionally one shard of it)."""
 
-    def __init__(self, settings: GenerateSettings, *, seed: int | None = None, shard: ShardSpec = None) -> None:
+    def __init__(self, settings: GenerateSettings, *, seed: int | None = None, shard: ShardSpec = None,
+                 against: Sequence[str] = ()) -> None:
         self.settings = settings
         self.seed = settings.seed if seed is None else seed
         self.shard = parse_shard(shard)
         a = settings.attributes
-        self.combos = list(itertools.product(a.devices, a.aspects, a.genres, a.lengths))
+        self.grounding = settings.grounding
+        self.against = tuple(against)  # evaluation files whose texts are never rewrite sources
+        self.rewrite = self.grounding.mode == "rewrite"
+        genres = [REWRITE_GENRE] if self.rewrite else a.genres  # a real review's genre is not known
+        self.combos = list(itertools.product(a.devices, a.aspects, genres, a.lengths))
         self.cues = list(a.cues)
         self.twin_ratio = float(settings.twin_ratio)
         self._blocks: dict[tuple[str, int], list[int]] = {}
@@ -130,16 +142,43 @@ class Plan:
             group_index=g, pair_id=gid if twin else None, aspect=aspect, genre=genre,
             length=length.name, min_words=length.min_words, max_words=length.max_words, cue=cue,
         )
+        grounded = self._grounded(g, length.name)
         items = [
             PlanItem(id=f"{gid}-s", plan_index=2 * g, sarcastic=True, label=0, device=device,
-                     seed=derive_seed(self.seed, gid, "s"), **common)
+                     seed=derive_seed(self.seed, gid, "s"), **common, **grounded.get(0, {}))
         ]
         if twin:
             items.append(
                 PlanItem(id=f"{gid}-t", plan_index=2 * g + 1, sarcastic=False, label=1, device=SINCERE,
-                         seed=derive_seed(self.seed, gid, "t"), **common)
+                         seed=derive_seed(self.seed, gid, "t"), **common, **grounded.get(1, {}))
             )
         return items
+
+    def _occurrence(self, g: int, length: str) -> int:
+        """How many earlier groups of the plan had this length bucket."""
+        n_combo = len(self.combos)
+        order = self._block("combo", g // n_combo, n_combo)[: g % n_combo]
+        per_block = n_combo // len(self.settings.attributes.lengths)
+        return (g // n_combo) * per_block + sum(self.combos[i][3].name == length for i in order)
+
+    def _grounded(self, g: int, length: str) -> dict[int, dict[str, Any]]:
+        """label -> the grounded fields of the group's items: their rewrite source and few-shot examples."""
+        from sarcgen.generate.grounding import draw_examples, load_examples, load_sources
+
+        gr = self.grounding
+        out: dict[int, dict[str, Any]] = {0: {}, 1: {}}
+        if gr.examples is not None:
+            shots = tuple(draw_examples(load_examples(gr.examples), gr.examples_per_prompt, self.seed, g // gr.examples_block))
+            out = {0: {"examples": shots}, 1: {"examples": shots}}
+        if self.rewrite:
+            a = self.settings.attributes
+            lengths = tuple((b.name, b.min_words, b.max_words) for b in a.lengths)
+            pool = load_sources(str(gr.sources), lengths, self.against)
+            k = self._occurrence(g, length)
+            for label in (0, 1):
+                src = pool.draw(label, length, k, self.seed)
+                out[label].update(source_key=src.key, source_text=src.text, source_label=src.label, source_words=src.words)
+        return out
 
     def group_indices(self, start: int = 0) -> Iterator[int]:
         """Group indices of this shard, from `start` on, forever."""

@@ -41,7 +41,8 @@ PLACEHOLDER = "placeholder"
 REASONS = (BACKEND_ERROR, TRUNCATED, EMPTY, META_TEXT, MALFORMED, PROMPT_COPY, PLACEHOLDER)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
-_LABEL_PREFIX = re.compile(r"^\s*(?:\*\*)?(?:review|movie review|sarcastic review|sincere review)(?:\*\*)?\s*:\s*", re.I)
+_LABELS = r"review|movie review|sarcastic review|sincere review|rewrite|rewritten review|sarcastic version|sincere version"
+_LABEL_PREFIX = re.compile(rf"^\s*(?:\*\*)?(?:{_LABELS})(?:\*\*)?\s*:\s*", re.I)
 # Not one review: JSON or code instead of prose, or several numbered reviews ("Review 2:").
 _NOT_ONE_REVIEW = re.compile(r"^\s*(?:\{|\[)|^\s*(?:review|option|version)\s*(?:#\s*)?\d+\s*[:.)-]", re.IGNORECASE | re.MULTILINE)
 

@@ -61,6 +61,10 @@ def features() -> datasets.Features:
         "id": string,
         "plan_index": int64,
         "label_source": string,  # "generator" (the requested label), or "human" (flipped in `sarcgen review`)
+        # rewrite mode (generate.grounding): the real review it was rewritten from; null for free composition
+        "source_key": string,
+        "source_label": int64,
+        "source_edit": Value("float64"),
     }
     for name in PROVENANCE_COLUMNS:
         cols[name] = int64 if name in ("seed", "attempt") else string
@@ -75,6 +79,8 @@ def record_to_row(review: Review, human_label: bool = False) -> dict[str, Any]:
     for name in PROVENANCE_COLUMNS:
         row[name] = getattr(prov, name)
     row["sampling"] = json.dumps(prov.sampling, sort_keys=True)
+    source = prov.source or {}
+    row["source_key"], row["source_label"], row["source_edit"] = source.get("key"), source.get("label"), source.get("edit")
     return row
 
 

@@ -14,10 +14,10 @@ from sarcgen.finetune.data import (
     TextSet,
     clean_text,
     load_base_data,
-    load_challenge_sets,
     load_labelled_file,
     stratified_sample,
 )
+from sarcgen.finetune.evalsets import load_challenge_sets
 from sarcgen.finetune.synthetic_data import load_synthetic_splits
 from sarcgen.tables import read_texts
 
@@ -87,7 +87,8 @@ def test_challenge_sets_builtin_and_file(tmp_path: Path) -> None:
 
 
 def test_a_planted_eval_text_in_the_imdb_pool_is_removed_and_counted(tmp_path: Path) -> None:
-    from sarcgen.finetune.data import builtin_boundary, clean_pool
+    from sarcgen.finetune.data import clean_pool
+    from sarcgen.finetune.evalsets import builtin_boundary
 
     boundary = builtin_boundary()
     pool = TextSet("train", ["An ordinary review of a film I watched on a rainy Sunday afternoon with my family."] * 3

@@ -9,7 +9,8 @@ import pytest
 
 from sarcgen.errors import InputError, RecipeError
 from sarcgen.finetune.analysis import group_of, pair_groups, subsets
-from sarcgen.finetune.data import TextSet, builtin_challenge, load_challenge_sets
+from sarcgen.finetune.data import TextSet
+from sarcgen.finetune.evalsets import builtin_challenge, load_challenge_sets
 from sarcgen.finetune.runs import plan_runs
 from sarcgen.finetune.synthetic_data import balance, balance_line, pair_units, sample_synthetic, shortfall, shortfall_line
 from sarcgen.recipe import load_recipe

@@ -13,7 +13,8 @@ import pytest
 
 from sarcgen.finetune.analysis import build_results
 from sarcgen.finetune.compare import CompareData
-from sarcgen.finetune.data import BaseSplits, TextSet, builtin_challenge
+from sarcgen.finetune.data import BaseSplits, TextSet
+from sarcgen.finetune.evalsets import builtin_challenge
 from sarcgen.finetune.runs import RunSpec, plan_runs
 from sarcgen.finetune.stats import (
     BETTER,

@@ -1,0 +1,52 @@
+"""The plan of a recipe with its grounding resolved (`sarcgen.generate.grounding`): rewrite sources
+named in the run's recipe.yaml, evaluation files kept out of them, and a record's prompt drawn again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sarcgen.errors import RecipeError
+from sarcgen.generate.grounding import template_name, without_source
+from sarcgen.generate.plan import Plan
+from sarcgen.recipe import Recipe
+
+
+def resolve_sources(recipe: Recipe) -> Recipe:
+    """The recipe with `generate.grounding.sources` spelled out (default: finetune.base_data), so the
+    run folder's recipe.yaml names the file its sources came from."""
+    g = recipe.generate
+    if g.grounding.mode != "rewrite" or g.grounding.sources:
+        return recipe
+    if not recipe.finetune.base_data:
+        raise RecipeError("generate.grounding.mode rewrite needs real reviews: generate.grounding.sources is not set "
+                          "and neither is finetune.base_data",
+                          "pass --sources DIR_OR_FILE (e.g. ../shared/data/imdb, or `embedded` for the packaged sample)")
+    grounding = g.grounding.model_copy(update={"sources": recipe.finetune.base_data})
+    return recipe.model_copy(update={"generate": g.model_copy(update={"grounding": grounding})})
+
+
+def plan_for(recipe: Recipe, shard: Any = None) -> Plan:
+    """The plan of a recipe, rewrite sources resolved and evaluation files kept out of them."""
+    recipe = resolve_sources(recipe)
+    against = tuple(recipe.filter.against) + tuple(recipe.finetune.challenge)
+    return Plan(recipe.generate, shard=shard, against=against)
+
+
+def grounded_messages(recipe: Recipe) -> Callable[[Any], list[dict[str, str]]]:
+    """Review -> the prompt it was generated from, less its rewrite source, for the filter's
+    prompt-copy check: the plan item is drawn again (same sources, same examples) and rendered."""
+    from sarcgen.prompts import load_template, review_messages
+
+    plan = plan_for(recipe)
+    template = load_template(template_name(recipe.generate.template, recipe.generate.grounding))
+    attrs = recipe.generate.attributes
+
+    def messages(review: Any) -> list[dict[str, str]]:
+        group = str(review.id).split("-", 1)[0]
+        item = next((it for it in plan.group(int(group)) if it.id == review.id), None) if group.isdigit() else None
+        if item is None:
+            return []
+        return without_source(review_messages(template, item, attrs), item.source_text)
+
+    return messages
