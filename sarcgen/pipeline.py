@@ -54,7 +54,7 @@ def preflight(recipe: Recipe, skip: tuple[str, ...] = ()) -> None:
     from sarcgen.prompts import load_template
 
     if "generate" not in skip:
-        load_template(recipe.generate.template)
+        _preflight_grounding(recipe)
         if recipe.model.embedded:  # the package must be installed (one line naming the extra otherwise)
             embedded_gguf(recipe.model.embedded)
     f = recipe.filter
@@ -83,6 +83,22 @@ def preflight(recipe: Recipe, skip: tuple[str, ...] = ()) -> None:
             resolve_token(None)
     if "finetune" not in skip:
         _preflight_finetune(recipe)
+
+
+def _preflight_grounding(recipe: Recipe) -> None:
+    """The template, and grounded generation's files: sources named and present, examples readable."""
+    from sarcgen.errors import InputError
+    from sarcgen.generate.grounded_plan import resolve_sources
+    from sarcgen.generate.grounding import load_examples, template_name
+    from sarcgen.prompts import load_template
+
+    g = resolve_sources(recipe).generate
+    load_template(template_name(g.template, g.grounding))
+    if g.grounding.examples:
+        load_examples(g.grounding.examples)
+    src = g.grounding.sources
+    if g.grounding.mode == "rewrite" and src and src != "embedded" and not Path(src).exists():
+        raise InputError(f"generate.grounding.sources: {src}: no such file or folder", "pass --sources DIR_OR_FILE")
 
 
 def _preflight_finetune(recipe: Recipe) -> None:

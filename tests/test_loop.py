@@ -1,0 +1,126 @@
+"""`sarcgen loop`: generate where the classifier fails (fake writer, tiny BERT, toy IMDB; frozen and full)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sarcgen.backends import BACKENDS
+from sarcgen.backends.fake import FakeBackend
+from sarcgen.devtools.tiny_bert import write_tiny_bert, write_toy_imdb
+from sarcgen.finetune.data import TextSet
+from sarcgen.loop import error_cells, focus
+from sarcgen.recipe import load_recipe
+from tests.cli_helpers import run_cli
+from tests.e2e.test_pipeline import varied_reply
+
+
+@pytest.fixture()
+def varied_fake(monkeypatch: pytest.MonkeyPatch) -> list:
+    prompts: list = []
+
+    def make(recipe, spec=None):
+        def reply(req):
+            prompts.append(req.messages[-1]["content"])
+            return varied_reply(req)
+        return FakeBackend(reply)
+
+    monkeypatch.setitem(BACKENDS, "fake", make)
+    return prompts
+
+
+def test_error_cells_and_focus() -> None:
+    rec = load_recipe(None)
+    dev = TextSet("dev", ["Great acting, if you like wood.", "The plot was a wonderful nap.", "Loved the acting.",
+                          "A fine plot."], [0, 0, 1, 1],
+                  [{"device": "deadpan"}, {"device": "deadpan"}, {}, {}])
+    cells = error_cells(dev, [True, True, False, True], rec.generate.attributes)
+    assert cells["device"] == Counter({"deadpan": 2}) and cells["aspect"] == Counter({"acting": 1, "plot": 2})
+    assert cells["class"] == Counter({"sarcastic": 2, "sincere": 1}) and cells["length"] == Counter({"short": 3})
+    r = focus(rec, cells, 2)
+    a = r.generate.attributes
+    assert a.devices == ["deadpan"] and set(a.aspects) == {"acting", "plot"} and [b.name for b in a.lengths] == ["short"]
+    assert r.generate.seed == rec.generate.seed + 2 and r.generate.twin_ratio == rec.generate.twin_ratio
+    none = focus(rec, error_cells(dev, [False] * 4, rec.generate.attributes), 1)
+    assert none.generate.attributes.devices == rec.generate.attributes.devices  # nothing to narrow on
+
+
+def _study(tmp_path: Path, frozen: bool) -> tuple[Path, Path]:
+    model = write_tiny_bert(tmp_path / "tiny-bert")
+    imdb = write_toy_imdb(tmp_path / "imdb", 80, 30)
+    recipe = tmp_path / "study.yaml"
+    recipe.write_text(
+        "name: study\n"
+        f"output_dir: {tmp_path / 'outputs'}\n"
+        "generate: {n: 8, backend: fake, seed: 7, attributes: {devices: [deadpan, understatement, mock gratitude]}}\n"
+        f"finetune: {{base_model: {model}, base_data: {imdb}, n_train: 40, n_validation: 16, n_test: 16,"
+        f" epochs: 1, batch_size: 8, max_length: 48, learning_rate: 0.002, freeze_encoder: {str(frozen).lower()}}}\n"
+    )
+    dev = tmp_path / "dev.jsonl"
+    rows = [{"text": f"What a great plot, if you enjoy naps number {i}.", "label": 0, "device": "deadpan"} for i in range(6)]
+    rows += [{"text": f"The acting was great and I loved it, take {i}.", "label": 1} for i in range(6)]
+    dev.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return recipe, dev
+
+
+@pytest.mark.parametrize("frozen", [True, False])
+def test_loop_runs_rounds_records_them_and_resumes(varied_fake: list, tmp_path: Path, capsys, frozen: bool) -> None:
+    recipe, dev = _study(tmp_path, frozen)
+    out = tmp_path / "loop"
+    code, stdout, err = run_cli(["loop", str(recipe), "--dev", str(dev), "--rounds", "2", "--out", str(out), "-q"], capsys)
+    assert code == 0, err
+    state = json.loads((out / "loop.json").read_text())
+    rounds = state["rounds"]
+    assert rounds[0]["round"] == 0 and "cells" not in rounds[0] and rounds[0]["synthetic_rows"] == 0
+    assert len(rounds) >= 2 and rounds[1]["kept"] >= 1 and rounds[1]["focus"]["lengths"]
+    assert state["stopped"] and 0 <= state["best_round"] < len(rounds)
+    assert (out / "round-01" / "generated.jsonl").is_file() and (out / "round-01" / "filter_report.json").is_file()
+    assert "[loop] round 1: generating where round 0 erred" in stdout and "[loop] stopped" in stdout
+    # the round's prompts asked only for the cells of the errors
+    focus_devices = set(rounds[1]["focus"]["devices"])
+    asked = [p for p in varied_fake if "sarcastic" in p.split("review")[0]]
+    assert asked and all(any(d in p for d in focus_devices) for p in asked)
+    # a rerun finds every round done and trains nothing again
+    n_prompts = len(varied_fake)
+    code, stdout, err = run_cli(["loop", str(recipe), "--dev", str(dev), "--rounds", "2", "--out", str(out), "-q"], capsys)
+    assert code == 0, err
+    assert json.loads((out / "loop.json").read_text())["rounds"] == rounds and len(varied_fake) == n_prompts
+
+
+def test_loop_resumes_after_a_crash_between_rounds(varied_fake: list, tmp_path: Path, capsys, monkeypatch) -> None:
+    import sarcgen.loop as loop_mod
+
+    recipe, dev = _study(tmp_path, True)
+    out = tmp_path / "loop"
+    real = loop_mod._round
+    calls: list[int] = []
+
+    def crash_in_round_1(recipe, data, out, r, *a, **k):
+        calls.append(r)
+        if r == 1 and calls.count(1) == 1:
+            raise KeyboardInterrupt
+        return real(recipe, data, out, r, *a, **k)
+
+    monkeypatch.setattr(loop_mod, "_round", crash_in_round_1)
+    code, _, _ = run_cli(["loop", str(recipe), "--dev", str(dev), "--rounds", "1", "--out", str(out), "-q"], capsys)
+    assert code == 130
+    saved = json.loads((out / "loop.json").read_text())
+    assert [r["round"] for r in saved["rounds"]] == [0]  # round 0 was saved before the crash
+    code, _, err = run_cli(["loop", str(recipe), "--dev", str(dev), "--rounds", "1", "--out", str(out), "-q"], capsys)
+    assert code == 0, err
+    done = json.loads((out / "loop.json").read_text())
+    assert done["rounds"][0] == saved["rounds"][0] and [r["round"] for r in done["rounds"]] == [0, 1]
+    assert calls == [0, 1, 1]  # round 0 was not trained again
+
+
+def test_loop_bad_dev_is_one_line(tmp_path: Path, capsys) -> None:
+    recipe, dev = _study(tmp_path, True)
+    code, _, err = run_cli(["loop", str(recipe), "--dev", str(tmp_path / "none.csv"), "--out", str(tmp_path / "l")], capsys)
+    assert code == 2 and "none.csv" in err
+    (tmp_path / "l").mkdir()
+    (tmp_path / "l" / "loop.json").write_text(json.dumps({"dev": "other.csv", "rounds": []}))
+    code, _, err = run_cli(["loop", str(recipe), "--dev", str(dev), "--out", str(tmp_path / "l")], capsys)
+    assert code == 2 and "other.csv" in err
