@@ -39,7 +39,7 @@ def default_out_dir(output_dir: str, synthetic: str) -> Path:
 @click.option("--seed", type=int, default=None, help="seed of the IMDB sample and of run 1 [42]")
 @click.option("--seeds", type=int, default=None, help="repeat A and B with K seeds and report mean ± std [1]")
 @click.option("--synthetic-ratio", type=float, default=None,
-              help="synthetic rows per IMDB training row in run B, twins kept together [0.1]")
+              help="synthetic rows per IMDB training row in run B, twins kept together [0.05]")
 @click.option("--mix", "mix", default=None, metavar="R1,R2,...",
               help="train one B per synthetic ratio and choose the one with the lowest IMDB validation loss "
                    "(the synthetic validation loss only breaks ties)")

@@ -47,7 +47,7 @@ def test_run_compare_two_seeds_writes_every_file(tmp_path: Path) -> None:
     for f in ("report.md", "results.json", "loss_curves.png", "attributions.png", "settings.json", "flips.csv"):
         assert (out / f).is_file() and (out / f).stat().st_size > 0, f
     assert res["seeds"] == [5, 6]
-    assert set(res["checkpoints"]) == {"A-seed5", "B-seed5-mix0.1", "A-seed6", "B-seed6-mix0.1"}
+    assert set(res["checkpoints"]) == {"A-seed5", "B-seed5-mix0.05", "A-seed6", "B-seed6-mix0.05"}
     for path in res["checkpoints"].values():
         assert (Path(path) / "model.safetensors").is_file()
     run = res["runs"][0]
@@ -67,7 +67,7 @@ def test_run_compare_two_seeds_writes_every_file(tmp_path: Path) -> None:
     assert saved["challenge_table"][0]["text"] == CHALLENGE_SET[0].text
     md = (out / "report.md").read_text()
     assert "Great movie, if you enjoy watching paint dry" in md and "95% bootstrap intervals" in md
-    assert "loss_curves.png" in md and "attributions.png" in md and "B-seed6-mix0.1" in md
+    assert "loss_curves.png" in md and "attributions.png" in md and "B-seed6-mix0.05" in md
     assert "## Headline" in md and "2 seeds" in md and "McNemar" in md and "## Examples that flipped" in md
     assert "## The seed sentences" in md and "## Balance of the synthetic training data" in md
     assert "## Contrast pairs" in md  # the built-in challenge set pairs its items by cue
@@ -92,6 +92,6 @@ def test_a_new_challenge_file_is_evaluated_without_retraining(tmp_path: Path) ->
     extra.write_text("text,label,kind\nOh great another sequel,0,sarcastic\nA great sequel,1,sincere\n")
     again = run_compare(settings, str(syn), out, challenge_files=[str(extra)], progress=False, num_threads=1,
                         attributions=False)
-    assert sorted(again["reused_runs"]) == ["A-seed42", "B-seed42-mix0.1"]
+    assert sorted(again["reused_runs"]) == ["A-seed42", "B-seed42-mix0.05"]
     assert again["runs"][0]["A"]["history"] == first["runs"][0]["A"]["history"]  # not retrained
-    assert "later" in again["mixes"]["0.1"]["sets"] and "later: sarcastic negatives" in again["mixes"]["0.1"]["groups"]
+    assert "later" in again["mixes"]["0.05"]["sets"] and "later: sarcastic negatives" in again["mixes"]["0.05"]["groups"]
