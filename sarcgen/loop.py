@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,8 +104,9 @@ def load_loop_data(recipe: Recipe, dev_path: str | Path) -> LoopData:
     return LoopData(base, dev)
 
 
-def kept_rows(rounds_dir: list[Path]) -> TextSet:
-    """The filter's kept records of the given round folders, as one training set (twins keep pair ids)."""
+def kept_rows(rounds_dir: list[Path], held_out: Collection[str] = ()) -> TextSet:
+    """The filter's kept records of the given round folders, as one training set (twins keep pair ids),
+    less the rewrites of a real review in `held_out` (source keys of the IMDB validation and test samples)."""
     from sarcgen import runfolder as rf
     from sarcgen.finetune.data import TextSet, clean_text
     from sarcgen.jsonl import read_jsonl
@@ -113,6 +114,8 @@ def kept_rows(rounds_dir: list[Path]) -> TextSet:
     out = TextSet("synthetic", [], [], [])
     for d in rounds_dir:
         for r in read_jsonl(d / rf.FILTERED) if (d / rf.FILTERED).is_file() else ():
+            if ((r.get("provenance") or {}).get("source") or {}).get("key") in held_out:
+                continue
             out.texts.append(clean_text(str(r["text"])))
             out.labels.append(int(r["label"]))
             out.meta.append({"pair_id": f"{d.name}:{r['pair_id']}" if r.get("pair_id") else None})
@@ -163,7 +166,10 @@ def _round(recipe: Recipe, data: LoopData, out: Path, r: int, prev: dict[str, An
         rep = run_filter([folder], rec, folder, recipe_source="loop", progress=progress)
         info["generated"], info["kept"] = rep.total, rep.kept
     rounds = sorted(p for p in out.glob("round-*") if p.is_dir() and p.name != "round-00" and p.name <= folder.name)
-    info.update(train_and_read(recipe, data, kept_rows(rounds), folder, progress))
+    from sarcgen.finetune.data import source_key
+
+    held_out = {source_key(t) for t in data.base.validation.texts + data.base.test.texts}
+    info.update(train_and_read(recipe, data, kept_rows(rounds, held_out), folder, progress))
     echo(f"[loop] round {r}: dev accuracy {info['dev_accuracy']:.3f} with {info['synthetic_rows']} synthetic rows")
     return info
 
