@@ -17,7 +17,8 @@ transformers, so `sarcgen --help` stays instant:
 
 A variable the user set is left as it is (HF_DATASETS_DISABLE_PROGRESS_BARS=0 keeps the bars).
 sarcgen's own progress bars (generate, filter, training) are plain tqdm and keep their `-q` flags.
-llama.cpp's load-time log is the llama.cpp backends' `verbose=` (off by default).
+llama.cpp's log goes to sarcgen's log (`sarcgen.backends.llamacpp_log`); `VERBOSE_ENV`, set by
+`sarcgen -v` and inherited by child processes, echoes it to stderr too.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ QUIET_ENV: dict[str, str] = {
     "TRANSFORMERS_VERBOSITY": "error",
 }
 HUB_ENV = "HF_HUB_DISABLE_PROGRESS_BARS"  # the user's setting wins; sarcgen never sets it
+VERBOSE_ENV = "SARCGEN_VERBOSE"  # "1": `sarcgen -v` (read by `verbose_requested`)
 HUB_SHOWN = ("huggingface_hub.http_get", "huggingface_hub.xet_get")  # downloads: minutes with no other sign of life
 
 # (module that must already be imported, function to call quiet, function to call verbose, variable it follows)
@@ -60,7 +62,13 @@ def quiet_libraries(verbose: bool = False) -> None:
         for name in _set_here & set(QUIET_ENV):
             os.environ.pop(name, None)
         _set_here.clear()
+        if VERBOSE_ENV not in os.environ:
+            os.environ[VERBOSE_ENV] = "1"
+            _set_here.add(VERBOSE_ENV)
         return
+    if VERBOSE_ENV in _set_here:
+        os.environ.pop(VERBOSE_ENV, None)
+        _set_here.discard(VERBOSE_ENV)
     for name, value in QUIET_ENV.items():
         if name not in os.environ:
             os.environ[name] = value
@@ -72,6 +80,11 @@ def quiet_libraries(verbose: bool = False) -> None:
     _flip_loaded(quiet=True, only=ours)
     if HUB_ENV in ours:
         _hub_bars(quiet=True)  # after transformers' switch, which turns every hub bar off
+
+
+def verbose_requested() -> bool:
+    """Did the user ask for the libraries' own output (`sarcgen -v`, here or in a parent process)?"""
+    return os.environ.get(VERBOSE_ENV, "") not in ("", "0")
 
 
 def _hub_bars(*, quiet: bool) -> None:

@@ -16,3 +16,9 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         code = int(exc.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+# What the libraries print when sarcgen does not silence them (datasets, transformers, llama.cpp):
+# a stage's terminal output must hold none of these unless `sarcgen -v` (tests/test_quiet.py).
+LIBRARY_MARKERS = ("Creating parquet from Arrow format", "Saving the dataset", "Loading weights", "Writing model shards",
+                   "control-looking token", "llama_model_loader", "load_tensors")

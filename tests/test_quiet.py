@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 
 from sarcgen import quiet
+from tests.cli_helpers import LIBRARY_MARKERS as MARKERS
 from tests.publish.test_run import make_run
 
-MARKERS = ("Creating parquet", "Saving the dataset", "Loading weights", "Writing model shards")
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
     """This environment without the variables an in-process CLI test may have set, plus a private cache."""
-    env = {k: v for k, v in os.environ.items() if k not in quiet.QUIET_ENV and k != quiet.HUB_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in quiet.QUIET_ENV and k not in (quiet.HUB_ENV, quiet.VERBOSE_ENV)}
     return {**env, "HF_DATASETS_CACHE": str(tmp_path / "hf_cache")}
 
 
@@ -84,8 +84,9 @@ def test_quiet_imports_no_heavy_library(tmp_path: Path) -> None:
 def clean(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     """No quiet variables set, no switches flipped yet, and stand-ins for loaded libraries that
     record which switch was called."""
-    for name in [*quiet.QUIET_ENV, quiet.HUB_ENV]:
-        monkeypatch.delenv(name, raising=False)
+    for name in [*quiet.QUIET_ENV, quiet.HUB_ENV, quiet.VERBOSE_ENV]:
+        monkeypatch.setenv(name, "")  # recorded, so what a test sets is undone after it
+        monkeypatch.delenv(name)
     monkeypatch.setattr(quiet, "_set_here", set())
     hub: list[str] = []
     monkeypatch.setattr(quiet, "_hub_bars", lambda *, quiet: hub.append("off" if quiet else "on"))
@@ -128,3 +129,14 @@ def test_verbose_alone_changes_nothing(clean: dict[str, list[str]]) -> None:
     quiet.quiet_libraries(verbose=True)
     assert not any(k in os.environ for k in quiet.QUIET_ENV)
     assert all(calls == [] for calls in clean.values())
+
+
+def test_verbose_is_passed_on_to_llama_cpp_and_child_processes(clean: dict[str, list[str]],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    quiet.quiet_libraries(verbose=True)
+    assert os.environ[quiet.VERBOSE_ENV] == "1" and quiet.verbose_requested()
+    quiet.quiet_libraries(verbose=False)  # the next in-process command, without -v
+    assert quiet.VERBOSE_ENV not in os.environ and not quiet.verbose_requested()
+    monkeypatch.setenv(quiet.VERBOSE_ENV, "1")  # the user's own: kept
+    quiet.quiet_libraries(verbose=False)
+    assert quiet.verbose_requested()

@@ -151,9 +151,12 @@ class LlamaCppBackend:
 
         if self.llm is not None:
             return
+        from sarcgen.backends.llamacpp_log import route_llama_logs
+
         self.resolved = resolve_model(self.model_spec)
         llama_cpp = import_llama_cpp()
         self._version = getattr(llama_cpp, "__version__", "unknown")
+        router = route_llama_logs(llama_cpp, self.verbose)
         try:
             self.llm = llama_cpp.Llama(
                 model_path=str(self.resolved.path),
@@ -162,11 +165,11 @@ class LlamaCppBackend:
                 n_threads_batch=self.n_threads,
                 n_gpu_layers=self.n_gpu_layers,
                 n_batch=self.n_batch,
-                verbose=self.verbose,
+                verbose=router.echo,
             )
         except Exception as exc:
             raise ModelError(
-                f"llama.cpp could not load {self.resolved.path} ({exc})",
+                f"llama.cpp could not load {self.resolved.path} ({exc}){router.failure_detail()}",
                 "check that the file is a llama.cpp GGUF of a supported architecture",
             ) from None
         meta = getattr(self.llm, "metadata", {}) or {}

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.backends.llamacpp import ChatTemplate, gguf_model_info, import_llama_cpp
+from sarcgen.backends.llamacpp_log import route_llama_logs
 from sarcgen.backends.llamacpp_lowlevel import (
     SlotSampler,
     add_to_batch,
@@ -43,7 +44,6 @@ from sarcgen.backends.llamacpp_lowlevel import (
     load_model,
     new_context,
     new_sampler,
-    quiet_logs,
     shared_prefix,
     token_piece,
     tokenize,
@@ -141,8 +141,8 @@ class BatchedLlamaCppBackend:
         llama_cpp = import_llama_cpp()
         self._ll = llama_cpp
         self._version = getattr(llama_cpp, "__version__", "unknown")
-        quiet_logs(llama_cpp, self.verbose)
-        self._model = load_model(llama_cpp, self.resolved.path, self.n_gpu_layers)
+        router = route_llama_logs(llama_cpp, self.verbose)
+        self._model = load_model(llama_cpp, self.resolved.path, self.n_gpu_layers, router.failure_detail)
         self._vocab = llama_cpp.llama_model_get_vocab(self._model)
         self.chat = ChatTemplate(
             self.resolved.header.chat_template,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ctypes
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,14 +143,16 @@ def new_sampler(ll: Any, vocab: Any, req: GenerationRequest) -> SlotSampler:
     return SlotSampler(ll, vocab, req)
 
 
-def load_model(ll: Any, path: Path, n_gpu_layers: int) -> Any:
-    """The weights of the GGUF at `path` (`n_gpu_layers` offloaded); `ModelError` when llama.cpp refuses."""
+def load_model(ll: Any, path: Path, n_gpu_layers: int, detail: Callable[[], str] | None = None) -> Any:
+    """The weights of the GGUF at `path` (`n_gpu_layers` offloaded); `ModelError` when llama.cpp refuses,
+    with `detail()` (what llama.cpp logged) after the path."""
     ll.llama_backend_init()
     mparams = ll.llama_model_default_params()
     mparams.n_gpu_layers = n_gpu_layers
     model = ll.llama_model_load_from_file(str(path).encode(), mparams)
     if not model:
-        raise ModelError(f"llama.cpp could not load {path}", "check that the file is a llama.cpp GGUF of a supported architecture")
+        raise ModelError(f"llama.cpp could not load {path}{detail() if detail else ''}",
+                         "check that the file is a llama.cpp GGUF of a supported architecture")
     return model
 
 
@@ -189,13 +191,3 @@ def add_to_batch(batch: Any, token: int, pos: int, seq: int, logits: bool) -> in
     batch.logits[i] = 1 if logits else 0
     batch.n_tokens = i + 1
     return i
-
-
-def quiet_logs(llama_cpp: Any, verbose: bool) -> None:
-    """Silence llama.cpp's load-time chatter unless verbose (as `Llama(verbose=False)` does)."""
-    try:
-        from llama_cpp import _logger
-
-        _logger.set_verbose(verbose)
-    except Exception:  # pragma: no cover - older/newer layouts
-        pass

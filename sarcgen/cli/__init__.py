@@ -28,7 +28,7 @@ class _FlowOrderGroup(click.Group):
 @click.group(cls=_FlowOrderGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="sarcgen")
 @click.option("--verbose", "-v", is_flag=True,
-              help="Also show the libraries' progress bars and info logs (datasets, transformers, huggingface_hub).")
+              help="Also show the libraries' progress bars and logs (datasets, transformers, huggingface_hub, llama.cpp).")
 def cli(verbose: bool) -> None:
     """Labelled sarcastic movie reviews from a local LLM, and proof that they help.
 

@@ -153,8 +153,8 @@ def _trained_bpe(vocab_size: int) -> list[str]:
     return [m if isinstance(m, str) else " ".join(m) for m in merges]
 
 
-def _vocab(shape: Shape) -> tuple[list[str], list[int], list[str], dict[str, int]]:
-    """Tokens, token types, merges and the ids of the special tokens."""
+def _vocab(shape: Shape, special_type: int = _CONTROL) -> tuple[list[str], list[int], list[str], dict[str, int]]:
+    """Tokens, token types, merges and the ids of the special tokens (typed `special_type`)."""
     tokens = _bytes_to_unicode()
     merges: list[str] = []
     known = set(tokens)
@@ -201,7 +201,7 @@ def _vocab(shape: Shape) -> tuple[list[str], list[int], list[str], dict[str, int
         tokens.append(name)
         # <think> tags are ordinary (user-defined) text in Qwen3, but control is fine for us: the
         # template writes them and the parser strips them.
-        types.append(_CONTROL)
+        types.append(special_type)
     if shape.vocab is not None:
         i = 0
         while len(tokens) < shape.vocab:
@@ -211,11 +211,13 @@ def _vocab(shape: Shape) -> tuple[list[str], list[int], list[str], dict[str, int
     return tokens, types, merges, specials
 
 
-def write_tiny_qwen3_gguf(path: str | Path, *, shape: str = "tiny", seed: int = 0) -> Path:
+def write_tiny_qwen3_gguf(path: str | Path, *, shape: str = "tiny", seed: int = 0, specials_normal: bool = False) -> Path:
     """Write a random-weight Qwen3-architecture GGUF to `path` (F32 norms, F16 matrices).
 
     `shape` is "tiny" (~0.5 MB) or "qwen3-0.6b" (the real Qwen3-0.6B shape, ~1.2 GB in F16; pass
-    the result to `quantize_gguf` for Q4_K_M). Returns the path written.
+    the result to `quantize_gguf` for Q4_K_M). `specials_normal` types `<|im_end|>` and the other
+    specials NORMAL, as some converted GGUFs do (llama.cpp then warns "control-looking token ... was
+    not control-type" on every load). Returns the path written.
     """
     import gguf
 
@@ -224,7 +226,7 @@ def write_tiny_qwen3_gguf(path: str | Path, *, shape: str = "tiny", seed: int = 
     s = SHAPES[shape]
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tokens, types, merges, specials = _vocab(s)
+    tokens, types, merges, specials = _vocab(s, _NORMAL if specials_normal else _CONTROL)
     w = gguf.GGUFWriter(str(out), arch="qwen3")
     _add_metadata(w, s, shape)
     _add_tokenizer(w, tokens, types, merges, specials)
