@@ -21,6 +21,7 @@ from sarcgen.errors import BackendError, RecipeError
 from sarcgen.generate.grounding import UNCHANGED, rewrite_problem, source_provenance, without_source
 from sarcgen.generate.plan import Plan, PlanItem
 from sarcgen.generate.reply import ParseOutcome, parse_reply
+from sarcgen.generate.speed import watch_speed
 from sarcgen.jsonl import JsonlWriter, iter_jsonl, repair_tail
 from sarcgen.prompts import PromptTemplate, review_messages
 from sarcgen.recipe import Recipe
@@ -138,6 +139,7 @@ class Driver:
         self.retry: deque[tuple[PlanItem, int]] = deque()
         self.stop = False
         self.consecutive_errors = 0
+        self.speed = watch_speed(recipe, log)  # one warning when other jobs slow llama.cpp down
         self._items: Iterator[PlanItem] = iter(plan)
         self.writer, self.rejected_writer = JsonlWriter(out / rf.GENERATED), JsonlWriter(out / rf.REJECTED)
 
@@ -179,6 +181,8 @@ class Driver:
         item, attempt, req = entry
         self.summary.prompt_tokens += res.prompt_tokens
         self.summary.completion_tokens += res.completion_tokens
+        if self.speed:
+            self.speed.add(res.completion_tokens)
         outcome = parse_reply(res.text, res.finish_reason, res.error, accept_truncated=self.accept_truncated,
                               prompt=without_source(req.messages, item.source_text))
         problem = rewrite_problem(item, outcome.text) if outcome.ok and outcome.text else None
