@@ -8,9 +8,11 @@ accepted records.
 
 from __future__ import annotations
 
+import codecs
 import errno
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,18 +90,65 @@ def not_utf8(exc: UnicodeDecodeError, line_start: int = 0) -> str:
     return f"not UTF-8 (byte 0x{exc.object[exc.start]:02x} at column {exc.start - line_start + 1})"
 
 
-def read_text(path: str | Path) -> str:
-    """A whole UTF-8 text file (recipes, templates, JSON side files). A byte that is not UTF-8
-    raises FileError naming the file and line; an OSError becomes FileError naming the path."""
+# Byte-order marks, longest first (UTF-32 LE starts with UTF-16 LE's mark): what Notepad, Excel's
+# "CSV UTF-8" (utf-8-sig), PowerShell 5's `>` and Excel's "Unicode text" (UTF-16 LE) put in front.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_NEWLINES = re.compile(r"\r\n?")
+
+
+def _line_count(data: bytes) -> int:
+    """The line the end of `data` is on (1-based), whatever the line endings."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n") + 1
+
+
+def decode_text(data: bytes, path: str | Path) -> str:
+    """The text of a file's bytes, read the way editors save it: a byte-order mark picks the
+    encoding (UTF-8, UTF-16 or UTF-32) and is dropped, else UTF-8; Windows (CRLF) and old Mac (CR)
+    line endings become "\n". A byte that is not UTF-8 raises FileError naming the file, line
+    and column (with a hint for Windows-1252, what Excel's plain "CSV" writes)."""
+    encoding, start = "utf-8", 0
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            encoding, start = name, len(bom)
+            break
+    try:
+        text = data[start:].decode(encoding)
+    except UnicodeDecodeError as exc:
+        before = data[start:start + exc.start]
+        line_start = max(before.rfind(b"\n"), before.rfind(b"\r")) + 1
+        where = f"{path}:{_line_count(before)}"
+        if encoding != "utf-8":
+            raise FileError(f"{where}: not valid {encoding.upper()} (its byte-order mark says so)",
+                            "save the file as UTF-8") from None
+        hint = "save the file as UTF-8"
+        try:
+            data.decode("cp1252")
+            hint = "it looks like Windows-1252/Latin-1: save it as UTF-8 (Excel: 'CSV UTF-8')"
+        except UnicodeDecodeError:
+            pass
+        raise FileError(f"{where}: not UTF-8 (byte 0x{exc.object[exc.start]:02x} at column {len(before) - line_start + 1})",
+                        hint) from None
+    return _NEWLINES.sub("\n", text) if "\r" in text else text
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """A whole file (a .gz unpacked); an OSError or a broken .gz becomes FileError naming the path."""
     p = Path(path)
     with file_errors(p):
-        data = p.read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line_no = data.count(b"\n", 0, exc.start) + 1
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        raise FileError(f"{p}:{line_no}: {not_utf8(exc, line_start)}", "save the file as UTF-8") from None
+        if p.name.lower().endswith(".gz"):
+            import gzip
+
+            with gzip.open(p, "rb") as fh:
+                return fh.read()
+        return p.read_bytes()
+
+
+def read_text(path: str | Path) -> str:
+    """A whole text file (recipes, templates, JSON side files, tables): see `decode_text`. A byte
+    that is not UTF-8 raises FileError naming the file and line; an OSError becomes FileError
+    naming the path."""
+    return decode_text(read_bytes(path), path)
 
 
 def iter_jsonl(path: Path, on_error: ErrorHandler | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -112,6 +161,11 @@ def iter_jsonl(path: Path, on_error: ErrorHandler | None = None) -> Iterator[tup
         raise InputError(f"{path}: no such file", "check the path or run the previous stage first")
     with file_errors(path), path.open("rb") as fh:
         for line_no, raw in enumerate(fh, start=1):
+            if line_no == 1 and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                raise InputError(f"{path}:1: UTF-16 text (it starts with a UTF-16 byte-order mark)",
+                                 "save the file as UTF-8: each line must be UTF-8 JSON")
+            if line_no == 1 and raw.startswith(codecs.BOM_UTF8):  # Notepad's UTF-8 mark
+                raw = raw[len(codecs.BOM_UTF8):]
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:

@@ -34,13 +34,15 @@ from sarcgen.errors import RecipeError
 from sarcgen.generate.grounding import GroundingSettings
 from sarcgen.jsonl import read_text, write_text
 from sarcgen.recipe_errors import _set_dotted, format_validation_error
+from sarcgen.recipe_yaml import load_yaml, no_bool_numbers
 
 DEFAULT_MODEL_REPO = "unsloth/Qwen3-4B-Instruct-2507-GGUF"
 DEFAULT_MODEL_FILE = "Qwen3-4B-Instruct-2507-Q4_K_M.gguf"
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
+    _no_bools = field_validator("*", mode="before")(no_bool_numbers)  # `seed: yes` is not 1
 
 
 class ModelSpec(Strict):
@@ -295,14 +297,7 @@ def read_recipe_file(path: str | Path) -> tuple[dict[str, Any], yaml.Node | None
     p = Path(path)
     if not p.is_file():
         raise RecipeError(f"{p}: recipe file not found", "pass a YAML file such as recipes/imdb-sarcasm.yaml")
-    text = read_text(p)
-    try:
-        root = yaml.compose(text)
-        loaded = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{p}:{mark.line + 1}" if mark else str(p)
-        raise RecipeError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    loaded, root = load_yaml(read_text(p), str(p))
     if loaded is None:
         loaded = {}
     if not isinstance(loaded, dict):
@@ -320,7 +315,7 @@ def validate_recipe(data: dict[str, Any], source: str = "<defaults>", root: yaml
     try:
         return Recipe.model_validate(data)
     except ValidationError as exc:
-        raise RecipeError(format_validation_error(source, exc, root, overrides)) from None
+        raise RecipeError(format_validation_error(source, exc, root, overrides, Recipe)) from None
 
 
 def load_recipe(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> Recipe:

@@ -4,17 +4,18 @@ set the bad value (`--temperature -1.0: generate.sampling.temperature: ...`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from sarcgen.backends.options import misplaced
 from sarcgen.errors import RecipeError
 
 
-def _yaml_line(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """Line (1-based) of the YAML node at `loc`, as close as the document gets."""
+def _yaml_node(node: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int | None, yaml.Node | None]:
+    """Line (1-based) of the YAML node at `loc`, as close as the document gets, and that node
+    (None when `loc` leads past what the document holds)."""
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
@@ -24,13 +25,34 @@ def _yaml_line(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
                     node = v
                     break
             else:
-                return line
+                return line, None
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
             line = node.start_mark.line + 1
         else:
-            return line
-    return line
+            return line, None
+    return line, node
+
+
+def _yaml_reading(node: yaml.Node | None, err: Mapping[str, Any]) -> str | None:
+    """What to say when YAML, not the user, made the value wrong: an unquoted `no` read as the
+    boolean false where text is wanted, `1.10` read as the number 1.1, an empty `n:` read as null."""
+    value = err["input"]
+    if not isinstance(node, yaml.ScalarNode) or node.style is not None or isinstance(value, str):
+        return None
+    if value is None:
+        if not node.value:
+            return "no value given (YAML reads an empty value as null): give one, or delete the key to keep the default"
+        return (f"YAML reads an unquoted {node.value} as null (no value): quote it ('{node.value}') if it is text, "
+                "or delete the key to keep the default")
+    shown = str(value).lower() if isinstance(value, bool) else str(value)
+    kind = "boolean" if isinstance(value, bool) else "number" if isinstance(value, (int, float)) else type(value).__name__
+    read = f"YAML reads {node.value} as a {kind}" if shown == node.value else f"YAML reads {node.value} as the {kind} {shown}"
+    if err["type"] == "string_type":
+        return f"{read}, not text: quote it ('{node.value}')"
+    if isinstance(value, bool) and err["type"] == "value_error":
+        return f"{read}, not a number: write the number itself"
+    return None
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -61,16 +83,34 @@ def override_source(overrides: Mapping[str, Any] | None, key: str) -> str | None
     return label or f"override {k}={overrides[k]!r}"
 
 
+def _did_you_mean(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> str:
+    """" (did you mean 'generate'?)" for an unknown key at `loc` close to a key of its section."""
+    import difflib
+
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if model is not None else None
+        if field is None:
+            return ""
+        model = next((t for t in (field.annotation, *get_args(field.annotation))
+                      if isinstance(t, type) and issubclass(t, BaseModel)), None)
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]).lower(), list(model.model_fields), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def format_validation_error(source: str, exc: ValidationError, root: yaml.Node | None = None,
-                            overrides: Mapping[str, Any] | None = None) -> str:
+                            overrides: Mapping[str, Any] | None = None, model: type[BaseModel] | None = None) -> str:
     """One line per problem: `file:line: key.path: message`, or `--flag VALUE: key.path: message`
     when the bad value came from a command-line flag (an override), not from the file."""
     lines = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         key = ".".join(str(p) for p in loc) or "(top level)"
-        line = _yaml_line(root, loc) if root is not None else None
-        where = override_source(overrides, key) or (f"{source}:{line}" if line else source)
-        msg = (misplaced(loc) or "unknown key") if err["type"] == "extra_forbidden" else err["msg"]
+        line, node = _yaml_node(root, loc) if root is not None else (None, None)
+        flag = override_source(overrides, key)
+        where = flag or (f"{source}:{line}" if line else source)
+        msg = (misplaced(loc) or "unknown key" + _did_you_mean(model, loc)) if err["type"] == "extra_forbidden" else err["msg"]
+        msg = (None if flag else _yaml_reading(node, err)) or msg
         lines.append(f"{where}: {key}: {msg}")
     return "; ".join(lines)

@@ -20,7 +20,7 @@ from typing import Any
 from sarcgen.errors import InputError
 from sarcgen.hub import hub_reachable
 from sarcgen.records import label_from_name
-from sarcgen.tables import TABLE_SUFFIXES, read_columns
+from sarcgen.tables import TABLE_SUFFIXES, match_columns, read_columns
 
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t]+")
@@ -79,6 +79,8 @@ def _label(value: object) -> int | None:
     named = label_from_name(value)
     if named is not None:
         return named
+    if isinstance(value, bool):  # JSON true/false: which class "true" means is a guess, so refuse it
+        return None
     if hasattr(value, "item"):  # a numpy scalar
         value = value.item()
     if not isinstance(value, (int, float, str)):
@@ -140,6 +142,7 @@ def labels_from_ratings(columns: Mapping[str, Sequence[object]], source: str) ->
 
 def validate_table(columns: Mapping[str, Sequence[object]], source: str) -> TextSet:
     """Check `text` and `label` (or `rating`) columns and labels in {0, 1}; return a cleaned TextSet."""
+    columns = match_columns(columns, ("text", "label", "rating", *META_COLUMNS))  # "Text", "Label"
     if "label" not in columns and "rating" in columns:
         columns = labels_from_ratings(columns, source)
     missing = [c for c in ("text", "label") if c not in columns]
@@ -157,7 +160,7 @@ def validate_table(columns: Mapping[str, Sequence[object]], source: str) -> Text
         row, value = bad[0]
         raise InputError(
             f"{source}: column 'label' has {len(bad)} value(s) outside {{0, 1}} (first: {value!r} in data row {row + 1})",
-            "labels must be 0 (negative) or 1 (positive)",
+            "labels must be 0 (negative) or 1 (positive), or the words negative / positive",
         )
     texts = [clean_text(t) if isinstance(t, str) else "" for t in columns["text"]]
     keep = [i for i, t in enumerate(texts) if t]

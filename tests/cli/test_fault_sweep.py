@@ -4,7 +4,8 @@ Every case must end with a non-zero exit, no "Traceback" anywhere in the output,
 `Error:` line that names the file, flag or key at fault. Families: file-system errors in every
 command that writes (a full disk and a read-only folder are small tmpfs mounts, so those cases
 need root and skip otherwise), bytes that are not UTF-8, truncated .gz files, flags checked late
-or blamed on the wrong source, `sarcgen run` checking every stage before the first, and the rest
+or blamed on the wrong source, `sarcgen run` checking every stage before the first, input as
+editors save it and YAML as people write it (duplicate keys, `no` read as false, tabs), and the rest
 (torn shards, pickled weights, a prompt longer than the context).
 """
 
@@ -108,9 +109,29 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     _write(w.p("runy") / "recipe.yaml", b"name: x\xff\n")
     shutil.copytree(good, w.p("goodr"))
     _write(w.p("goodr") / "recipe.yaml", b"name: r\npublish:\n  train: 2.0\n")
+    _write_input_cases(w)
     shutil.copytree(run, w.p("runm"))
     _write(w.p("runm") / "manifest.json", b'\xff{"a": 1}')
     return w
+
+
+def _write_input_cases(w: World) -> None:
+    """Recipes and tables as editors and YAML get them wrong (tests/test_inputs.py has the full list)."""
+    recipes = {"dup": "name: x\ngenerate:\n  n: 3\n  n: 5\n", "norway": "generate:\n  attributes:\n    cues: [no, yes]\n",
+               "boolseed": "generate:\n  seed: yes\n", "octal": "generate:\n  seed: 010\n", "tab": "generate:\n\tn: 3\n",
+               "twodocs": "name: a\n---\nname: b\n", "emptyn": "generate:\n  n:\n", "case": "Generate:\n  n: 3\n",
+               "rev": "model:\n  revision: 1.10\n", "inf": "generate:\n  max_generated: .inf\n"}
+    for name, text in recipes.items():
+        _write(w.p(f"y-{name}.yaml"), text.encode())
+    _write(w.p("extra.csv"), b"text,label\nit was great, really,1\n")
+    _write(w.p("cp1252.csv"), "text,label\ncaf\u00e9 was dull,0\n".encode("cp1252"))
+    _write(w.p("dupcol.csv"), b"text,label,text\na,1,b\n")
+    _write(w.p("dupkey.jsonl"), b'{"text": "a", "label": 1, "label": 0}\n')
+    _write(w.p("empty.csv"), b"")
+    shutil.copytree(w.run, w.p("rundup"))
+    _write(w.p("rundup") / "recipe.yaml", b"name: r\ngenerate:\n  n: 3\n  backend: fake\n  n: 4\n")
+    shutil.copytree(w.good, w.p("goodutf16"))
+    _write(w.p("goodutf16") / "filtered.jsonl", '{"id": "a"}\n'.encode("utf-16"))
 
 
 # ------------------------------------------------------------------------------- mounts (root)
@@ -217,6 +238,33 @@ RUN = [  # sarcgen run checks every stage's settings before the first stage star
     Case("run-base-data", ("run", "{w}/fake.yaml", "--out", "{w}/r2", "-q"), r"finetune\.base_data: \S*nope: no such file"),
     Case("run-against", ("run", "{w}/against.yaml", "--out", "{w}/r3", "-q"), r"filter\.against: missing-eval\.txt"),
 ]
+DRY = ("--backend", "fake", "--dry-run")
+INPUTS = [  # what editors save and YAML lets pass silently (tests/test_inputs.py has every case)
+    Case("recipe-duplicate-key", ("generate", "-r", "{w}/y-dup.yaml", *DRY), r"y-dup\.yaml:4: key 'n' is given twice \(lines 3 and 4\)"),
+    Case("recipe-norway", ("generate", "-r", "{w}/y-norway.yaml", *DRY),
+         r"y-norway\.yaml:3: generate\.attributes\.cues\.0: YAML reads no as the boolean false, not text"),
+    Case("recipe-bool-number", ("generate", "-r", "{w}/y-boolseed.yaml", *DRY), r"y-boolseed\.yaml:2: generate\.seed: YAML reads yes as the boolean true"),
+    Case("recipe-octal", ("generate", "-r", "{w}/y-octal.yaml", *DRY), r"y-octal\.yaml:2: YAML 1\.1 reads 010 as an octal number"),
+    Case("recipe-tab", ("generate", "-r", "{w}/y-tab.yaml", *DRY), r"y-tab\.yaml:2: invalid YAML: found character '\\t'"),
+    Case("recipe-two-documents", ("generate", "-r", "{w}/y-twodocs.yaml", *DRY), r"y-twodocs\.yaml:2: invalid YAML: but found another document"),
+    Case("recipe-empty-value", ("generate", "-r", "{w}/y-emptyn.yaml", *DRY), r"y-emptyn\.yaml:2: generate\.n: no value given"),
+    Case("recipe-key-case", ("generate", "-r", "{w}/y-case.yaml", *DRY), r"y-case\.yaml:1: Generate: unknown key \(did you mean 'generate'\?\)"),
+    Case("recipe-number-as-text", ("generate", "-r", "{w}/y-rev.yaml", *DRY), r"y-rev\.yaml:2: model\.revision: YAML reads 1\.10 as the number 1\.1"),
+    Case("recipe-infinity", ("generate", "-r", "{w}/y-inf.yaml", *DRY), r"y-inf\.yaml:2: generate\.max_generated: .*finite"),
+    Case("run-recipe-duplicate-key", ("filter", "{w}/rundup", "--out", "{w}/f-rundup", "-q"), r"rundup/recipe\.yaml:5: key 'n' is given twice"),
+    Case("against-unquoted-comma", ("filter", "{good}", "--against", "{w}/extra.csv", "--out", "{w}/f10", "-q"),
+         r"extra\.csv:2: 3 field\(s\) where the header has 2"),
+    Case("against-cp1252", ("filter", "{good}", "--against", "{w}/cp1252.csv", "--out", "{w}/f11", "-q"),
+         r"cp1252\.csv:2: not UTF-8 \(byte 0xe9"),
+    Case("against-empty", ("filter", "{good}", "--against", "{w}/empty.csv", "--out", "{w}/f12", "-q"), r"empty\.csv: empty file"),
+    Case("base-data-duplicate-column", ("finetune-compare", "--synthetic", "{good}", "--base-data", "{w}/dupcol.csv",
+                                        "--base-model", "{w}/nope", "--out", "{w}/ft-dupcol", "-q"), r"dupcol\.csv:1: column 'text' appears twice"),
+    Case("examples-duplicate-key", ("generate", "-r", str(SMOKE), "--examples", "{w}/dupkey.jsonl", *DRY),
+         r"dupkey\.jsonl:1: .*key 'label' appears twice"),
+    Case("sources-unquoted-comma", ("generate", "-r", str(SMOKE), "--mode", "rewrite", "--sources", "{w}/extra.csv", *DRY),
+         r"extra\.csv:2: 3 field\(s\)"),
+    Case("filtered-utf16", ("publish", "{w}/goodutf16", "--out", "{w}/ds-utf16"), r"goodutf16/filtered\.jsonl:1: UTF-16 text"),
+]
 OTHER = [
     Case("merge-torn-shard", ("merge", "{w}/torn", "--out", "{w}/m-torn"), r"torn/generated\.jsonl: ends in a torn line"),
     Case("prompt-longer-than-context", ("generate", "-r", "{w}/ctx.yaml", "--model", "{gguf}", "--threads", "1",
@@ -226,7 +274,7 @@ OTHER = [
     Case("predict-pickle-only", ("predict", "-m", "{w}/pickle", "a text"), r"pickle/pytorch_model\.bin: pickled weights"),
 ]
 CASES = [pytest.param(c, id=f"{fam}-{c.id}") for fam, cases in
-         (("fs", FS), ("utf8", UTF8), ("gz", GZ), ("flags", FLAGS), ("accepted", ACCEPTED_BEFORE), ("run", RUN),
+         (("fs", FS), ("utf8", UTF8), ("gz", GZ), ("flags", FLAGS), ("accepted", ACCEPTED_BEFORE), ("run", RUN), ("inputs", INPUTS),
           ("other", OTHER)) for c in cases]
 
 
