@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from sarcgen.version import __version__
 
 _API = ("compare", "filter_run", "generate_run", "load_dataset", "load_recipe", "load_results", "publish_run", "run_study")
 __all__ = ["__version__", *_API]

@@ -14,8 +14,8 @@ from typing import NoReturn
 
 import click
 
-from sarcgen import __version__
 from sarcgen.errors import SarcgenError, file_error
+from sarcgen.version import __version__
 
 
 class _FlowOrderGroup(click.Group):

@@ -83,7 +83,7 @@ def _fill(template: str, cue: str, genre: str, aspect: str, detail: str) -> str:
 
 
 def _provenance(seed: int) -> dict[str, object]:
-    from sarcgen import __version__
+    from sarcgen.version import __version__
 
     return {"model_file": "handwritten-standin", "model_sha256": "0" * 64, "backend": "handwritten",
             "backend_version": __version__, "template_name": "sarcgen.devtools.standin", "template_hash": "standin-v1",

@@ -113,7 +113,7 @@ def load_compare_data(settings: FinetuneSettings, synthetic: str, challenge_file
 
 def input_fingerprints(data: CompareData, settings: FinetuneSettings) -> dict[str, Any]:
     """What the numbers depend on, for results.json and for matching finished runs on resume."""
-    from sarcgen import __version__
+    from sarcgen.version import __version__
 
     return {
         "sarcgen_version": __version__,

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sarcgen import __version__
 from sarcgen import runfolder as rf
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.errors import BackendError, RecipeError
@@ -26,6 +25,7 @@ from sarcgen.jsonl import JsonlWriter, iter_jsonl, repair_tail
 from sarcgen.prompts import PromptTemplate, review_messages
 from sarcgen.recipe import Recipe
 from sarcgen.records import Provenance, Rejection, Review
+from sarcgen.version import __version__
 
 MAX_CONSECUTIVE_ERRORS = 8
 

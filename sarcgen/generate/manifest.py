@@ -10,13 +10,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sarcgen import __version__
 from sarcgen import runfolder as rf
 from sarcgen.backends.base import ModelInfo
 from sarcgen.errors import RecipeError
 from sarcgen.generate.driver import RunSummary
 from sarcgen.prompts import PromptTemplate
 from sarcgen.recipe import Recipe
+from sarcgen.version import __version__
 
 
 def _now() -> str:

@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sarcgen import __version__
 from sarcgen.errors import FileError, InputError, RecipeError, file_errors
 from sarcgen.generate.plan import parse_shard
 from sarcgen.jsonl import iter_jsonl, read_text, repair_tail, write_jsonl, write_text
@@ -27,6 +26,7 @@ from sarcgen.runfolder import (
     read_manifest,
     write_manifest,
 )
+from sarcgen.version import __version__
 
 
 @dataclass

@@ -12,12 +12,12 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sarcgen import __version__
 from sarcgen.errors import PublishError
 from sarcgen.prompts import find_template, template_dirs
 from sarcgen.publish.schema import DATA_DIR, split_file
 from sarcgen.recipe import PublishSettings
 from sarcgen.records import SINCERE
+from sarcgen.version import __version__
 
 if TYPE_CHECKING:
     import datasets

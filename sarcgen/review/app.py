@@ -29,11 +29,11 @@ from fastapi.responses import (
 )
 from pydantic import BaseModel, ConfigDict
 
-from sarcgen import __version__
 from sarcgen.review.detail import record_detail, render_prompt, row_summary
 from sarcgen.review.index import FACETS, SORTS, Query, Row, RunIndex
 from sarcgen.review.store import Decision, DecisionKind
 from sarcgen.runfolder import FILTER_LENGTHS_PNG
+from sarcgen.version import __version__
 
 PACKAGE = Path(__file__).resolve().parent
 STATIC_DIR, TEMPLATE_DIR = PACKAGE / "static", PACKAGE / "templates"
