@@ -124,3 +124,19 @@ def test_loop_bad_dev_is_one_line(tmp_path: Path, capsys) -> None:
     (tmp_path / "l" / "loop.json").write_text(json.dumps({"dev": "other.csv", "rounds": []}))
     code, _, err = run_cli(["loop", str(recipe), "--dev", str(dev), "--out", str(tmp_path / "l")], capsys)
     assert code == 2 and "other.csv" in err
+
+
+@pytest.mark.llama
+def test_loop_on_the_tiny_gguf(tmp_path: Path, tiny_gguf: Path, llama_cpp, capsys) -> None:
+    """The loop through the real llama-cpp-python: random weights write gibberish, so the gates keep
+    little or nothing; the rounds are still generated, filtered, trained, recorded and resumable."""
+    recipe, dev = _study(tmp_path, True)
+    text = recipe.read_text().replace("backend: fake, ", "max_retries: 0, llamacpp: {n_ctx: 4096}, ")
+    recipe.write_text(text + f"model: {{path: {tiny_gguf}}}\n")
+    out = tmp_path / "loop"
+    code, stdout, err = run_cli(["loop", str(recipe), "--dev", str(dev), "--rounds", "1", "--out", str(out), "-q"], capsys)
+    assert code == 0, err
+    rounds = json.loads((out / "loop.json").read_text())["rounds"]
+    assert [r["round"] for r in rounds] == [0, 1] and rounds[1]["generated"] >= 8
+    manifest = json.loads((out / "round-01" / "manifest.json").read_text())
+    assert len(manifest["model"]["sha256"]) == 64 and manifest["status"] == "complete"

@@ -221,9 +221,10 @@ def test_rewrite_on_the_tiny_gguf_killed_and_resumed(tmp_path: Path, tiny_gguf: 
     import time
 
     src = write_sources(tmp_path / "s.csv", n=200)
+    dev = REPO / "benchmarks" / "data" / "sarcasm_dev.jsonl"  # the user's own examples as few-shots, too
     out, n = tmp_path / "run", 120
     gen = out / "generated.jsonl"
-    proc = _start_rewrite(tmp_path, tiny_gguf, src, out, n)
+    proc = _start_rewrite(tmp_path, tiny_gguf, src, out, n, "--examples", str(dev))
     end = time.monotonic() + 120
     while len(gen.read_text().splitlines() if gen.exists() else []) < 6:
         assert proc.poll() is None, proc.stderr.read()
@@ -233,7 +234,7 @@ def test_rewrite_on_the_tiny_gguf_killed_and_resumed(tmp_path: Path, tiny_gguf: 
     proc.communicate(timeout=60)
     raw = gen.read_bytes()
     durable = raw[: raw.rfind(b"\n") + 1]
-    proc = _start_rewrite(tmp_path, tiny_gguf, src, out, n)
+    proc = _start_rewrite(tmp_path, tiny_gguf, src, out, n, "--examples", str(dev))
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert gen.read_bytes().startswith(durable)
@@ -248,6 +249,7 @@ def test_rewrite_on_the_tiny_gguf_killed_and_resumed(tmp_path: Path, tiny_gguf: 
         assert r["provenance"]["source"]["key"] == by_id[r["id"]].source_key
     assert "recipe.yaml" in {p.name for p in out.iterdir()}
     assert "sources: " + str(src) in (out / "recipe.yaml").read_text()
+    assert all(r["provenance"]["examples"] == 3 for r in recs)  # few-shots drawn from the examples file
 
 
 @pytest.fixture(scope="session")
@@ -276,9 +278,10 @@ def qwen_gguf() -> Path:
 @pytest.mark.slow
 def test_rewrite_with_the_real_qwen_writer(tmp_path: Path, qwen_gguf: Path, imdb_dir: Path, capsys) -> None:
     """Two groups (sarcastic rewrite + sincere twin) from real IMDB train reviews by the real 1.5B writer."""
+    dev = REPO / "benchmarks" / "data" / "sarcasm_dev.jsonl"
     code, out, err = run_cli(["generate", "-r", SMOKE, "--model", str(qwen_gguf), "--mode", "rewrite", "--sources",
-                              str(imdb_dir), "--n", "4", "--parallel", "4", "--twin-ratio", "1", "--max-retries", "1",
-                              "--out", str(tmp_path / "q"), "-q"], capsys)
+                              str(imdb_dir), "--examples", str(dev), "--n", "4", "--parallel", "4", "--twin-ratio", "1",
+                              "--max-retries", "1", "--out", str(tmp_path / "q"), "-q"], capsys)
     assert code == 0, err
     recs = list(read_jsonl(tmp_path / "q" / "generated.jsonl"))
     assert len(recs) == 4
@@ -286,4 +289,5 @@ def test_rewrite_with_the_real_qwen_writer(tmp_path: Path, qwen_gguf: Path, imdb
         src = r["provenance"]["source"]
         assert src["label"] == r["label"] and src["edit"] >= 0.1 and 12 <= src["words"] <= 35
         assert "Real negative review" not in r["text"] and "Rewrite" not in r["text"]
+        assert r["provenance"]["examples"] == 3
     assert {r["label"] for r in recs} == {0, 1}
