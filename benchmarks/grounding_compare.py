@@ -3,9 +3,12 @@
 Each arm is a filtered.jsonl (records the gates kept) of one writer; the first N kept records of
 each (by plan position, a sarcastic review and its twin together; N = the smallest arm's count, or
 `--rows`) go through `sarcgen finetune-compare --freeze-encoder` (mean-pooled all-MiniLM-L6-v2,
-IMDB 3,200/800/500 from the clean pool, max length 128, `--seeds` seeds, the whole subset added to
-B once), so the arms differ only in their rows. Per arm it also prints the kept rows per class and
-the yield per generated token (kept rows / completion tokens of the run's manifest).
+IMDB 1,000/300/500 from the clean pool (as in benchmarks/results/compare-qwen-seed2027), max
+length 128, `--seeds` seeds, all N rows added to B's training data once, none held out as a
+synthetic test split), so the arms differ only in their rows (and in the rewrite sources that
+finetune-compare takes out of the IMDB pool, which changes A's sample a little). Per arm it also
+prints the kept rows per class and the yield per generated token (kept rows / completion tokens of
+the run's manifest).
 
     flock /tmp/sarcgen-heavy.lock .venv/bin/python benchmarks/grounding_compare.py \\
         --arm free=/work/study/audit-work/qwen-seed2027 --arm rewrite=/work/study/rewrite-seed2027 \\
@@ -50,6 +53,8 @@ def main() -> None:
     ap.add_argument("--arm", action="append", required=True, metavar="NAME=FOLDER")
     ap.add_argument("--rows", type=int, default=None, help="rows per arm (default: the smallest arm's kept count)")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--n-train", type=int, default=1000)
+    ap.add_argument("--n-validation", type=int, default=300)
     ap.add_argument("--imdb", default=str(REPO.parent / "shared/data/imdb"))
     ap.add_argument("--out", default=str(REPO / "benchmarks/results/grounding"))
     args = ap.parse_args()
@@ -59,7 +64,7 @@ def main() -> None:
     n = args.rows or min(len(k) for k, _, _ in arms.values())
     summary = {}
     for name, (kept, generated, tokens) in arms.items():
-        subset = kept[:n]
+        subset = [{**r, "split": "train"} for r in kept[:n]]  # all N rows train B: no synthetic test split
         path = out / f"{name}-{n}.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in subset))
         classes = {"sarcastic_kept": sum(r["label"] == 0 for r in kept), "sincere_kept": sum(r["label"] == 1 for r in kept)}
@@ -70,7 +75,8 @@ def main() -> None:
         if not (cmp_dir / "results.json").is_file():
             cmd = [str(REPO / ".venv/bin/sarcgen"), "finetune-compare", "--synthetic", str(path), "--base-data", args.imdb,
                    "--base-model", "sentence-transformers/all-MiniLM-L6-v2", "--freeze-encoder", "--max-length", "128",
-                   "--seeds", str(args.seeds), "--synthetic-ratio", "1", "--out", str(cmp_dir), "-q"]
+                   "--seeds", str(args.seeds), "--synthetic-ratio", "1", "--n-train", str(args.n_train), "--n-validation",
+                   str(args.n_validation), "--n-test", "500", "--out", str(cmp_dir), "-q"]
             print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
             subprocess.run(cmd, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         res = json.loads((cmp_dir / "results.json").read_text())
