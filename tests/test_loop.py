@@ -140,3 +140,13 @@ def test_loop_on_the_tiny_gguf(tmp_path: Path, tiny_gguf: Path, llama_cpp, capsy
     assert [r["round"] for r in rounds] == [0, 1] and rounds[1]["generated"] >= 8
     manifest = json.loads((out / "round-01" / "manifest.json").read_text())
     assert len(manifest["model"]["sha256"]) == 64 and manifest["status"] == "complete"
+
+
+def test_run_with_loop_option(varied_fake: list, tmp_path: Path, capsys) -> None:
+    recipe, dev = _study(tmp_path, True)
+    code, stdout, err = run_cli(["run", str(recipe), "--loop", str(dev), "--rounds", "1", "--out", str(tmp_path / "r"), "-q"],
+                                capsys)
+    assert code == 0, err
+    state = json.loads((tmp_path / "r" / "loop" / "loop.json").read_text())
+    assert [r["round"] for r in state["rounds"]] == [0, 1] and "Done: " in stdout
+    assert not (tmp_path / "r" / "generated.jsonl").exists()  # the loop replaces the four stages

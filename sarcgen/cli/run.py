@@ -26,10 +26,15 @@ STAGE_CHOICE = click.Choice(STAGES)
 @click.option("--force", multiple=True, type=STAGE_CHOICE, help="Redo this stage (and everything after it).")
 @click.option("--skip", multiple=True, type=STAGE_CHOICE, help="Leave this stage out.")
 @grounding_options
+@click.option("--loop", "loop_dev", default=None, metavar="DEV", type=click.Path(dir_okay=False, path_type=Path),
+              help="Generate where the classifier fails instead (`sarcgen loop` with this dev set, in RUN/loop); "
+                   "publish or compare a round's folder afterwards.")
+@click.option("--rounds", type=click.IntRange(min=1, max=20), default=3, show_default=True, help="Most rounds with --loop.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def run(recipe: Path, model: str | None, n: int | None, out: Path | None, base_model: str | None,
         base_data: str | None, epochs: int | None, push: str | None, force: tuple[str, ...],
-        skip: tuple[str, ...], mode: str | None, sources: str | None, examples: str | None, quiet: bool) -> None:
+        skip: tuple[str, ...], mode: str | None, sources: str | None, examples: str | None, loop_dev: Path | None,
+        rounds: int, quiet: bool) -> None:
     """Reproduce a whole study: generate -> filter -> publish -> finetune-compare.
 
     \b
@@ -52,6 +57,22 @@ def run(recipe: Path, model: str | None, n: int | None, out: Path | None, base_m
         from sarcgen.errors import InputError
 
         raise InputError(f"--force {both[0]} and --skip {both[0]} contradict each other", "pass one of them")
+    if loop_dev is not None:
+        _loop(rec, loop_dev, out, rounds, quiet)
+        return
     forced = tuple(STAGES[min(STAGES.index(f) for f in force):]) if force else ()
     res = run_pipeline(rec, run_dir=out, force=forced, skip=skip, progress=not quiet, echo=click.echo)
     click.echo(f"Done: {res.run_dir}")
+
+
+def _loop(rec: Any, dev: Path, out: Path | None, rounds: int, quiet: bool) -> None:
+    """`sarcgen run --loop DEV`: the loop into RUN/loop instead of the four stages."""
+    from sarcgen.loop import run_loop
+    from sarcgen.runfolder import default_run_dir
+
+    folder = (out or default_run_dir(rec)) / "loop"
+    state = run_loop(rec, dev, folder, max_rounds=rounds, progress=not quiet, echo=click.echo)
+    best = state["best_round"]
+    then = (f"publish its data with `sarcgen publish {folder / f'round-{best:02d}'}`" if best
+            else "no round beat round 0 (IMDB alone)")
+    click.echo(f"Done: {folder} (best round {best}; {then})")
