@@ -36,7 +36,7 @@ def test_finetune_compare_then_predict(inputs: dict[str, Path], tmp_path: Path, 
     assert "B-A" in stdout and any(v in stdout for v in ("better", "worse", "no detectable change"))
     for f in ("report.md", "results.json", "loss_curves.png", "attributions.png"):
         assert (out / f).is_file(), f
-    ckpt = out / "checkpoints" / "B-seed42-mix0.1"
+    ckpt = out / "checkpoints" / "B-seed42-mix0.05"
     assert (ckpt / "model.safetensors").is_file() and (ckpt / "tokenizer.json").is_file()
     settings = json.loads((ckpt / "sarcgen_training.json").read_text())["settings"]
     assert settings["n_train"] == 40 and settings["max_length"] == 48  # flags reached the checkpoint
