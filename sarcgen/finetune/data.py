@@ -38,6 +38,11 @@ class TextSet:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def rows(self, indices: Sequence[int]) -> TextSet:
+        """The rows at `indices`, in that order, with their meta (same name)."""
+        meta = self.meta or [{}] * len(self)
+        return TextSet(self.name, [self.texts[i] for i in indices], [self.labels[i] for i in indices], [meta[i] for i in indices])
+
     def __add__(self, other: TextSet) -> TextSet:
         meta = (self.meta or [{}] * len(self)) + (other.meta or [{}] * len(other))
         return TextSet(f"{self.name}+{other.name}", self.texts + other.texts, self.labels + other.labels, meta)
@@ -273,9 +278,7 @@ def clean_pool(pool: TextSet, eval_sets: Sequence[TextSet], threshold: float = 8
     removed: dict[str, int] = {s.name: 0 for s in eval_sets}
     for c in hits.values():
         removed[c.source] += 1
-    keep = [i for i in range(len(pool)) if i not in hits]
-    meta = pool.meta or [{}] * len(pool)
-    return TextSet(pool.name, [pool.texts[i] for i in keep], [pool.labels[i] for i in keep], [meta[i] for i in keep]), removed
+    return pool.rows([i for i in range(len(pool)) if i not in hits]), removed
 
 
 def load_pools(base_data: str | None, hub_dataset: str) -> tuple[TextSet, TextSet | None, str]:
@@ -312,9 +315,7 @@ def source_key(text: str) -> str:
 def drop_sources(pool: TextSet, sources: set[str]) -> tuple[TextSet, int]:
     """`pool` without the texts that were rewrite sources of the synthetic data (`source_key`)."""
     keep = [i for i, t in enumerate(pool.texts) if source_key(t) not in sources]
-    meta = pool.meta or [{}] * len(pool)
-    out = TextSet(pool.name, [pool.texts[i] for i in keep], [pool.labels[i] for i in keep], [meta[i] for i in keep])
-    return out, len(pool) - len(keep)
+    return pool.rows(keep), len(pool) - len(keep)
 
 
 def load_base_data(base_data: str | None, hub_dataset: str, n_train: int, n_validation: int, n_test: int,

@@ -149,9 +149,7 @@ def sample_synthetic(train: TextSet, ratio: float | None, n_base: int, seed: int
         if len(picked) >= target:
             break
         picked += unit
-    meta = train.meta or [{}] * len(train)
-    return TextSet(train.name, [train.texts[i] for i in picked], [train.labels[i] for i in picked],
-                   [meta[i] for i in picked])
+    return train.rows(picked)
 
 
 def shortfall(train: TextSet, ratio: float | None, n_base: int) -> int:
