@@ -17,7 +17,7 @@ from pathlib import Path
 from sarcgen import runfolder as rf
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.errors import BackendError, RecipeError
-from sarcgen.generate.grounding import UNCHANGED, rewrite_problem, source_provenance, without_source
+from sarcgen.generate.grounding import UNCHANGED, rewrite_problem, source_edit, source_provenance, without_source
 from sarcgen.generate.plan import Plan, PlanItem
 from sarcgen.generate.reply import ParseOutcome, parse_reply
 from sarcgen.generate.speed import watch_speed
@@ -185,11 +185,12 @@ class Driver:
             self.speed.add(res.completion_tokens)
         outcome = parse_reply(res.text, res.finish_reason, res.error, accept_truncated=self.accept_truncated,
                               prompt=without_source(req.messages, item.source_text))
-        problem = rewrite_problem(item, outcome.text) if outcome.ok and outcome.text else None
+        edit = source_edit(item, outcome.text) if outcome.ok and outcome.text else None  # None: not a rewrite
+        problem = rewrite_problem(edit)
         if problem:
             outcome = ParseOutcome(None, UNCHANGED, problem)
         if outcome.ok:
-            prov = self._provenance(info, req.sampling(), item.seed_for(attempt), attempt, item, outcome.text or "")
+            prov = self._provenance(info, req.sampling(), item.seed_for(attempt), attempt, item, edit)
             self._accept(item, attempt, outcome.text or "", prov)
         else:
             self._reject(item, attempt, outcome.reason or "unknown", outcome.detail, res.text or "")
@@ -223,12 +224,12 @@ class Driver:
                 self.retry.append((item, attempt + 1))
 
     def _provenance(self, info: ModelInfo, sampling: dict[str, object], seed: int, attempt: int,
-                    item: PlanItem | None = None, text: str = "") -> Provenance:
+                    item: PlanItem | None = None, edit: float | None = None) -> Provenance:
         return Provenance(
             model_file=info.model_file, model_sha256=info.model_sha256, quantization=info.quantization,
             backend=info.backend, backend_version=info.backend_version, template_name=self.template.name,
             template_hash=self.template.sha256, recipe_hash=self.recipe_hash, sampling=sampling, seed=seed,
-            attempt=attempt, sarcgen_version=__version__, source=source_provenance(item, text) if item else None,
+            attempt=attempt, sarcgen_version=__version__, source=source_provenance(item, edit) if item else None,
             examples=len(item.examples) if item and item.examples else None,
         )
 

@@ -6,8 +6,8 @@
   base data: an IMDB folder's *train* files, one text,label file, or `embedded`): a sarcastic item
   rewrites a real negative review as ironic praise that keeps its complaints and its length; its
   sincere twin rewrites a real positive review, kept close to the source. A source is drawn from
-  the item's length bucket; every source is used once before any is used again. Evaluation texts (the comparison's built-in sets,
-  `filter.against`) are never sources. The source's id (`source_key`, a hash of its cleaned text,
+  the item's length bucket; every source is used once before any is used again. Evaluation texts
+  (the comparison's built-in sets, `filter.against`) are never sources. The source's id (`source_key`, a hash of its cleaned text,
   which finetune-compare uses to keep sources out of its validation and test samples), its label
   and the edit size travel in each record's provenance.
 - `examples: FILE` (text, label, optionally device): each group's few-shot examples are drawn
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 REWRITE_TEMPLATE = "rewrite.j2"
 UNCHANGED = "unchanged_source"
 UNCHANGED_EDIT = 0.1  # a reply this close to its source (word edit distance) is a copy, not a rewrite
+
 
 class GroundingSettings(BaseModel):
     """generate.grounding: where the writer's material comes from."""
@@ -167,25 +168,28 @@ def draw_examples(examples: tuple[Example, ...], k: int, seed: int, block: int) 
 
 def without_source(messages: list[dict[str, str]], source: str | None) -> list[dict[str, str]]:
     """The prompt less the rewrite source, for the prompt-copy check: a rewrite is meant to reuse its
-    source's words (`check_rewrite` rejects an unchanged copy instead)."""
+    source's words (`rewrite_problem` rejects an unchanged copy instead)."""
     if not source:
         return messages
     return [{**m, "content": m["content"].replace(source, "")} for m in messages]
 
 
-def rewrite_problem(item: PlanItem, text: str) -> str | None:
+def source_edit(item: PlanItem, text: str) -> float | None:
+    """How much a reply changed its item's rewrite source (`edit_size`), or None for a freely composed item."""
+    return edit_size(item.source_text, text) if item.source_text else None
+
+
+def rewrite_problem(edit: float | None) -> str | None:
     """Why a rewrite is rejected (`UNCHANGED`), or None: one that hardly changed its source (word edit
     distance below UNCHANGED_EDIT) would put a real review, maybe one of the comparison's, into the
     synthetic data verbatim."""
-    if not item.source_text:
+    if edit is None or edit >= UNCHANGED_EDIT:
         return None
-    edit = edit_size(item.source_text, text)
-    return f"word edit distance {edit:.2f} from its source (below {UNCHANGED_EDIT})" if edit < UNCHANGED_EDIT else None
+    return f"word edit distance {edit:.2f} from its source (below {UNCHANGED_EDIT})"
 
 
-def source_provenance(item: PlanItem, text: str) -> dict[str, Any] | None:
+def source_provenance(item: PlanItem, edit: float | None) -> dict[str, Any] | None:
     """{key, label, words, edit} of the item's rewrite source, or None for a freely composed item."""
-    if not item.source_text:
+    if edit is None:
         return None
-    return {"key": item.source_key, "label": item.source_label, "words": item.source_words,
-            "edit": edit_size(item.source_text, text)}
+    return {"key": item.source_key, "label": item.source_label, "words": item.source_words, "edit": edit}
