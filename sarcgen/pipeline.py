@@ -88,12 +88,12 @@ def preflight(recipe: Recipe, skip: tuple[str, ...] = ()) -> None:
 def _preflight_grounding(recipe: Recipe) -> None:
     """The template, and grounded generation's files: sources named and present, examples readable."""
     from sarcgen.errors import InputError
-    from sarcgen.generate.grounded_plan import resolve_sources
-    from sarcgen.generate.grounding import load_examples, template_name
-    from sarcgen.prompts import load_template
+    from sarcgen.generate.grounded_plan import resolve_sources, template_for
+    from sarcgen.generate.grounding import load_examples
 
-    g = resolve_sources(recipe).generate
-    load_template(template_name(g.template, g.grounding))
+    resolved = resolve_sources(recipe)
+    template_for(resolved)
+    g = resolved.generate
     if g.grounding.examples:
         load_examples(g.grounding.examples)
     src = g.grounding.sources

@@ -290,12 +290,6 @@ class Validate:
 
         if self.recipe is None:
             return None
-        try:
-            template = load_template(self.recipe.generate.template)
-        except RecipeError as exc:
-            report.warnings.append(f"prompt_copy check skipped: {exc.message}")
-            return None
-        attrs = self.recipe.generate.attributes
         if self.recipe.generate.grounding.active():  # the prompt held a real review or the user's examples
             from sarcgen.generate.grounded_plan import grounded_messages
 
@@ -304,4 +298,10 @@ class Validate:
             except SarcgenError as exc:
                 report.warnings.append(f"prompt_copy check skipped: {exc.message}")
                 return None
+        try:
+            template = load_template(self.recipe.generate.template)
+        except RecipeError as exc:
+            report.warnings.append(f"prompt_copy check skipped: {exc.message}")
+            return None
+        attrs = self.recipe.generate.attributes
         return lambda r: record_messages(template, r, attrs)

@@ -9,6 +9,7 @@ from typing import Any
 from sarcgen.errors import RecipeError
 from sarcgen.generate.grounding import template_name, without_source
 from sarcgen.generate.plan import Plan
+from sarcgen.prompts import PromptTemplate, load_template
 from sarcgen.recipe import Recipe
 
 
@@ -33,18 +34,22 @@ def plan_for(recipe: Recipe, shard: Any = None) -> Plan:
     return Plan(recipe.generate, shard=shard, against=against)
 
 
+def template_for(recipe: Recipe) -> PromptTemplate:
+    """The template a recipe's run renders (rewrite mode swaps the default review.j2 for rewrite.j2)."""
+    return load_template(template_name(recipe.generate.template, recipe.generate.grounding))
+
+
 def grounded_messages(recipe: Recipe) -> Callable[[Any], list[dict[str, str]]]:
     """Review -> the prompt it was generated from, less its rewrite source, for the filter's
     prompt-copy check: the plan item is drawn again (same sources, same examples) and rendered."""
-    from sarcgen.prompts import load_template, review_messages
+    from sarcgen.prompts import review_messages
 
     plan = plan_for(recipe)
-    template = load_template(template_name(recipe.generate.template, recipe.generate.grounding))
+    template = template_for(recipe)
     attrs = recipe.generate.attributes
 
     def messages(review: Any) -> list[dict[str, str]]:
-        group = str(review.id).split("-", 1)[0]
-        item = next((it for it in plan.group(int(group)) if it.id == review.id), None) if group.isdigit() else None
+        item = plan.item(str(review.id))
         if item is None:
             return []
         return without_source(review_messages(template, item, attrs), item.source_text)

@@ -197,6 +197,13 @@ class Plan:
         for items in self.groups():
             yield from items
 
+    def item(self, item_id: str) -> PlanItem | None:
+        """The plan item with this id (`<group>-s` / `<group>-t`), or None when no plan position has it."""
+        group = item_id.split("-", 1)[0]
+        if not group.isdigit():
+            return None
+        return next((it for it in self.group(int(group)) if it.id == item_id), None)
+
     def items(self, limit: int) -> list[PlanItem]:
         """The first `limit` items of the plan (for dry runs and tests)."""
         return list(itertools.islice(iter(self), limit))

@@ -26,11 +26,10 @@ from sarcgen import runfolder as rf
 from sarcgen.backends.base import Backend, ModelInfo
 from sarcgen.errors import BackendError, FileError, RecipeError
 from sarcgen.generate.driver import Driver, Feed, RunState, RunSummary
-from sarcgen.generate.grounded_plan import plan_for, resolve_sources
-from sarcgen.generate.grounding import template_name
+from sarcgen.generate.grounded_plan import plan_for, resolve_sources, template_for
 from sarcgen.generate.manifest import GenerateManifest
 from sarcgen.generate.plan import Plan, PlanItem, parse_shard
-from sarcgen.prompts import PromptTemplate, load_template, review_messages
+from sarcgen.prompts import PromptTemplate, review_messages
 from sarcgen.recipe import ModelSpec, Recipe, save_resolved
 
 __all__ = ["RunSummary", "dry_run", "generate_run"]
@@ -38,7 +37,7 @@ __all__ = ["RunSummary", "dry_run", "generate_run"]
 
 def dry_run(recipe: Recipe, k: int = 3, shard: Any = None) -> list[tuple[PlanItem, list[dict[str, str]]]]:
     """The first `k` plan items and their chat messages; loads no model, writes nothing."""
-    template = load_template(template_name(recipe.generate.template, recipe.generate.grounding))
+    template = template_for(recipe)
     plan = plan_for(recipe, shard)
     return [(item, review_messages(template, item, recipe.generate.attributes)) for item in plan.items(k)]
 
@@ -113,7 +112,7 @@ def _resolve_job(recipe: Recipe, out_dir: str | Path | None, shard: Any) -> _Job
                               "use at most generate.n shards")
         recipe = recipe.model_copy(update={"generate": g})
     out = Path(out_dir) if out_dir else rf.default_run_dir(recipe, shard_t)
-    template = load_template(template_name(recipe.generate.template, recipe.generate.grounding))
+    template = template_for(recipe)
     return _Job(recipe, job_recipe, shard_t, out, template, plan_for(recipe, shard_t))
 
 

@@ -86,9 +86,8 @@ def render_prompt(index: RunIndex, row: Row) -> dict[str, Any]:
 
     Returns {"messages": [...], "template": name, "matches_provenance": bool} or {"error": why}.
     """
-    from sarcgen.generate.grounded_plan import plan_for
-    from sarcgen.generate.grounding import template_name
-    from sarcgen.prompts import load_template, review_messages
+    from sarcgen.generate.grounded_plan import plan_for, template_for
+    from sarcgen.prompts import review_messages
     from sarcgen.runfolder import RECIPE, resolve_recipe
 
     recipe_file = index.run_dir / RECIPE
@@ -99,11 +98,10 @@ def render_prompt(index: RunIndex, row: Row) -> dict[str, Any]:
         return {"error": f"id {row.id!r} is not a plan position (<group>-s / <group>-t)"}
     try:
         recipe = resolve_recipe(None, index.run_dir, stage="generate").recipe
-        plan = plan_for(recipe)
-        item = next((it for it in plan.group(int(group)) if it.id == row.id), None)
+        item = plan_for(recipe).item(row.id)
         if item is None:
             return {"error": f"{row.id} is not in the plan of recipe.yaml (was the recipe changed?)"}
-        template = load_template(template_name(recipe.generate.template, recipe.generate.grounding))
+        template = template_for(recipe)
         messages = review_messages(template, item, recipe.generate.attributes)
     except SarcgenError as exc:
         return {"error": str(exc)}
