@@ -89,11 +89,12 @@ def focus(recipe: Recipe, cells: dict[str, Counter[str]], round_no: int) -> Reci
 class LoopData:
     base: BaseSplits
     dev: TextSet
+    held_out: set[str]  # source keys of the IMDB validation and test samples: never trained on as rewrites
 
 
 def load_loop_data(recipe: Recipe, dev_path: str | Path) -> LoopData:
     """The IMDB sample (evaluation texts and the dev set out of its pool) and the dev set."""
-    from sarcgen.finetune.data import load_base_data, load_labelled_file
+    from sarcgen.finetune.data import load_base_data, load_labelled_file, source_key
     from sarcgen.finetune.evalsets import load_challenge_sets
 
     s = recipe.finetune
@@ -101,7 +102,7 @@ def load_loop_data(recipe: Recipe, dev_path: str | Path) -> LoopData:
     dev.name = "dev"
     exclude = [*load_challenge_sets(list(s.challenge), boundary=s.boundary), dev]
     base = load_base_data(s.base_data, s.hub_dataset, s.n_train, s.n_validation, s.n_test, s.seed, exclude=exclude)
-    return LoopData(base, dev)
+    return LoopData(base, dev, {source_key(t) for t in base.validation.texts + base.test.texts})
 
 
 def kept_rows(rounds_dir: list[Path], held_out: Collection[str] = ()) -> TextSet:
@@ -166,10 +167,7 @@ def _round(recipe: Recipe, data: LoopData, out: Path, r: int, prev: dict[str, An
         rep = run_filter([folder], rec, folder, recipe_source="loop", progress=progress)
         info["generated"], info["kept"] = rep.total, rep.kept
     rounds = sorted(p for p in out.glob("round-*") if p.is_dir() and p.name != "round-00" and p.name <= folder.name)
-    from sarcgen.finetune.data import source_key
-
-    held_out = {source_key(t) for t in data.base.validation.texts + data.base.test.texts}
-    info.update(train_and_read(recipe, data, kept_rows(rounds, held_out), folder, progress))
+    info.update(train_and_read(recipe, data, kept_rows(rounds, data.held_out), folder, progress))
     echo(f"[loop] round {r}: dev accuracy {info['dev_accuracy']:.3f} with {info['synthetic_rows']} synthetic rows")
     return info
 
