@@ -10,12 +10,11 @@ import pytest
 
 from sarcgen.backends import BACKENDS
 from sarcgen.backends.fake import FakeBackend
-from sarcgen.devtools.tiny_bert import write_tiny_bert, write_toy_imdb
 from sarcgen.finetune.data import TextSet
 from sarcgen.loop import error_cells, focus
 from sarcgen.recipe import load_recipe
 from tests.cli_helpers import run_cli
-from tests.e2e.test_pipeline import varied_reply
+from tests.study_helpers import varied_reply, write_study
 
 
 @pytest.fixture()
@@ -49,16 +48,8 @@ def test_error_cells_and_focus() -> None:
 
 
 def _study(tmp_path: Path, frozen: bool) -> tuple[Path, Path]:
-    model = write_tiny_bert(tmp_path / "tiny-bert")
-    imdb = write_toy_imdb(tmp_path / "imdb", 80, 30)
-    recipe = tmp_path / "study.yaml"
-    recipe.write_text(
-        "name: study\n"
-        f"output_dir: {tmp_path / 'outputs'}\n"
-        "generate: {n: 8, backend: fake, seed: 7, attributes: {devices: [deadpan, understatement, mock gratitude]}}\n"
-        f"finetune: {{base_model: {model}, base_data: {imdb}, n_train: 40, n_validation: 16, n_test: 16,"
-        f" epochs: 1, batch_size: 8, max_length: 48, learning_rate: 0.002, freeze_encoder: {str(frozen).lower()}}}\n"
-    )
+    recipe = write_study(tmp_path, "{n: 8, backend: fake, seed: 7, attributes: {devices: [deadpan, understatement, mock gratitude]}}",
+                         finetune=f", freeze_encoder: {str(frozen).lower()}")
     dev = tmp_path / "dev.jsonl"
     rows = [{"text": f"What a great plot, if you enjoy naps number {i}.", "label": 0, "device": "deadpan"} for i in range(6)]
     rows += [{"text": f"The acting was great and I loved it, take {i}.", "label": 1} for i in range(6)]

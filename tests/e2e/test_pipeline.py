@@ -7,38 +7,14 @@ filter, publish and finetune-compare run for real, the last on a tiny BERT and t
 from __future__ import annotations
 
 import json
-import random
-import re
 from pathlib import Path
 
 import pytest
 
 from sarcgen.backends import BACKENDS
-from sarcgen.backends.base import GenerationRequest
 from sarcgen.backends.fake import FakeBackend
-from sarcgen.devtools.tiny_bert import write_tiny_bert, write_toy_imdb
 from tests.cli_helpers import run_cli as run
-
-OPENERS = ["Honestly", "Well", "So", "Frankly", "Truly", "Look", "Admittedly", "Apparently", "Clearly", "Somehow"]
-SARC = ["if you enjoy watching paint dry for two hours", "assuming you like staring at a wall",
-        "provided your idea of fun is a dentist's waiting room", "for anyone who finds tax forms thrilling",
-        "as long as you bring a pillow and low expectations", "if sitting through a slow queue sounds appealing"]
-SINC = ["and every scene earned its place", "and the cast clearly cared about the story",
-        "and I would happily watch it again tomorrow", "and the ending tied every thread together",
-        "and the music lifted every moment", "and my friends loved it as much as I did"]
-NOUNS = ["plot", "acting", "pacing", "dialogue", "soundtrack", "camera work", "ending", "script", "cast", "finale"]
-FILLER = ["the whole evening", "my weekend", "the popcorn", "the theater crowd", "my little cousin", "the critics",
-          "our group chat", "the late show", "the director's vision", "the second act"]
-
-
-def varied_reply(req: GenerationRequest) -> str:
-    """A plausible review honouring the prompt's cue and kind, different for every seed."""
-    user = req.messages[-1]["content"]
-    cue = re.search(r'Use the word "([^"]+)"', user).group(1)  # type: ignore[union-attr]
-    rng = random.Random(req.seed)
-    tail = rng.choice(SARC if "sarcastic" in user.split("review")[0] else SINC)
-    return (f"{rng.choice(OPENERS)}, the {rng.choice(NOUNS)} was {cue} {tail}, said {rng.choice(FILLER)} "
-            f"about {rng.choice(FILLER)} after seeing {rng.choice(FILLER)} number {rng.randint(1, 10**6)}.")
+from tests.study_helpers import varied_reply, write_study
 
 
 @pytest.fixture()
@@ -48,17 +24,9 @@ def varied_fake(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_run_chains_every_stage_then_skips_them(varied_fake: None, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    model = write_tiny_bert(tmp_path / "tiny-bert")
-    imdb = write_toy_imdb(tmp_path / "imdb", 80, 30)
-    recipe = tmp_path / "study.yaml"
-    recipe.write_text(
-        "name: study\n"
-        f"output_dir: {tmp_path / 'outputs'}\n"
-        "generate: {n: 30, backend: fake, seed: 7, top_up_rounds: 0}\n"  # top-up has its own tests (tests/test_top_up.py)
-        "publish: {train: 0.6, validation: 0.2, test: 0.2}\n"
-        f"finetune: {{base_model: {model}, base_data: {imdb}, n_train: 40, n_validation: 16, n_test: 16,"
-        " epochs: 1, batch_size: 8, max_length: 48, learning_rate: 0.002}\n"
-    )
+    # top-up has its own tests (tests/test_top_up.py)
+    recipe = write_study(tmp_path, "{n: 30, backend: fake, seed: 7, top_up_rounds: 0}",
+                         extra="publish: {train: 0.6, validation: 0.2, test: 0.2}\n")
     code, out, err = run(["run", str(recipe), "-q"], capsys)
     assert code == 0, err
     run_dir = tmp_path / "outputs" / "study-seed7"
