@@ -127,8 +127,7 @@ def decode_text(data: bytes, path: str | Path) -> str:
             hint = "it looks like Windows-1252/Latin-1: save it as UTF-8 (Excel: 'CSV UTF-8')"
         except UnicodeDecodeError:
             pass
-        raise FileError(f"{where}: not UTF-8 (byte 0x{exc.object[exc.start]:02x} at column {len(before) - line_start + 1})",
-                        hint) from None
+        raise FileError(f"{where}: {not_utf8(exc, line_start)}", hint) from None
     return _NEWLINES.sub("\n", text) if "\r" in text else text
 
 
