@@ -67,7 +67,7 @@ def preflight(recipe: Recipe, skip: tuple[str, ...] = ()) -> None:
             if not Path(path).is_file():
                 raise InputError(f"filter.against: {path}: no such file", "fix the recipe's filter.against list")
         if f.judge:
-            load_template(recipe.generate.judge_template)
+            load_template(recipe.filter.judge_template)
             judge = f.judge_model or recipe.model
             if judge.embedded:
                 embedded_gguf(judge.embedded)
@@ -201,9 +201,9 @@ def _records(path: Path) -> int:
 
 # -------------------------------------------------------------------------------- generate
 def _generate_current(recipe: Recipe, run: Path) -> tuple[bool, str]:
-    from sarcgen.generate.manifest import generate_inputs
+    from sarcgen.generate.manifest import folder_fingerprint, generate_inputs
 
-    h = recipe.hash()
+    h = folder_fingerprint(run, recipe)
     return rf.stage_is_current(run, "generate", generate_inputs(h, recipe.generate.n), h)
 
 

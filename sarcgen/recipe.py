@@ -7,8 +7,6 @@ into every run folder, and its hash goes into each record's provenance.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +29,7 @@ from sarcgen.backends.options import (
     place_flat_options,
 )
 from sarcgen.errors import RecipeError
+from sarcgen.fingerprint import FINGERPRINT_VERSION, generate_fingerprint
 from sarcgen.generate.grounding import GroundingSettings
 from sarcgen.jsonl import read_text, write_text
 from sarcgen.recipe_errors import _set_dotted, format_validation_error
@@ -122,12 +121,16 @@ class Attributes(Strict):
 
 
 class GenerateSettings(Strict):
-    n: int = Field(default=500, ge=1, description="records: accepted by `sarcgen generate`, kept by the filter in `sarcgen run`")
-    top_up_rounds: int = Field(default=3, ge=0, le=20, description="sarcgen run: top-up rounds while the filter keeps fewer than n")
-    max_generated: float = Field(default=4.0, ge=1.0, description="sarcgen run: generate at most this many times n records in all")
+    # Fields marked {"fingerprint": False} change how fast records come, not which: left out of the
+    # data fingerprint (sarcgen.fingerprint), so a run resumes with other values.
+    n: int = Field(default=500, ge=1, description="records: accepted by `sarcgen generate`, kept by the filter in `sarcgen run`",
+                   json_schema_extra={"fingerprint": False})
+    top_up_rounds: int = Field(default=3, ge=0, le=20, description="sarcgen run: top-up rounds while the filter keeps fewer than n",
+                               json_schema_extra={"fingerprint": False})
+    max_generated: float = Field(default=4.0, ge=1.0, description="sarcgen run: generate at most this many times n records in all",
+                                 json_schema_extra={"fingerprint": False})
     seed: int = 1234
     template: str = Field(default="review.j2", description="packaged template name (review.j2) or a path to a user template")
-    judge_template: str = "judge.j2"
     # 1.0 from measurement (benchmarks/standin_frozen.py, frozen mean-pooled MiniLM, 5 seeds, mix 0.1): held-out
     # sincere positives fell -36.4/-34.4 points with twins for a third, -16.8/-17.8 with a twin for every item.
     twin_ratio: float = Field(default=1.0, ge=0.0, le=1.0, description="share of sarcastic items that get a sincere twin")
@@ -135,13 +138,18 @@ class GenerateSettings(Strict):
     sampling: Sampling = Sampling()
     attributes: Attributes = Attributes()
     backend: Literal["llamacpp", "openai", "fake"] = "llamacpp"
-    parallel: int = Field(default=1, ge=1, le=64, description="sequences decoded at once (llamacpp) or requests in flight (openai)")
-    llamacpp: LlamaCppOptions = LlamaCppOptions()
-    openai: OpenAIOptions = OpenAIOptions()
-    executor: Literal["local", "ray"] = Field(default="local", description="local: this process; ray: one worker per model copy on a Ray cluster")
-    workers: int | None = Field(default=None, ge=1, description="Ray workers (default: what the cluster's CPUs or GPUs hold)")
-    ray_address: str | None = Field(default=None, description="existing Ray cluster (auto, or ray://HOST:10001); default: start a local one")
-    gpus_per_worker: float = Field(default=0.0, ge=0.0, description="GPUs each Ray worker asks for")
+    parallel: int = Field(default=1, ge=1, le=64, description="sequences decoded at once (llamacpp) or requests in flight (openai)",
+                          json_schema_extra={"fingerprint": False})
+    # Backend sections: the selected backend's data-shaping options enter the fingerprint on their own.
+    llamacpp: LlamaCppOptions = Field(default_factory=LlamaCppOptions, json_schema_extra={"fingerprint": False})
+    openai: OpenAIOptions = Field(default_factory=OpenAIOptions, json_schema_extra={"fingerprint": False})
+    executor: Literal["local", "ray"] = Field(default="local", description="local: this process; ray: one worker per model copy on a Ray cluster",
+                                             json_schema_extra={"fingerprint": False})
+    workers: int | None = Field(default=None, ge=1, description="Ray workers (default: what the cluster's CPUs or GPUs hold)",
+                                json_schema_extra={"fingerprint": False})
+    ray_address: str | None = Field(default=None, description="existing Ray cluster (auto, or ray://HOST:10001); default: start a local one",
+                                    json_schema_extra={"fingerprint": False})
+    gpus_per_worker: float = Field(default=0.0, ge=0.0, description="GPUs each Ray worker asks for", json_schema_extra={"fingerprint": False})
     grounding: GroundingSettings = Field(default_factory=GroundingSettings, description="rewrite mode and few-shot examples")
 
 
@@ -162,6 +170,7 @@ class FilterSettings(Strict):
     against: list[str] = Field(default_factory=list, description="extra evaluation files to decontaminate against")
     imdb_test: str | None = Field(default=None, description="IMDB test split (csv/jsonl/parquet) to decontaminate against")
     judge: bool = False
+    judge_template: str = Field(default="judge.j2", description="packaged judge template name or a path (was generate.judge_template)")
     judge_model: ModelSpec | None = None
     judge_mode: Literal["enforce", "advisory"] = Field(
         default="enforce", description="enforce: drop what the judge disagrees with; advisory: record its verdicts, drop nothing")
@@ -265,6 +274,24 @@ class Recipe(Strict):
     publish: PublishSettings = PublishSettings()
     finetune: FinetuneSettings = FinetuneSettings()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _judge_template_moved(cls, data: Any) -> Any:
+        """`generate.judge_template` of older recipes (and their run folders' recipe.yaml) is read as
+        `filter.judge_template`: only the filter uses it. Given in both places with other values, refused."""
+        gen = data.get("generate") if isinstance(data, dict) else None
+        if not isinstance(gen, dict) or "judge_template" not in gen:
+            return data
+        gen = dict(gen)
+        value = gen.pop("judge_template")
+        filt = data.get("filter") or {}
+        if not isinstance(filt, dict):
+            return {**data, "generate": gen}
+        if filt.get("judge_template", value) != value and value != "judge.j2":
+            raise ValueError(f"generate.judge_template ({value}) and filter.judge_template ({filt['judge_template']}) "
+                             "disagree: the judge template is the filter's, keep only filter.judge_template")
+        return {**data, "generate": gen, "filter": {"judge_template": value, **filt}}
+
     @field_validator("name")
     @classmethod
     def _safe_name(cls, v: str) -> str:
@@ -276,20 +303,13 @@ class Recipe(Strict):
     def resolved(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
-    def hash(self) -> str:
-        """Hash of the settings that shape the *generated data* (not filter/publish/finetune)."""
-        key = {"model": self.model.model_dump(mode="json"), "generate": self.generate.model_dump(mode="json")}
-        for name in BACKEND_OPTIONS:  # flat, as before backends had their own sections: old runs keep their hash
-            key["generate"].update(key["generate"].pop(name))
-        # Throughput knobs and the target count do not change which plan items exist or how they
-        # are prompted, so a run may be resumed (or its shards merged) with other values. Sampled
-        # text at parallel > 1 differs from sequential; each record's provenance names its backend.
-        if not self.generate.grounding.active():  # recipes from before grounding keep their hash
-            key["generate"].pop("grounding")
-        for k in ("n", "top_up_rounds", "max_generated", "n_threads", "request_timeout", "base_url", "parallel", "executor", "workers", "ray_address",
-                  "gpus_per_worker"):
-            key["generate"].pop(k, None)
-        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    def hash(self, version: int = FINGERPRINT_VERSION) -> str:
+        """The fingerprint of the settings that shape the *generated data* (not filter/publish/finetune),
+        under fingerprint `version` (sarcgen.fingerprint; a run folder records the version it used)."""
+        g = self.generate
+        options = getattr(g, g.backend, None) if g.backend in BACKEND_OPTIONS else None
+        return generate_fingerprint(self.model, g, options, grounded=g.grounding.active(),
+                                    judge_template=self.filter.judge_template, version=version)
 
 
 def read_recipe_file(path: str | Path) -> tuple[dict[str, Any], yaml.Node | None]:

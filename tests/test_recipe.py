@@ -133,5 +133,5 @@ def test_backend_options_keep_flags_old_spellings_and_hashes(tmp_path: Path) -> 
     smoke = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "smoke.yaml", {"generate.backend": "openai"})
     assert smoke.generate.llamacpp.n_ctx == 2048
     # the default recipe's hash before backends had sections (twin_ratio was then 1/3 by default)
-    assert Recipe.model_validate({"generate": {"twin_ratio": 1 / 3}}).hash() == "36dc2c5b080c294a"
+    assert Recipe.model_validate({"generate": {"twin_ratio": 1 / 3}}).hash(1) == "36dc2c5b080c294a"
     assert load_recipe(old).hash() == load_recipe(None, {"generate.n_ctx": 2048}).hash()

@@ -21,7 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class BackendOptions(BaseModel):
-    """Base of a backend's options: unknown keys are errors."""
+    """Base of a backend's options: unknown keys are errors. A field that changes how fast records come
+    but not which (threads, URLs, timeouts) is marked ``json_schema_extra={"fingerprint": False}``: it stays out
+    of the data fingerprint (sarcgen.fingerprint)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -30,16 +32,19 @@ class LlamaCppOptions(BackendOptions):
     """In-process llama.cpp (`llamacpp`, and its continuous-batching variant at parallel > 1)."""
 
     n_ctx: int = Field(default=4096, ge=256, description="context per sequence (prompt + reply)")
-    n_threads: int | None = Field(default=None, ge=1, description="llama.cpp threads (default: all cores)")
-    n_gpu_layers: int = Field(default=-1, description="-1 offloads every layer when llama.cpp was built with a GPU")
+    n_threads: int | None = Field(default=None, ge=1, description="llama.cpp threads (default: all cores)",
+                                     json_schema_extra={"fingerprint": False})
+    n_gpu_layers: int = Field(default=-1, description="-1 offloads every layer when llama.cpp was built with a GPU",
+                              json_schema_extra={"fingerprint": False})
 
 
 class OpenAIOptions(BackendOptions):
     """Any OpenAI-compatible server (`openai`): one URL, or a list (a fleet of replicas)."""
 
-    base_url: str | list[str] | None = Field(default=None, description="OpenAI-compatible server URL, or a list (a fleet)")
+    base_url: str | list[str] | None = Field(default=None, description="OpenAI-compatible server URL, or a list (a fleet)",
+                                                    json_schema_extra={"fingerprint": False})
     api_model: str | None = Field(default=None, description="model name sent to an OpenAI-compatible server")
-    request_timeout: float = Field(default=120.0, gt=0)
+    request_timeout: float = Field(default=120.0, gt=0, json_schema_extra={"fingerprint": False})
 
 
 # backend name -> its options (the section of the same name under `generate`). `fake` has none.

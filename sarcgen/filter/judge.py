@@ -274,7 +274,7 @@ class Judge:
                 backend.load()
             info = backend.info()
             calibration = self._asked[1] if self._asked else self._calibrate(backend, report, info.model_file)
-            outcomes = judge_reviews(reviews, backend, template_name=self.recipe.generate.judge_template,
+            outcomes = judge_reviews(reviews, backend, template_name=self.recipe.filter.judge_template,
                                      progress=self.progress, gate=self.recipe.filter.judge_gate)
         finally:
             if own:
@@ -289,7 +289,7 @@ class Judge:
         from sarcgen.prompts import load_template
 
         fs = self.recipe.filter
-        cal = calibrate(backend, load_template(self.recipe.generate.judge_template), fs.judge_min_precision,
+        cal = calibrate(backend, load_template(self.recipe.filter.judge_template), fs.judge_min_precision,
                         fs.judge_min_recall, fs.judge_gate)
         report.out_dir.mkdir(parents=True, exist_ok=True)
         write_json(report.out_dir / CALIBRATION_FILE, {"model_file": model_file, **cal.to_json()})

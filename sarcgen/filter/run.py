@@ -199,7 +199,7 @@ def _write_audit(out: Path, report: FilterReport, gold_path: str | Path, gold: d
 
 def filter_fingerprint(recipe: Recipe) -> str:
     """The settings hash filter records: its section, and the judge's model and template when it judges."""
-    judge = ({"template": recipe.generate.judge_template, "backend": recipe.generate.backend,
+    judge = ({"template": recipe.filter.judge_template, "backend": recipe.generate.backend,
               "model": (recipe.filter.judge_model or recipe.model).model_dump(mode="json")} if recipe.filter.judge else None)
     return rf.settings_hash({"filter": recipe.filter.model_dump(mode="json"), "judge": judge})
 

@@ -128,11 +128,11 @@ class Driver:
     """Turns plan items into requests and results into records or rejections, in the run folder."""
 
     def __init__(self, recipe: Recipe, plan: Plan, template: PromptTemplate, state: RunState, summary: RunSummary,
-                 out: Path, log: logging.Logger, *, accept_truncated: bool = False) -> None:
+                 out: Path, log: logging.Logger, *, recipe_hash: str | None = None, accept_truncated: bool = False) -> None:
         self.recipe, self.plan, self.template, self.state, self.summary = recipe, plan, template, state, summary
         self.out, self.log, self.accept_truncated = out, log, accept_truncated
         self.target = recipe.generate.n
-        self.recipe_hash = recipe.hash()
+        self.recipe_hash = recipe_hash or recipe.hash()  # the folder's version of the fingerprint (generate.manifest)
         self.lock = threading.RLock()
         self.accepted = len(state.accepted)
         self.in_flight: dict[str, tuple[PlanItem, int, GenerationRequest]] = {}

@@ -1,11 +1,13 @@
 """manifest.json of a generate run: the recipe and model it ran with, counts per reason, tokens and
 timings summed over every session, status, and the generate stage's completion record.
 
-A folder made with another recipe hash (or shard) is refused before anything is appended to it.
+A folder made with another recipe fingerprint (or shard) is refused before anything is appended to it; the
+fingerprint is compared under the folder's own version (`fingerprint_version`, see sarcgen.fingerprint).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 from sarcgen import runfolder as rf
 from sarcgen.backends.base import ModelInfo
 from sarcgen.errors import RecipeError
+from sarcgen.fingerprint import FINGERPRINT_VERSION, VERSIONS
 from sarcgen.generate.driver import RunSummary
 from sarcgen.prompts import PromptTemplate
 from sarcgen.recipe import Recipe
@@ -23,29 +26,63 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def check_folder(out: Path, recipe_hash: str, shard: tuple[int, int] | None) -> dict[str, Any]:
-    """The previous manifest, after checking it belongs to the same recipe and shard. A missing or
-    unreadable manifest gives {} (the records' provenance is checked by `RunState.check_records`)."""
+def folder_version(out: Path, old: Mapping[str, object], record_hashes: Iterable[str], recipe: Recipe) -> int:
+    """The fingerprint version (sarcgen.fingerprint) the folder's records were made under: the manifest's
+    `fingerprint_version`; for a folder from before versions were written, the version whose fingerprint
+    of `recipe` its manifest (or, without one, its records) holds, else 1; for a new folder, this one."""
+    version = old.get("fingerprint_version")
+    if version is not None:
+        if version not in VERSIONS:
+            raise RecipeError(
+                f"{out / rf.MANIFEST}: fingerprint_version {version!r} is not one this sarcgen ({__version__}) can check "
+                f"(versions {VERSIONS[0]}-{VERSIONS[-1]}): the folder was made by a newer sarcgen",
+                "resume it with the sarcgen that made it, or pass --out NEW_DIR for a new run",
+            )
+        return int(str(version))
+    stored = old.get("recipe_hash")
+    hashes = {stored} if isinstance(stored, str) else set(record_hashes)
+    if not hashes:
+        return FINGERPRINT_VERSION
+    matching = [v for v in VERSIONS if recipe.hash(v) in hashes]
+    if matching:
+        return matching[-1]
+    return 1 if isinstance(stored, str) else FINGERPRINT_VERSION
+
+
+def folder_fingerprint(out: Path, recipe: Recipe) -> str:
+    """`recipe`'s data fingerprint under the version of the run folder `out` (this version for a new one)."""
+    return recipe.hash(folder_version(out, rf.read_manifest(out, strict=False), (), recipe))
+
+
+def check_folder(out: Path, recipe: Recipe, shard: tuple[int, int] | None,
+                 record_hashes: Iterable[str] = ()) -> tuple[dict[str, Any], int, str]:
+    """The previous manifest, the folder's fingerprint version and `recipe`'s fingerprint under it, after
+    checking the folder belongs to the same recipe and shard. A missing or unreadable manifest gives {}
+    (the records' provenance is checked by `RunState.check_records`)."""
     old = rf.read_manifest(out, strict=False)
+    version = folder_version(out, old, record_hashes, recipe)
+    recipe_hash = recipe.hash(version)
     if old.get("recipe_hash") and old["recipe_hash"] != recipe_hash:
+        older = (" (a folder of an older sarcgen, fingerprint version 1: it counted generate.judge_template and "
+                 "every backend's options too)") if version == 1 else ""
         raise RecipeError(
-            f"{out} holds a run of another recipe (hash {old['recipe_hash']}, this command resolves to {recipe_hash})",
+            f"{out} holds a run of another recipe (hash {old['recipe_hash']}, this command resolves to {recipe_hash}){older}",
             "re-run with the original recipe and flags to resume it, or pass --out NEW_DIR for a new run",
         )
     old_shard = old.get("shard")
     new_shard = f"{shard[0]}/{shard[1]}" if shard else None
     if old_shard != new_shard and ("shard" in old):
         raise RecipeError(f"{out} holds shard {old_shard}, not {new_shard}", "pass --out NEW_DIR for another shard")
-    return old
+    return old, version, recipe_hash
 
 
 class GenerateManifest:
     """The manifest of one generate call, carrying over the totals and sessions of earlier ones."""
 
-    def __init__(self, out: Path, recipe: Recipe, shard: tuple[int, int] | None, template: PromptTemplate) -> None:
+    def __init__(self, out: Path, recipe: Recipe, shard: tuple[int, int] | None, template: PromptTemplate,
+                 record_hashes: Iterable[str] = ()) -> None:
         self.out = out
-        self.recipe_hash = recipe.hash()
-        old = check_folder(out, self.recipe_hash, shard)
+        old, version, self.recipe_hash = check_folder(out, recipe, shard, record_hashes)
         self.resumed = bool(old)
         self.totals = old.get("tokens", {}) if isinstance(old.get("tokens"), dict) else {}
         self.sessions: list[dict[str, Any]] = list(old.get("sessions", [])) if isinstance(old.get("sessions"), list) else []
@@ -53,6 +90,7 @@ class GenerateManifest:
         g = recipe.generate
         self.data: dict[str, Any] = {
             "kind": "generate", "name": recipe.name, "status": "running", "recipe_hash": self.recipe_hash,
+            "fingerprint_version": version,
             "shard": f"{shard[0]}/{shard[1]}" if shard else None, "seed": g.seed, "target": g.n,
             "template": {"name": template.name, "sha256": template.sha256, "path": str(template.path)},
             "recipe": recipe.resolved(), "sarcgen_version": __version__, "created_at": old.get("created_at", self.started),

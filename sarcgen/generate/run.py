@@ -74,9 +74,9 @@ def generate_run(
     folder_lock = rf.lock_folder(job.out)
     log = _logger(job.out)
     try:
-        manifest = GenerateManifest(job.out, job.recipe, job.shard, job.template)
-        manifest.backend = backend
         state = RunState(job.out, log)
+        manifest = GenerateManifest(job.out, job.recipe, job.shard, job.template, state.hashes)
+        manifest.backend = backend
         state.check_records(job.out, manifest.recipe_hash)
         save_resolved(job.job_recipe, job.out / rf.RECIPE)
         summary = _summary_from(state, job, resumed=manifest.resumed)
@@ -90,7 +90,8 @@ def generate_run(
             return summary
         backend, info = _start_backend(job.recipe, backend, model_spec, log)
         _check_context(job, backend)
-        driver = Driver(job.recipe, job.plan, job.template, state, summary, job.out, log, accept_truncated=accept_truncated)
+        driver = Driver(job.recipe, job.plan, job.template, state, summary, job.out, log,
+                        recipe_hash=manifest.recipe_hash, accept_truncated=accept_truncated)
         manifest.backend = backend
         _drive(driver, backend, info, manifest, progress)
         return summary
