@@ -22,15 +22,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from sarcgen.errors import FileError, InputError
 from sarcgen.jsonl import read_text, write_json
+from sarcgen.runmanifest import Manifest, StageRecord, problem
 
 if TYPE_CHECKING:  # pydantic loads only where a recipe is resolved (`sarcgen run --help` reads STAGES)
     from sarcgen.recipe import Recipe
@@ -141,8 +144,27 @@ def read_manifest(folder: str | Path, *, strict: bool = True) -> dict[str, Any]:
     return obj if isinstance(obj, dict) else {}
 
 
-def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> None:
+def load_manifest(folder: str | Path, *, strict: bool = True) -> Manifest:
+    """manifest.json as a typed `Manifest` (empty when absent). A damaged one raises InputError naming
+    the key, or gives an empty one when `strict` is False (generate, which rewrites it)."""
+    raw = read_manifest(folder, strict=strict)
+    try:
+        return Manifest.model_validate(raw)
+    except ValidationError as exc:
+        if not strict:
+            return Manifest()
+        raise InputError(f"{Path(folder) / MANIFEST}: {problem(exc)}",
+                         "the run folder is damaged; re-run the stage that wrote it") from None
+
+
+def save_manifest(folder: Path, manifest: Manifest) -> None:
     """Write manifest.json atomically, keeping the stage records other processes wrote into it."""
+    write_manifest(folder, manifest.to_json())
+
+
+def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> None:
+    """Write a manifest given as JSON (a merge builds one from its parts), keeping the stage records
+    other processes wrote into it."""
     on_disk = read_manifest(folder, strict=False).get("stages")
     merged = dict(manifest)
     stages = dict(on_disk) if isinstance(on_disk, dict) else {}
@@ -151,14 +173,6 @@ def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> None:
     if stages:
         merged["stages"] = stages
     write_json(folder / MANIFEST, merged, in_place_if_full=True)
-
-
-def update_manifest(folder: Path, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    """Read manifest.json, apply `change` to it and write it back (atomically)."""
-    manifest = read_manifest(folder, strict=False)
-    change(manifest)
-    write_json(folder / MANIFEST, manifest, in_place_if_full=True)
-    return manifest
 
 
 # ------------------------------------------------------------------- records a stage reads
@@ -304,7 +318,7 @@ def fingerprints(folder: Path, names: Sequence[str]) -> dict[str, str | None]:
 
 
 def record_stage(folder: Path, stage: str, *, inputs: Mapping[str, str | None], settings: str,
-                 outputs: Sequence[str], status: str = "complete", **extra: Any) -> bool:
+                 outputs: Sequence[str], status: str = "complete", **extra: object) -> bool:
     """Write `stage`'s completion record into the folder's manifest: its status, the fingerprints
     of what it read, its settings hash and the fingerprints of what it wrote (names relative to
     `folder`). Returns False (and records nothing) while another process holds the folder's lock:
@@ -312,18 +326,18 @@ def record_stage(folder: Path, stage: str, *, inputs: Mapping[str, str | None], 
     with try_locked(folder) as locked:
         if not locked:
             return False
-        record = {"status": status, "inputs": dict(inputs), "settings": settings,
-                  "outputs": fingerprints(folder, outputs), **extra,
-                  "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        update_manifest(folder, lambda m: m.setdefault("stages", {}).__setitem__(stage, record))
+        record = StageRecord.model_validate({
+            "status": status, "inputs": dict(inputs), "settings": settings, "outputs": fingerprints(folder, outputs),
+            **extra, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        manifest = load_manifest(folder, strict=False)
+        manifest.stages = {**manifest.stages, stage: record}
+        write_json(folder / MANIFEST, manifest.to_json(), in_place_if_full=True)
     return True
 
 
-def stage_record(folder: Path, stage: str) -> dict[str, Any] | None:
-    """The completion record `record_stage` wrote for `stage`, or None."""
-    stages = read_manifest(folder, strict=False).get("stages")
-    rec = stages.get(stage) if isinstance(stages, dict) else None
-    return rec if isinstance(rec, dict) else None
+def stage_record(folder: Path, stage: str) -> StageRecord | None:
+    """The completion record `record_stage` wrote for `stage`, or None (also for a damaged one)."""
+    return load_manifest(folder, strict=False).stages.get(stage)
 
 
 def stage_is_current(folder: Path, stage: str, inputs: Mapping[str, str | None], settings: str) -> tuple[bool, str]:
@@ -332,16 +346,14 @@ def stage_is_current(folder: Path, stage: str, inputs: Mapping[str, str | None],
     rec = stage_record(folder, stage)
     if rec is None:
         return False, "no completion record"
-    if rec.get("status") != "complete":
-        return False, f"last status {rec.get('status')!r}"
-    if rec.get("settings") != settings:
+    if rec.status != "complete":
+        return False, f"last status {rec.status!r}"
+    if rec.settings != settings:
         return False, "settings changed"
-    if rec.get("inputs") != dict(inputs):
-        changed = sorted(k for k in set(rec.get("inputs") or {}) | set(inputs) if (rec.get("inputs") or {}).get(k) != inputs.get(k))
+    if rec.inputs != dict(inputs):
+        changed = sorted(k for k in set(rec.inputs) | set(inputs) if rec.inputs.get(k) != inputs.get(k))
         return False, f"input changed: {', '.join(changed)}"
-    outputs = rec.get("outputs") or {}
-    for name, fp in outputs.items():
+    for name, fp in rec.outputs.items():
         if fingerprint(folder / name) != fp:
             return False, f"output {name} changed or missing"
     return True, "complete, inputs unchanged"
-

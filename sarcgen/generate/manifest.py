@@ -7,10 +7,9 @@ fingerprint is compared under the folder's own version (`fingerprint_version`, s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from sarcgen import runfolder as rf
 from sarcgen.backends.base import ModelInfo
@@ -19,6 +18,7 @@ from sarcgen.fingerprint import FINGERPRINT_VERSION, VERSIONS
 from sarcgen.generate.driver import RunSummary
 from sarcgen.prompts import PromptTemplate
 from sarcgen.recipe import Recipe
+from sarcgen.runmanifest import Counts, Manifest, Session, StageRecord, TemplateRef, Tokens
 from sarcgen.version import __version__
 
 
@@ -26,11 +26,11 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def folder_version(out: Path, old: Mapping[str, object], record_hashes: Iterable[str], recipe: Recipe) -> int:
+def folder_version(out: Path, old: Manifest, record_hashes: Iterable[str], recipe: Recipe) -> int:
     """The fingerprint version (sarcgen.fingerprint) the folder's records were made under: the manifest's
     `fingerprint_version`; for a folder from before versions were written, the version whose fingerprint
     of `recipe` its manifest (or, without one, its records) holds, else 1; for a new folder, this one."""
-    version = old.get("fingerprint_version")
+    version = old.fingerprint_version
     if version is not None:
         if version not in VERSIONS:
             raise RecipeError(
@@ -38,40 +38,40 @@ def folder_version(out: Path, old: Mapping[str, object], record_hashes: Iterable
                 f"(versions {VERSIONS[0]}-{VERSIONS[-1]}): the folder was made by a newer sarcgen",
                 "resume it with the sarcgen that made it, or pass --out NEW_DIR for a new run",
             )
-        return int(str(version))
-    stored = old.get("recipe_hash")
-    hashes = {stored} if isinstance(stored, str) else set(record_hashes)
+        return version
+    stored = old.recipe_hash
+    hashes = {stored} if stored else set(record_hashes)
     if not hashes:
         return FINGERPRINT_VERSION
     matching = [v for v in VERSIONS if recipe.hash(v) in hashes]
     if matching:
         return matching[-1]
-    return 1 if isinstance(stored, str) else FINGERPRINT_VERSION
+    return 1 if stored else FINGERPRINT_VERSION
 
 
 def folder_fingerprint(out: Path, recipe: Recipe) -> str:
     """`recipe`'s data fingerprint under the version of the run folder `out` (this version for a new one)."""
-    return recipe.hash(folder_version(out, rf.read_manifest(out, strict=False), (), recipe))
+    return recipe.hash(folder_version(out, rf.load_manifest(out, strict=False), (), recipe))
 
 
 def check_folder(out: Path, recipe: Recipe, shard: tuple[int, int] | None,
-                 record_hashes: Iterable[str] = ()) -> tuple[dict[str, Any], int, str]:
+                 record_hashes: Iterable[str] = ()) -> tuple[Manifest, int, str]:
     """The previous manifest, the folder's fingerprint version and `recipe`'s fingerprint under it, after
     checking the folder belongs to the same recipe and shard. A missing or unreadable manifest gives {}
     (the records' provenance is checked by `RunState.check_records`)."""
-    old = rf.read_manifest(out, strict=False)
+    old = rf.load_manifest(out, strict=False)
     version = folder_version(out, old, record_hashes, recipe)
     recipe_hash = recipe.hash(version)
-    if old.get("recipe_hash") and old["recipe_hash"] != recipe_hash:
+    if old.recipe_hash and old.recipe_hash != recipe_hash:
         older = (" (a folder of an older sarcgen, fingerprint version 1: it counted generate.judge_template and "
                  "every backend's options too)") if version == 1 else ""
         raise RecipeError(
-            f"{out} holds a run of another recipe (hash {old['recipe_hash']}, this command resolves to {recipe_hash}){older}",
+            f"{out} holds a run of another recipe (hash {old.recipe_hash}, this command resolves to {recipe_hash}){older}",
             "re-run with the original recipe and flags to resume it, or pass --out NEW_DIR for a new run",
         )
-    old_shard = old.get("shard")
+    old_shard = old.shard
     new_shard = f"{shard[0]}/{shard[1]}" if shard else None
-    if old_shard != new_shard and ("shard" in old):
+    if old_shard != new_shard and "shard" in old.model_fields_set:
         raise RecipeError(f"{out} holds shard {old_shard}, not {new_shard}", "pass --out NEW_DIR for another shard")
     return old, version, recipe_hash
 
@@ -83,53 +83,51 @@ class GenerateManifest:
                  record_hashes: Iterable[str] = ()) -> None:
         self.out = out
         old, version, self.recipe_hash = check_folder(out, recipe, shard, record_hashes)
-        self.resumed = bool(old)
-        self.totals = old.get("tokens", {}) if isinstance(old.get("tokens"), dict) else {}
-        self.sessions: list[dict[str, Any]] = list(old.get("sessions", [])) if isinstance(old.get("sessions"), list) else []
+        self.resumed = bool(old.model_fields_set)
+        self.totals = old.tokens or Tokens()
+        self.sessions = list(old.sessions)
         self.started = _now()
         g = recipe.generate
-        self.data: dict[str, Any] = {
-            "kind": "generate", "name": recipe.name, "status": "running", "recipe_hash": self.recipe_hash,
-            "fingerprint_version": version,
-            "shard": f"{shard[0]}/{shard[1]}" if shard else None, "seed": g.seed, "target": g.n,
-            "template": {"name": template.name, "sha256": template.sha256, "path": str(template.path)},
-            "recipe": recipe.resolved(), "sarcgen_version": __version__, "created_at": old.get("created_at", self.started),
-        }
-        if isinstance(old.get("model"), dict):
-            self.data["model"] = old["model"]
+        self.data = Manifest(
+            kind="generate", name=recipe.name, status="running", recipe_hash=self.recipe_hash, fingerprint_version=version,
+            shard=f"{shard[0]}/{shard[1]}" if shard else None, seed=g.seed, target=g.n,
+            template=TemplateRef(name=template.name, sha256=template.sha256, path=str(template.path)),
+            recipe=recipe.resolved(), sarcgen_version=__version__, created_at=old.created_at or self.started,
+        )
+        if old.model is not None:
+            self.data.model = old.model
         self.backend: object | None = None  # set once started: a fleet or Ray pool reports its replicas
 
     def write(self, status: str, summary: RunSummary, seconds: float, info: ModelInfo | None = None) -> None:
         """Write the manifest now (status "running", "complete", "interrupted" or "failed")."""
-        this = {"started_at": self.started, "seconds": round(seconds, 3), "accepted": summary.new_accepted,
-                "prompt_tokens": summary.prompt_tokens, "completion_tokens": summary.completion_tokens}
-        pt = int(self.totals.get("prompt", 0)) + summary.prompt_tokens
-        ct = int(self.totals.get("completion", 0)) + summary.completion_tokens
-        secs = float(self.totals.get("seconds", 0.0)) + seconds
+        this = Session(started_at=self.started, seconds=round(seconds, 3), accepted=summary.new_accepted,
+                       prompt_tokens=summary.prompt_tokens, completion_tokens=summary.completion_tokens)
+        pt = self.totals.prompt + summary.prompt_tokens
+        ct = self.totals.completion + summary.completion_tokens
+        secs = self.totals.seconds + seconds
         rejected = sum(summary.rejected.values())
-        self.data.update(
-            status=status, updated_at=_now(), accepted=summary.accepted, rejected=rejected,
-            counts={"accepted": summary.accepted, "rejected": rejected,
-                    "exhausted_items": summary.exhausted, "reasons": dict(summary.rejected)},
-            tokens={"prompt": pt, "completion": ct, "seconds": round(secs, 3),
-                    "tokens_per_s": round(ct / secs, 2) if secs > 0 else None,
-                    "records_per_s": round(summary.accepted / secs, 3) if secs > 0 else None},
-            sessions=self.sessions + [this],
-        )
+        m = self.data
+        m.status, m.updated_at, m.accepted, m.rejected = status, _now(), summary.accepted, rejected
+        m.counts = Counts(accepted=summary.accepted, rejected=rejected, exhausted_items=summary.exhausted,
+                          reasons=dict(summary.rejected))
+        m.tokens = Tokens(prompt=pt, completion=ct, seconds=round(secs, 3),
+                          tokens_per_s=round(ct / secs, 2) if secs > 0 else None,
+                          records_per_s=round(summary.accepted / secs, 3) if secs > 0 else None)
+        m.sessions = self.sessions + [this]
         replica_stats = getattr(self.backend, "replica_stats", None)
         if callable(replica_stats):  # a fleet or Ray pool: what each replica did
-            self.data["replicas"] = replica_stats()
+            m.replicas = replica_stats()
         if info is not None:
-            self.data["model"] = {"file": info.model_file, "sha256": info.model_sha256, "quantization": info.quantization,
-                                  "backend": info.backend, "backend_version": info.backend_version, **info.extra}
-        self.data["stages"] = {"generate": self._stage(status, summary)}
-        rf.write_manifest(self.out, self.data)
+            m.model = {"file": info.model_file, "sha256": info.model_sha256, "quantization": info.quantization,
+                       "backend": info.backend, "backend_version": info.backend_version, **info.extra}
+        m.stages = {"generate": self._stage(status, summary)}
+        rf.save_manifest(self.out, m)
 
-    def _stage(self, status: str, summary: RunSummary) -> dict[str, Any]:
+    def _stage(self, status: str, summary: RunSummary) -> StageRecord:
         """The generate stage's completion record; outputs are fingerprinted once the session ends."""
         outputs = rf.fingerprints(self.out, [rf.GENERATED]) if status != "running" else {}
-        return {"status": status, "inputs": generate_inputs(self.recipe_hash, summary.target), "settings": self.recipe_hash,
-                "accepted": summary.accepted, "outputs": outputs, "finished_at": _now()}
+        return StageRecord(status=status, inputs=generate_inputs(self.recipe_hash, summary.target), settings=self.recipe_hash,
+                           accepted=summary.accepted, outputs=outputs, finished_at=_now())
 
 
 def generate_inputs(recipe_hash: str, target: int) -> dict[str, str | None]:
