@@ -190,11 +190,16 @@ def filter_fingerprint(recipe: Recipe) -> str:
     return rf.settings_hash({"filter": recipe.filter.model_dump(mode="json"), "judge": judge})
 
 
+def filter_inputs(run: Path) -> dict[str, str | None]:
+    """What the filter of a run folder reads: its generated.jsonl (fingerprinted)."""
+    return {rf.GENERATED: rf.fingerprint(run / rf.GENERATED)}
+
+
 def _record(out: Path, paths: Sequence[Path], recipe: Recipe) -> None:
     """Record the filter's completion in `out`'s manifest when `out` is the run folder it read."""
     if len(paths) != 1 or paths[0].resolve() != (out / rf.GENERATED).resolve():
         return
-    rf.record_stage(out, "filter", inputs={rf.GENERATED: rf.fingerprint(paths[0])}, settings=filter_fingerprint(recipe),
+    rf.record_stage(out, "filter", inputs=filter_inputs(out), settings=filter_fingerprint(recipe),
                     outputs=[name for name in OUTPUTS if (out / name).is_file()])
 
 
