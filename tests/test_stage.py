@@ -68,6 +68,8 @@ def test_sarcgen_run_asks_each_stage_then_skips_what_is_current(fakes: list[str]
     code, out, err = run_cli(argv + ["--skip", "finetune"], capsys)
     assert code == 0, err
     assert not [c for c in fakes if c.startswith("run")] and "preflight finetune" not in fakes
+    assert [c for c in fakes if not c.startswith("preflight")] == [  # each asked whether its record holds
+        f"{q} {n}" for n in pipeline.STAGES[:3] for q in ("inputs", "settings")]
     assert [line for line in out.splitlines() if line.startswith("[")] == [
         *(f"[{n}] skipped: {WHY_CURRENT} ({rf.MANIFEST})" for n in pipeline.STAGES[:3]), "[finetune] skipped: --skip"]
     fakes.clear()
