@@ -29,14 +29,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from sarcgen.errors import FileError, InputError
 from sarcgen.jsonl import read_text, write_json
-from sarcgen.runmanifest import Manifest, StageRecord, problem
 
-if TYPE_CHECKING:  # pydantic loads only where a recipe is resolved (`sarcgen run --help` reads STAGES)
+if TYPE_CHECKING:  # pydantic loads only where a recipe or manifest is read (`sarcgen run --help` reads STAGES)
     from sarcgen.recipe import Recipe
+    from sarcgen.runmanifest import Manifest, StageRecord
 
 # generate
 RECIPE = "recipe.yaml"
@@ -147,6 +145,10 @@ def read_manifest(folder: str | Path, *, strict: bool = True) -> dict[str, Any]:
 def load_manifest(folder: str | Path, *, strict: bool = True) -> Manifest:
     """manifest.json as a typed `Manifest` (empty when absent). A damaged one raises InputError naming
     the key, or gives an empty one when `strict` is False (generate, which rewrites it)."""
+    from pydantic import ValidationError
+
+    from sarcgen.runmanifest import Manifest, problem
+
     raw = read_manifest(folder, strict=strict)
     try:
         return Manifest.model_validate(raw)
@@ -326,6 +328,8 @@ def record_stage(folder: Path, stage: str, *, inputs: Mapping[str, str | None], 
     with try_locked(folder) as locked:
         if not locked:
             return False
+        from sarcgen.runmanifest import StageRecord
+
         record = StageRecord.model_validate({
             "status": status, "inputs": dict(inputs), "settings": settings, "outputs": fingerprints(folder, outputs),
             **extra, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})

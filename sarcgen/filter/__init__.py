@@ -6,5 +6,11 @@
 - `judge`: an LLM classifies each review blind; disagreements are set aside.
 - `diversity`: distinct-n, pairwise similarity, coverage and length statistics for the report.
 
-`sarcgen.filter.run.run_filter` chains them and writes the outputs.
+They are registered once, in order, in `sarcgen.filter.registry` (adding a check: one file, one
+`register` call); `sarcgen.filter.run.run_filter` chains them and writes the outputs. `STAGE` is how
+`sarcgen run` drives the filter (`sarcgen.stage.Stage`).
 """
+
+from sarcgen.filter.stage import STAGE
+
+__all__ = ["STAGE"]

@@ -21,11 +21,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sarcgen.errors import InputError
+from sarcgen.filter.check import EachAlone
 from sarcgen.jsonl import iter_jsonl
 from sarcgen.records import CLASSES, LABEL_NAMES, Review, review_class
+
+if TYPE_CHECKING:
+    from sarcgen.filter.registry import Active
+    from sarcgen.filter.report import FilterReport
 
 SENTIMENTS = ("negative", "positive", "unclear")
 ALL = "all"
@@ -203,19 +208,18 @@ def check_tallies(reviews: Sequence[Review], gold: Mapping[str, Gold],
     return sorted(rows.values(), key=lambda t: (t.stage, -t.rejected, t.reason))
 
 
-def each_alone(checks: Sequence[Any], reviews: Sequence[Review], report: Any) -> list[tuple[str, str, str]]:
-    """(stage, reason, id) for every drop each check (each record check of validate) gives when it
-    runs alone over all `reviews`. Checks that hold a model remember their verdicts, so the filter's
-    own pass afterwards does not ask again."""
+def each_alone(checks: Sequence[Active], reviews: Sequence[Review], report: FilterReport) -> list[tuple[str, str, str]]:
+    """(stage, reason, id) for every drop each check (each record check of validate, see
+    `sarcgen.filter.check.EachAlone`) gives when it runs alone over all `reviews`. Checks that hold
+    a model remember their verdicts, so the filter's own pass afterwards does not ask again."""
     drops: list[tuple[str, str, str]] = []
-    for check in checks:
-        per_record = getattr(check, "each_alone", None)
-        if per_record is not None:
-            drops += [(check.stage, reason, rid) for reason, rid in per_record(reviews, report)]
+    for active in checks:
+        if isinstance(active.check, EachAlone):
+            drops += [(active.stage, reason, rid) for reason, rid in active.check.each_alone(reviews, report)]
             continue
-        for r, v in zip(reviews, check.apply(reviews, report)):
+        for r, v in zip(reviews, active.check.apply(reviews, report)):
             if v is not None:
-                drops.append((check.stage, v.reason, r.id))
+                drops.append((active.stage, v.reason, r.id))
     return drops
 
 

@@ -160,8 +160,6 @@ def decontaminate(
 class Decontaminate:
     """Near-copies of evaluation texts as one filter stage; every match goes into the report."""
 
-    stage = "decontaminate"
-
     def __init__(self, settings: FilterSettings) -> None:
         self.settings = settings
 

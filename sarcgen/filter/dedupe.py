@@ -190,8 +190,6 @@ def dedupe(
 class Dedupe:
     """Exact and near duplicates as one filter stage: the first in plan order stays."""
 
-    stage = "dedupe"
-
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
 

@@ -214,8 +214,6 @@ class Judge:
     filter.judge_min_precision or judge_min_recall it stops the filter (`QualityError`), unless
     filter.judge_mode is "advisory", where every verdict is recorded and nothing is dropped."""
 
-    stage = "judge"
-
     def __init__(self, recipe: Recipe, backend: Backend | None = None, *, progress: bool = True) -> None:
         self.recipe = recipe
         self.backend = backend  # None: built from filter.judge_model (or model), loaded and closed here

@@ -17,18 +17,16 @@ seventy-one", "whoever scored this"); what it caught of SmolLM2-135M (12) was in
 than off topic. The encoder's similarity to the centroid of IMDB reviews did not separate them
 either (good short reviews at cosine 0.17-0.26, SmolLM2 junk at 0.18-0.58).
 
-Each check takes a `Review` and returns None (keep) or "reason: detail", like `sarcgen.filter.validate`.
+Each check takes a `Review` and returns None (keep) or a `Drop`, like `sarcgen.filter.validate`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from sarcgen.filter.check import Drop, KeepOrDrop, RecordCheck
 from sarcgen.recipe import Attributes
 from sarcgen.records import SINCERE, Review
 from sarcgen.text import find_phrase, tokens
 
-RecordCheck = Callable[[Review], "str | None"]
 LENGTH_SLACK = (0.5, 1.5)  # accepted: from half the bucket's min_words to 1.5x its max_words
 NEGATORS = frozenset("not isnt wasnt arent werent dont doesnt didnt hardly barely".split())
 
@@ -39,12 +37,12 @@ def check_length_bucket(attributes: Attributes) -> RecordCheck:
     buckets = {b.name: b for b in attributes.lengths}
     lo, hi = LENGTH_SLACK
 
-    def wrong_length(r: Review) -> str | None:
+    def wrong_length(r: Review) -> KeepOrDrop:
         b = buckets.get(r.length)
         n = len(r.text.split())
         if b is None or b.min_words * lo <= n <= b.max_words * hi:
             return None
-        return f"wrong_length: {n} words for a {b.name} review ({b.min_words}-{b.max_words} asked)"
+        return Drop("wrong_length", f"{n} words for a {b.name} review ({b.min_words}-{b.max_words} asked)")
 
     return wrong_length
 
@@ -57,20 +55,20 @@ def check_names_technique(attributes: Attributes) -> RecordCheck:
     when every device name and the word "technique" counted)."""
     phrases = {d: tokens(d) for d in attributes.devices if d != SINCERE}
 
-    def names_technique(r: Review) -> str | None:
+    def names_technique(r: Review) -> KeepOrDrop:
         if not r.sarcastic:
             return None
         words = phrases.get(r.device) or tokens(r.device)
         toks = tokens(r.text)
         n = len(words)
         if n and any(toks[i:i + n] == words for i in range(len(toks) - n + 1)):
-            return f"names_technique: {r.device!r}"
+            return Drop("names_technique", repr(r.device))
         return None
 
     return names_technique
 
 
-def check_negated_cue(r: Review) -> str | None:
+def check_negated_cue(r: Review) -> KeepOrDrop:
     """A sincere positive whose every use of the cue has a negator in the three words before it
     ("it's not too amazing"): the praise is taken back, so the review no longer reads positive.
     Sarcastic negatives are left alone: "Not quite the fantastic story I'd been promised" is
@@ -88,14 +86,14 @@ def check_negated_cue(r: Review) -> str | None:
                    for k, t in enumerate(before)):
             return None
     i = where[0]
-    return f"negated_cue: {' '.join(toks[max(0, i - 3):i + 1])!r}"
+    return Drop("negated_cue", repr(" ".join(toks[max(0, i - 3):i + 1])))
 
 
-def check_twin_cue(r: Review) -> str | None:
+def check_twin_cue(r: Review) -> KeepOrDrop:
     """A sincere twin must use its cue: the same surface word as its sarcastic partner."""
     if not (r.device == SINCERE or (r.label == 1 and not r.sarcastic)):
         return None
-    return None if find_phrase(tokens(r.text), r.cue) else f"twin_missing_cue: no {r.cue!r}"
+    return None if find_phrase(tokens(r.text), r.cue) else Drop("twin_missing_cue", f"no {r.cue!r}")
 
 
 def request_checks(attributes: Attributes | None) -> list[RecordCheck]:

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from sarcgen import runfolder as rf
 from sarcgen.errors import InputError, file_errors
-from sarcgen.filter.check import Check
+from sarcgen.filter import registry
+from sarcgen.filter.registry import Active
 from sarcgen.filter.report import FilterReport
 from sarcgen.jsonl import iter_jsonl, write_json, write_jsonl, write_text
 from sarcgen.recipe import Recipe
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from sarcgen.backends.base import Backend
     from sarcgen.filter.audit import Gold
 
-STAGES = ("read", "validate", "dedupe", "decontaminate", "judge")
 OUTPUTS = (rf.FILTERED, rf.FILTER_REJECTED, rf.FILTER_REPORT_JSON, rf.FILTER_REPORT_MD, rf.FILTER_LENGTHS_PNG,
            rf.LABEL_CHECKS, rf.FILTER_AUDIT_JSON, rf.FILTER_AUDIT_MD)
 
@@ -93,36 +93,22 @@ def _reject(rejected: list[Rejection], r: Review, stage: str, reason: str, detai
                               text=r.text, record=r.model_dump(mode="json")))
 
 
-def build_checks(recipe: Recipe, backend: Backend | None = None, *, progress: bool = True) -> list[Check]:
-    """The filter's checks in order: validate, dedupe, decontaminate, and the judge when asked for."""
-    from sarcgen.filter.decontaminate import Decontaminate
-    from sarcgen.filter.dedupe import Dedupe
-    from sarcgen.filter.judge import Judge
-    from sarcgen.filter.validate import Validate
-
-    fs = recipe.filter
-    checks: list[Check] = [Validate(fs, recipe), Dedupe(fs.near_dup_threshold), Decontaminate(fs)]
-    if fs.judge:
-        checks.append(Judge(recipe, backend, progress=progress))
-    return checks
-
-
-def apply_checks(checks: Sequence[Check], reviews: list[Review], report: FilterReport, rejected: list[Rejection],
+def apply_checks(checks: Sequence[Active], reviews: list[Review], report: FilterReport, rejected: list[Rejection],
                  *, progress: bool = True) -> list[Review]:
     """Each check in turn over what the previous ones kept; every drop becomes a `Rejection`."""
     from tqdm import tqdm
 
     bar = tqdm(total=len(checks), desc="filter", unit="stage", file=sys.stderr, disable=not progress, leave=False)
     kept = reviews
-    for check in checks:
-        bar.set_postfix_str(f"{check.stage} {len(kept)}")
-        report.stage_in[check.stage] = len(kept)
-        verdicts = check.apply(kept, report)
+    for active in checks:
+        bar.set_postfix_str(f"{active.stage} {len(kept)}")
+        report.stage_in[active.stage] = len(kept)
+        verdicts = active.check.apply(kept, report)
         if len(verdicts) != len(kept):
-            raise AssertionError(f"{check.stage}: {len(verdicts)} verdicts for {len(kept)} reviews")
+            raise AssertionError(f"{active.stage}: {len(verdicts)} verdicts for {len(kept)} reviews")
         for r, v in zip(kept, verdicts):
             if v is not None:
-                _reject(rejected, r, check.stage, v.reason, v.detail)
+                _reject(rejected, r, active.stage, v.reason, v.detail)
         kept = [r for r, v in zip(kept, verdicts) if v is None]
         bar.update(1)
     bar.close()
@@ -144,7 +130,7 @@ def _count(report: FilterReport, rejected: list[Rejection], before: list[Review]
         report.counts[rj.reason] = report.counts.get(rj.reason, 0) + 1
         report.by_stage.setdefault(rj.stage, {})[rj.reason] = report.by_stage.get(rj.stage, {}).get(rj.reason, 0) + 1
     report.counts = dict(sorted(report.counts.items()))
-    report.by_stage = {s: dict(sorted(report.by_stage[s].items())) for s in STAGES if s in report.by_stage}
+    report.by_stage = {s: dict(sorted(report.by_stage[s].items())) for s in registry.stages() if s in report.by_stage}
     report.diversity_before = dv.diversity_stats(before)
     report.diversity_after = dv.diversity_stats(kept)
 
@@ -154,7 +140,7 @@ def _write(out: Path, report: FilterReport, rejected: list[Rejection], before: l
     from sarcgen.filter import diversity as dv
     from sarcgen.filter.report import render_markdown
 
-    stage_rank = {s: k for k, s in enumerate(STAGES)}
+    stage_rank = {s: k for k, s in enumerate(registry.stages())}
     rejected.sort(key=lambda rj: (stage_rank[rj.stage], rj.plan_index if rj.plan_index is not None else -1, rj.id))
     with file_errors(out):
         out.mkdir(parents=True, exist_ok=True)
@@ -175,7 +161,7 @@ def _write(out: Path, report: FilterReport, rejected: list[Rejection], before: l
     write_text(out / rf.FILTER_REPORT_MD, render_markdown(report))
 
 
-def _each_alone(checks: Sequence[Check], before: list[Review], audit: str | Path, out: Path, recipe: Recipe,
+def _each_alone(checks: Sequence[Active], before: list[Review], audit: str | Path, out: Path, recipe: Recipe,
                 source: str) -> tuple[dict[str, Gold], list[tuple[str, str, str]]]:
     """The gold reading (read first: a bad gold file fails before any model is loaded) and every
     check alone over every record, into a scratch report (the real one is the filter's pass)."""
@@ -204,11 +190,16 @@ def filter_fingerprint(recipe: Recipe) -> str:
     return rf.settings_hash({"filter": recipe.filter.model_dump(mode="json"), "judge": judge})
 
 
+def filter_inputs(run: Path) -> dict[str, str | None]:
+    """What the filter of a run folder reads: its generated.jsonl (fingerprinted)."""
+    return {rf.GENERATED: rf.fingerprint(run / rf.GENERATED)}
+
+
 def _record(out: Path, paths: Sequence[Path], recipe: Recipe) -> None:
     """Record the filter's completion in `out`'s manifest when `out` is the run folder it read."""
     if len(paths) != 1 or paths[0].resolve() != (out / rf.GENERATED).resolve():
         return
-    rf.record_stage(out, "filter", inputs={rf.GENERATED: rf.fingerprint(paths[0])}, settings=filter_fingerprint(recipe),
+    rf.record_stage(out, "filter", inputs=filter_inputs(out), settings=filter_fingerprint(recipe),
                     outputs=[name for name in OUTPUTS if (out / name).is_file()])
 
 
@@ -251,14 +242,14 @@ def run_filter(
     if report.total == 0:
         raise InputError(f"{', '.join(map(str, paths))}: no records", "run `sarcgen generate` first")
     report.cells_before = dv.coverage(before)
-    checks = build_checks(recipe, backend, progress=progress)
+    checks = registry.build(recipe, backend, progress=progress)
     audited = _each_alone(checks, before, audit, out, recipe, recipe_source) if audit is not None else None
     kept = apply_checks(checks, list(before), report, rejected, progress=progress)
     _count(report, rejected, before, kept)
     if audited is not None and audit is not None:
         gold, alone = audited
         _write_audit(out, report, audit, gold, before, kept, alone)
-    judges = [c for c in checks if isinstance(c, Judge)]
+    judges = [a.check for a in checks if isinstance(a.check, Judge)]
     _write(out, report, rejected, before, kept, judges[0].disagreements if judges else None,
            judges[0].rows if judges else None)
     _record(out, paths, recipe)

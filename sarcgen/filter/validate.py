@@ -1,8 +1,6 @@
-"""Per-record validation: each check takes a `Review` and returns None (keep) or a reason.
-
-A reason is a short snake_case name, optionally followed by ": detail" (split off by
-`validate_record`), e.g. ``"label_leak: 'sarcastic'"``. `sarcgen.filter.run` counts drops per reason.
-"""
+"""Per-record validation: each check takes a `Review` and returns None (keep) or a `Drop`
+(a short snake_case reason and a detail, e.g. ``Drop("label_leak", "'sarcastic'")``).
+`sarcgen.filter.run` counts drops per reason."""
 
 from __future__ import annotations
 
@@ -13,15 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from sarcgen.filter.check import Drop, KeepOrDrop
+from sarcgen.filter.check import Drop, KeepOrDrop, RecordCheck
 from sarcgen.recipe import Attributes, FilterSettings, Recipe
 from sarcgen.records import SINCERE, Review
 from sarcgen.text import find_markdown, find_meta_text, find_phrase, tokens, wrapping_quote
 
 if TYPE_CHECKING:
     from sarcgen.filter.report import FilterReport
-
-RecordCheck = Callable[[Review], "str | None"]
 
 STOPWORDS = frozenset(
     "a an the and or but if of to in on at for with as by from this that these those it its is are was were be been "
@@ -58,17 +54,13 @@ _TWIST = re.compile(
 _CONTRAST = frozenset("but however though although yet except unfortunately sadly".split())
 
 
-def _reason(name: str, detail: str = "") -> str:
-    return f"{name}: {detail}" if detail else name
-
-
 def check_length(settings: FilterSettings) -> RecordCheck:
-    def length(r: Review) -> str | None:
+    def length(r: Review) -> KeepOrDrop:
         n = len(r.text.split())
         if n < settings.min_words:
-            return _reason("too_short", f"{n} words < {settings.min_words}")
+            return Drop("too_short", f"{n} words < {settings.min_words}")
         if n > settings.max_words:
-            return _reason("too_long", f"{n} words > {settings.max_words}")
+            return Drop("too_long", f"{n} words > {settings.max_words}")
         return None
 
     return length
@@ -101,16 +93,16 @@ def check_language(settings: FilterSettings) -> RecordCheck:
     """English: a cheap stopword / ASCII test, with langdetect as the tie-breaker for short or
     list-like texts that have few stopwords. Other languages: langdetect."""
 
-    def language(r: Review) -> str | None:
+    def language(r: Review) -> KeepOrDrop:
         letters = [c for c in r.text if c.isalpha()]
         if not letters:
-            return _reason("not_english", "no letters")
+            return Drop("not_english", "no letters")
         if settings.language != "en":
             lang = detect_language(r.text)
-            return None if lang in (None, settings.language) else _reason("wrong_language", f"detected {lang}")
+            return None if lang in (None, settings.language) else Drop("wrong_language", f"detected {lang}")
         non_ascii = sum(1 for c in letters if not c.isascii()) / len(letters)
         if non_ascii > 0.1:
-            return _reason("not_english", f"{non_ascii:.0%} non-ASCII letters")
+            return Drop("not_english", f"{non_ascii:.0%} non-ASCII letters")
         toks = tokens(r.text)
         share = sum(t in STOPWORDS for t in toks) / max(1, len(toks))
         if share >= 0.12:
@@ -118,44 +110,44 @@ def check_language(settings: FilterSettings) -> RecordCheck:
         lang = detect_language(r.text)
         if lang == "en":
             return None
-        return _reason("not_english", f"stopword share {share:.2f}, langdetect {lang}")
+        return Drop("not_english", f"stopword share {share:.2f}, langdetect {lang}")
 
     return language
 
 
-def check_meta_text(r: Review) -> str | None:
+def check_meta_text(r: Review) -> KeepOrDrop:
     found = find_meta_text(r.text)
-    return _reason("meta_text", repr(found)) if found is not None else None
+    return Drop("meta_text", repr(found)) if found is not None else None
 
 
-def check_label_leak(r: Review) -> str | None:
+def check_label_leak(r: Review) -> KeepOrDrop:
     m = _LEAK.search(r.text)
-    return _reason("label_leak", repr(m.group(0).strip())) if m else None
+    return Drop("label_leak", repr(m.group(0).strip())) if m else None
 
 
-def check_formatting(r: Review) -> str | None:
+def check_formatting(r: Review) -> KeepOrDrop:
     t = r.text.strip()
     quote = wrapping_quote(t)
     if quote is not None and quote not in t[1:-1]:
-        return "wrapping_quotes"
+        return Drop("wrapping_quotes")
     found = find_markdown(r.text)
-    return _reason("markdown", repr(found)) if found is not None else None
+    return Drop("markdown", repr(found)) if found is not None else None
 
 
-def check_positive_cue(r: Review) -> str | None:
+def check_positive_cue(r: Review) -> KeepOrDrop:
     """Sarcastic negatives must praise on the surface: the contrast is what makes it sarcasm."""
     if not (r.sarcastic and r.label == 0):
         return None
     toks = tokens(r.text)
     if find_phrase(toks, r.cue) or any(t in POSITIVE_WORDS for t in toks):
         return None
-    return _reason("missing_positive_cue", f"no {r.cue!r} and no positive word")
+    return Drop("missing_positive_cue", f"no {r.cue!r} and no positive word")
 
 
 STRONG_NEGATIVE = frozenset({"worst", "awful", "terrible", "unwatchable", "waste", "garbage", "trash"})
 
 
-def check_negative_twist(r: Review) -> str | None:
+def check_negative_twist(r: Review) -> KeepOrDrop:
     """Sincere twins must stay sincere: no sarcasm marker ("if you enjoy", "yeah, right"), no
     "but ... boring" turn (a negative word within eight words after a contrast word). A strong
     negative word elsewhere ("the characters in their worst moments", "feel awful in the best
@@ -166,13 +158,13 @@ def check_negative_twist(r: Review) -> str | None:
         return None
     m = _TWIST.search(r.text)
     if m:
-        return _reason("negative_twist", repr(m.group(0)))
+        return Drop("negative_twist", repr(m.group(0)))
     toks = tokens(r.text)
     strong: str | None = None
     for i, t in enumerate(toks):
         if t in NEGATIVE_WORDS and not any(p in NEGATIONS for p in toks[max(0, i - 3) : i]):
             if any(c in _CONTRAST for c in toks[max(0, i - 8) : i]):
-                return _reason("negative_twist", repr(" ".join(toks[max(0, i - 4) : i + 1])))
+                return Drop("negative_twist", repr(" ".join(toks[max(0, i - 4) : i + 1])))
             if t in STRONG_NEGATIVE and strong is None:
                 strong = " ".join(toks[max(0, i - 4) : i + 1])
     if strong is not None:
@@ -180,7 +172,7 @@ def check_negative_twist(r: Review) -> str | None:
 
         p = literal_positive(r.text)
         if p < 0.5:
-            return _reason("negative_twist", f"{strong!r}, and it reads negative (literal P(positive) {p:.2f})")
+            return Drop("negative_twist", f"{strong!r}, and it reads negative (literal P(positive) {p:.2f})")
     return None
 
 
@@ -190,20 +182,20 @@ def check_prompt_copy(messages: Callable[[Review], list[dict[str, str]]]) -> Rec
     from sarcgen.generate.reply import PROMPT_COPY
     from sarcgen.prompts import prompt_copy
 
-    def copied(r: Review) -> str | None:
+    def copied(r: Review) -> KeepOrDrop:
         what = prompt_copy(r.text, messages(r))
-        return _reason(PROMPT_COPY, what) if what else None
+        return Drop(PROMPT_COPY, what) if what else None
 
     return copied
 
 
-def check_placeholder(r: Review) -> str | None:
+def check_placeholder(r: Review) -> KeepOrDrop:
     """The generate-time placeholder rule again, for records made before it."""
     from sarcgen.generate.reply import PLACEHOLDER
     from sarcgen.text import find_placeholder
 
     slot = find_placeholder(r.text)
-    return _reason(PLACEHOLDER, repr(slot[:60])) if slot is not None else None
+    return Drop(PLACEHOLDER, repr(slot[:60])) if slot is not None else None
 
 
 def build_checks(settings: FilterSettings, messages: Callable[[Review], list[dict[str, str]]] | None = None,
@@ -227,12 +219,6 @@ def build_checks(settings: FilterSettings, messages: Callable[[Review], list[dic
     ]
 
 
-def split_reason(reason: str) -> Drop:
-    """"label_leak: 'sarcastic'" -> Drop("label_leak", "'sarcastic'")."""
-    name, _, detail = reason.partition(": ")
-    return Drop(name, detail)
-
-
 def parse_record(obj: dict[str, Any]) -> tuple[Review | None, str]:
     """A dict as a `Review`, or (None, "field: message") naming the first schema problem."""
     try:
@@ -248,16 +234,14 @@ def parse_record(obj: dict[str, Any]) -> tuple[Review | None, str]:
 def validate_record(record: Review, checks: Sequence[RecordCheck]) -> KeepOrDrop:
     """None when every check keeps the record, else the `Drop` of the first that does not."""
     for check in checks:
-        reason = check(record)
-        if reason:
-            return split_reason(reason)
+        drop = check(record)
+        if drop is not None:
+            return drop
     return None
 
 
 class Validate:
     """The record checks as one filter stage: each review is kept or dropped on its own."""
-
-    stage = "validate"
 
     def __init__(self, settings: FilterSettings, recipe: Recipe | None = None) -> None:
         self.settings, self.recipe = settings, recipe
@@ -273,9 +257,9 @@ class Validate:
         out = []
         for check in self._checks(report):
             for r in reviews:
-                reason = check(r)
-                if reason:
-                    out.append((split_reason(reason).reason, r.id))
+                drop = check(r)
+                if drop is not None:
+                    out.append((drop.reason, r.id))
         return out
 
     def _checks(self, report: FilterReport) -> list[RecordCheck]:

@@ -13,7 +13,7 @@ from tests.filter.test_run import review
 def reason(text: str, **kw) -> str | None:
     out = v.validate_record(Review.model_validate(review(1, text, **kw)),
                             v.build_checks(FilterSettings(), attributes=Attributes()))
-    return out[0] if out else None
+    return out.reason if out else None
 
 
 @pytest.mark.parametrize(

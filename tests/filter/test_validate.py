@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sarcgen.filter import validate as v
+from sarcgen.filter.check import Drop
 from sarcgen.recipe import FilterSettings
 from sarcgen.records import Review
 from tests.filter.test_run import PROV, review
@@ -16,7 +17,7 @@ def rec(text: str, **kw) -> Review:
 
 def reason(text: str, settings: FilterSettings | None = None, **kw) -> str | None:
     out = v.validate_record(rec(text, **kw), v.build_checks(settings or FilterSettings()))
-    return out[0] if out else None
+    return out.reason if out else None
 
 
 GOOD = "A great plot for anyone who enjoys guessing nothing, because every twist was announced an hour early."
@@ -91,6 +92,6 @@ def test_schema_problems_are_named() -> None:
     assert v.parse_record({**review(1, GOOD), "extra": 1})[1].startswith("extra: unknown field")
 
 
-def test_reason_with_detail_is_split() -> None:
-    assert v.validate_record(rec("Great plot, truly."), v.build_checks(FilterSettings())) == ("too_short", "3 words < 8")
+def test_a_drop_names_its_reason_and_detail() -> None:
+    assert v.validate_record(rec("Great plot, truly."), v.build_checks(FilterSettings())) == Drop("too_short", "3 words < 8")
     assert PROV["backend"] == "fake"

@@ -1,0 +1,85 @@
+"""The finetune-compare stage as `sarcgen run` drives it (`sarcgen.stage.Stage`): the same inputs and
+settings hash `sarcgen.finetune.compare.run_compare` records its completion with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sarcgen import runfolder as rf
+from sarcgen.stage import Inputs, NotReady, Stage
+
+if TYPE_CHECKING:
+    from sarcgen.recipe import Recipe
+
+
+def preflight(recipe: Recipe) -> None:
+    """The base data (or a reachable Hub), the challenge files, and the base model (local, cached or
+    reachable; never pickle weights)."""
+    from sarcgen.embedded import EMBEDDED
+    from sarcgen.errors import InputError, ModelError
+    from sarcgen.finetune.model import refuse_pickle_weights, resolve_model_path
+    from sarcgen.hub import hub_reachable
+
+    ft = recipe.finetune
+    if ft.base_data is not None and ft.base_data != EMBEDDED and not Path(ft.base_data).expanduser().exists():
+        raise InputError(f"finetune.base_data: {ft.base_data}: no such file or folder",
+                         "pass --base-data DIR_OR_FILE, e.g. ../shared/data/imdb")
+    if ft.base_data is None and not hub_reachable():
+        raise InputError(f"finetune.base_data is not set and the Hub is not reachable to download {ft.hub_dataset}",
+                         "pass --base-data DIR_OR_FILE, e.g. ../shared/data/imdb")
+    for path in ft.challenge:
+        if not Path(path).is_file():
+            raise InputError(f"finetune.challenge: {path}: no such file", "fix the recipe's finetune.challenge list")
+    model = Path(resolve_model_path(ft.base_model))
+    if model.is_dir():
+        refuse_pickle_weights(model)
+    elif not hub_reachable():
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(ft.base_model, "config.json"), str):
+            raise ModelError(f"finetune.base_model {ft.base_model!r} is not a local folder, not in the Hugging Face "
+                             "cache, and the Hub is not reachable", "pass --base-model with a local model folder")
+
+
+def settings_hash(recipe: Recipe, run: Path | None = None) -> str:
+    """The finetune section."""
+    from sarcgen.finetune.compare import compare_fingerprint
+
+    return compare_fingerprint(recipe.finetune)
+
+
+def inputs(recipe: Recipe, run: Path) -> Inputs | NotReady:
+    """The published RUN/dataset; not ready before publish."""
+    from sarcgen.finetune.compare import compare_inputs
+
+    found = compare_inputs(str(run / rf.DATASET_DIR))
+    return NotReady("nothing published") if found is None else found[1]
+
+
+def run(recipe: Recipe, folder: Path, progress: bool) -> tuple[str, str]:
+    """Compare into RUN/finetune (where `sarcgen finetune-compare --synthetic RUN` writes too)."""
+    from sarcgen.finetune.compare import run_compare
+    from sarcgen.finetune.report import REPORT_MD
+
+    out = folder / rf.FINETUNE_DIR
+    # Finished runs of this data are reused (a crashed `sarcgen run` resumes); runs of older data are redone.
+    res: dict[str, Any] = run_compare(recipe.finetune, str(folder / rf.DATASET_DIR), out, progress=progress,
+                                      replace_stale=True)
+    return "ran", f"report in {out / REPORT_MD}" + _headline(res)
+
+
+def _headline(results: dict[str, Any]) -> str:
+    """A short before/after line from results.json, if it has the usual aggregate keys."""
+    agg = results.get("aggregate") if isinstance(results, dict) else None
+    if not isinstance(agg, dict):
+        return ""
+    parts = []
+    for run_name, metrics in agg.items():
+        stat = metrics.get("challenge.accuracy") if isinstance(metrics, dict) else None
+        if isinstance(stat, dict) and "mean" in stat:
+            parts.append(f"{run_name}: challenge accuracy {stat['mean']:.2f}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+STAGE = Stage("finetune", preflight, inputs, settings_hash, run)
