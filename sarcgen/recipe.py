@@ -19,16 +19,24 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from sarcgen.backends import registry
 from sarcgen.backends.options import (
     BACKEND_OPTIONS,
+    BackendOptions,
     LlamaCppOptions,
     OpenAIOptions,
     place_flat_options,
+    plugin_sections,
 )
 from sarcgen.errors import RecipeError
 from sarcgen.generate.grounding import GroundingSettings
@@ -134,7 +142,7 @@ class GenerateSettings(Strict):
     max_retries: int = Field(default=3, ge=0, le=20)
     sampling: Sampling = Sampling()
     attributes: Attributes = Attributes()
-    backend: Literal["llamacpp", "openai", "fake"] = "llamacpp"
+    backend: str = Field(default="llamacpp", description="the engine: a registered backend (llamacpp, openai, fake or a plug-in)")
     parallel: int = Field(default=1, ge=1, le=64, description="sequences decoded at once (llamacpp) or requests in flight (openai)")
     llamacpp: LlamaCppOptions = LlamaCppOptions()
     openai: OpenAIOptions = OpenAIOptions()
@@ -143,13 +151,38 @@ class GenerateSettings(Strict):
     ray_address: str | None = Field(default=None, description="existing Ray cluster (auto, or ray://HOST:10001); default: start a local one")
     gpus_per_worker: float = Field(default=0.0, ge=0.0, description="GPUs each Ray worker asks for")
     grounding: GroundingSettings = Field(default_factory=GroundingSettings, description="rewrite mode and few-shot examples")
+    # A plug-in backend's section, spelt `generate.<name>` in a recipe (and in its dump), kept here by name.
+    plugins: dict[str, BackendOptions] = Field(default_factory=dict, exclude=True, repr=False)
 
-
-    @model_validator(mode="before")
+    @field_validator("backend")
     @classmethod
-    def _flat_backend_options(cls, data: Any) -> Any:
-        """Older recipes and CLI flags spell backend options flat: see `sarcgen.backends.options`."""
-        return place_flat_options(data)
+    def _registered(cls, v: str) -> str:
+        if registry.find(v) is None:
+            raise PydanticCustomError("unknown_backend", "{name} is not a registered backend: choose one of {names}",
+                                      {"name": repr(v), "names": ", ".join(registry.names())})
+        return v
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _backend_sections(cls, data: Any, handler: ModelWrapValidatorHandler[GenerateSettings]) -> GenerateSettings:
+        """Older recipes and CLI flags spell backend options flat, and a plug-in's section is
+        validated against its own options model: see `sarcgen.backends.options`."""
+        fields = set(cls.model_fields) - {"plugins"}
+        data = place_flat_options(data, fields)
+        return handler(plugin_sections(data, fields) if isinstance(data, dict) else data)
+
+    @model_serializer(mode="wrap")
+    def _plugin_sections_by_name(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        out.update({name: options.model_dump(mode=info.mode) for name, options in self.plugins.items()})
+        return out
+
+    def backend_options(self) -> BackendOptions | None:
+        """The selected backend's options (its section `generate.<backend>`); None for one without (fake)."""
+        if self.backend in self.plugins:
+            return self.plugins[self.backend]
+        own = getattr(self, self.backend) if self.backend in type(self).model_fields else None
+        return own if isinstance(own, BackendOptions) else None
 
 
 class FilterSettings(Strict):
@@ -280,7 +313,7 @@ class Recipe(Strict):
         """Hash of the settings that shape the *generated data* (not filter/publish/finetune)."""
         key = {"model": self.model.model_dump(mode="json"), "generate": self.generate.model_dump(mode="json")}
         for name in BACKEND_OPTIONS:  # flat, as before backends had their own sections: old runs keep their hash
-            key["generate"].update(key["generate"].pop(name))
+            key["generate"].update(key["generate"].pop(name, {}))
         # Throughput knobs and the target count do not change which plan items exist or how they
         # are prompted, so a run may be resumed (or its shards merged) with other values. Sampled
         # text at parallel > 1 differs from sequential; each record's provenance names its backend.
