@@ -325,5 +325,5 @@ class OpenAICompatBackend(Backend):
         )
 
 
-# The name the backend registry (`sarcgen.backends.BACKENDS["openai"]`) imports.
+# The name the openai BackendSpec (`sarcgen.backends.registry.BUILTINS`) imports.
 OpenAIBackend = OpenAICompatBackend
