@@ -25,13 +25,15 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-
-from sarcgen.backends.options import BACKEND_OPTIONS
+from pydantic.json_schema import JsonDict
 
 FINGERPRINT_VERSION = 2
 """The version this sarcgen writes."""
 VERSIONS = (1, 2)
 """The versions this sarcgen can check (newest last)."""
+THROUGHPUT_ONLY: JsonDict = {"fingerprint": False}
+"""`Field(json_schema_extra=THROUGHPUT_ONLY)`: a setting that changes speed, never the data (left out of
+the fingerprint, so a run resumes with another value)."""
 
 # Version 1's throughput exclusions and the backend sections it flattened, as they were.
 _V1_SKIP = ("n", "top_up_rounds", "max_generated", "n_threads", "request_timeout", "base_url", "parallel", "executor",
@@ -48,10 +50,12 @@ def fingerprinted(info: FieldInfo) -> bool:
     return not (isinstance(extra, dict) and extra.get("fingerprint") is False)
 
 
-def data_settings(settings: BaseModel) -> dict[str, object]:
-    """`settings` dumped as JSON values, without the fields that do not shape the data."""
+def data_settings(settings: BaseModel | None) -> dict[str, object]:
+    """`settings` dumped as JSON values, without the fields that do not shape the data ({} for None)."""
+    if settings is None:
+        return {}
     dump = settings.model_dump(mode="json")
-    return {name: dump[name] for name, info in type(settings).model_fields.items() if fingerprinted(info)}
+    return {name: dump[name] for name, info in type(settings).model_fields.items() if fingerprinted(info) and name in dump}
 
 
 def _digest(key: Mapping[str, object]) -> str:
@@ -70,9 +74,9 @@ def generate_fingerprint(model: BaseModel, generate: BaseModel, options: BaseMod
         return _v1(model, generate, grounded=grounded, judge_template=judge_template)
     if version != 2:
         raise ValueError(f"fingerprint version {version} is not one of {VERSIONS}")
-    # every backend's section is left out (the selected backend's data-shaping options go in under "options")
-    section = {k: v for k, v in data_settings(generate).items() if k not in BACKEND_OPTIONS}
-    section["options"] = data_settings(options) if options is not None else {}
+    # every backend's section is marked THROUGHPUT_ONLY: the selected backend's data-shaping options go in under "options"
+    section = data_settings(generate)
+    section["options"] = data_settings(options)
     if not grounded:  # recipes that do not ground keep one fingerprint whatever the grounding defaults become
         section.pop("grounding", None)
     return _digest({"version": 2, "model": model.model_dump(mode="json"), "generate": section})

@@ -17,19 +17,26 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from sarcgen.backends import registry
 from sarcgen.backends.options import (
-    BACKEND_OPTIONS,
+    BackendOptions,
     LlamaCppOptions,
     OpenAIOptions,
     place_flat_options,
+    plugin_sections,
 )
 from sarcgen.errors import RecipeError
-from sarcgen.fingerprint import FINGERPRINT_VERSION, generate_fingerprint
+from sarcgen.fingerprint import FINGERPRINT_VERSION, THROUGHPUT_ONLY, generate_fingerprint
 from sarcgen.generate.grounding import GroundingSettings
 from sarcgen.jsonl import read_text, write_text
 from sarcgen.recipe_errors import _set_dotted, format_validation_error
@@ -124,11 +131,11 @@ class GenerateSettings(Strict):
     # Fields marked {"fingerprint": False} change how fast records come, not which: left out of the
     # data fingerprint (sarcgen.fingerprint), so a run resumes with other values.
     n: int = Field(default=500, ge=1, description="records: accepted by `sarcgen generate`, kept by the filter in `sarcgen run`",
-                   json_schema_extra={"fingerprint": False})
+                   json_schema_extra=THROUGHPUT_ONLY)
     top_up_rounds: int = Field(default=3, ge=0, le=20, description="sarcgen run: top-up rounds while the filter keeps fewer than n",
-                               json_schema_extra={"fingerprint": False})
+                               json_schema_extra=THROUGHPUT_ONLY)
     max_generated: float = Field(default=4.0, ge=1.0, description="sarcgen run: generate at most this many times n records in all",
-                                 json_schema_extra={"fingerprint": False})
+                                 json_schema_extra=THROUGHPUT_ONLY)
     seed: int = 1234
     template: str = Field(default="review.j2", description="packaged template name (review.j2) or a path to a user template")
     # 1.0 from measurement (benchmarks/standin_frozen.py, frozen mean-pooled MiniLM, 5 seeds, mix 0.1): held-out
@@ -137,27 +144,52 @@ class GenerateSettings(Strict):
     max_retries: int = Field(default=3, ge=0, le=20)
     sampling: Sampling = Sampling()
     attributes: Attributes = Attributes()
-    backend: Literal["llamacpp", "openai", "fake"] = "llamacpp"
+    backend: str = Field(default="llamacpp", description="the engine: a registered backend (llamacpp, openai, fake or a plug-in)")
     parallel: int = Field(default=1, ge=1, le=64, description="sequences decoded at once (llamacpp) or requests in flight (openai)",
-                          json_schema_extra={"fingerprint": False})
+                          json_schema_extra=THROUGHPUT_ONLY)
     # Backend sections: the selected backend's data-shaping options enter the fingerprint on their own.
-    llamacpp: LlamaCppOptions = Field(default_factory=LlamaCppOptions, json_schema_extra={"fingerprint": False})
-    openai: OpenAIOptions = Field(default_factory=OpenAIOptions, json_schema_extra={"fingerprint": False})
+    llamacpp: LlamaCppOptions = Field(default_factory=LlamaCppOptions, json_schema_extra=THROUGHPUT_ONLY)
+    openai: OpenAIOptions = Field(default_factory=OpenAIOptions, json_schema_extra=THROUGHPUT_ONLY)
     executor: Literal["local", "ray"] = Field(default="local", description="local: this process; ray: one worker per model copy on a Ray cluster",
-                                             json_schema_extra={"fingerprint": False})
+                                             json_schema_extra=THROUGHPUT_ONLY)
     workers: int | None = Field(default=None, ge=1, description="Ray workers (default: what the cluster's CPUs or GPUs hold)",
-                                json_schema_extra={"fingerprint": False})
+                                json_schema_extra=THROUGHPUT_ONLY)
     ray_address: str | None = Field(default=None, description="existing Ray cluster (auto, or ray://HOST:10001); default: start a local one",
-                                    json_schema_extra={"fingerprint": False})
-    gpus_per_worker: float = Field(default=0.0, ge=0.0, description="GPUs each Ray worker asks for", json_schema_extra={"fingerprint": False})
+                                    json_schema_extra=THROUGHPUT_ONLY)
+    gpus_per_worker: float = Field(default=0.0, ge=0.0, description="GPUs each Ray worker asks for", json_schema_extra=THROUGHPUT_ONLY)
     grounding: GroundingSettings = Field(default_factory=GroundingSettings, description="rewrite mode and few-shot examples")
+    # A plug-in backend's section, spelt `generate.<name>` in a recipe (and in its dump), kept here by name.
+    plugins: dict[str, BackendOptions] = Field(default_factory=dict, exclude=True, repr=False, json_schema_extra=THROUGHPUT_ONLY)
 
-
-    @model_validator(mode="before")
+    @field_validator("backend")
     @classmethod
-    def _flat_backend_options(cls, data: Any) -> Any:
-        """Older recipes and CLI flags spell backend options flat: see `sarcgen.backends.options`."""
-        return place_flat_options(data)
+    def _registered(cls, v: str) -> str:
+        if registry.find(v) is None:
+            raise PydanticCustomError("unknown_backend", "{name} is not a registered backend: choose one of {names}",
+                                      {"name": repr(v), "names": ", ".join(registry.names())})
+        return v
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _backend_sections(cls, data: Any, handler: ModelWrapValidatorHandler[GenerateSettings]) -> GenerateSettings:
+        """Older recipes and CLI flags spell backend options flat, and a plug-in's section is
+        validated against its own options model: see `sarcgen.backends.options`."""
+        fields = set(cls.model_fields) - {"plugins"}
+        data = place_flat_options(data, fields)
+        return handler(plugin_sections(data, fields) if isinstance(data, dict) else data)
+
+    @model_serializer(mode="wrap")
+    def _plugin_sections_by_name(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        out.update({name: options.model_dump(mode=info.mode) for name, options in self.plugins.items()})
+        return out
+
+    def backend_options(self) -> BackendOptions | None:
+        """The selected backend's options (its section `generate.<backend>`); None for one without (fake)."""
+        if self.backend in self.plugins:
+            return self.plugins[self.backend]
+        own = getattr(self, self.backend) if self.backend in type(self).model_fields else None
+        return own if isinstance(own, BackendOptions) else None
 
 
 class FilterSettings(Strict):
@@ -307,8 +339,7 @@ class Recipe(Strict):
         """The fingerprint of the settings that shape the *generated data* (not filter/publish/finetune),
         under fingerprint `version` (sarcgen.fingerprint; a run folder records the version it used)."""
         g = self.generate
-        options = getattr(g, g.backend, None) if g.backend in BACKEND_OPTIONS else None
-        return generate_fingerprint(self.model, g, options, grounded=g.grounding.active(),
+        return generate_fingerprint(self.model, g, g.backend_options(), grounded=g.grounding.active(),
                                     judge_template=self.filter.judge_template, version=version)
 
 

@@ -7,52 +7,30 @@
 Several `base_url`s make the openai backend a fleet (`fleet.FleetBackend`); `executor: ray` runs
 the engine in Ray workers (`ray_pool.RayPool`); both route with `pool.ReplicaPool`.
 
-`create_backend(recipe)` picks one from `recipe.generate.backend`. Engines are registered in
-`BACKENDS` as "module:Class" strings (imported only when chosen, so `sarcgen --help` stays fast);
-the class must provide ``from_recipe(recipe, model_spec) -> Backend``. `register_backend` adds one
-at run time (tests, plug-ins).
+Each backend is one `BackendSpec` in `registry` (name, factory, options model), registered once;
+a third-party package adds one through the `sarcgen.backends` entry point group, or code calls
+`register_backend(BackendSpec(...))`. `create_backend(recipe)` builds the one
+`recipe.generate.backend` names; factories are "module:Class" strings imported only when chosen,
+so `sarcgen --help` stays fast.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING
 
 from sarcgen.backends.base import Backend, GenerationRequest, GenerationResult, ModelInfo
+from sarcgen.backends.registry import BACKENDS, BackendFactory, BackendSpec, get_spec, load_target, register_backend
 from sarcgen.errors import BackendError
 
 if TYPE_CHECKING:  # pragma: no cover
     from sarcgen.recipe import ModelSpec, Recipe
 
-BackendFactory: TypeAlias = "Callable[[Recipe, ModelSpec | None], Backend]"
-"""Builds a backend from the recipe and the model to use (None: the recipe's)."""
-
-# name -> "module:Class" (or a factory taking (recipe, model_spec)).
-BACKENDS: dict[str, str | BackendFactory] = {
-    "llamacpp": "sarcgen.backends.llamacpp:LlamaCppBackend",
-    "openai": "sarcgen.backends.openai:OpenAIBackend",
-    "fake": "sarcgen.backends.fake:FakeBackend",
-}
-# Used instead of BACKENDS["llamacpp"] when generate.parallel > 1 (continuous batching).
+# Used instead of the llamacpp factory when generate.parallel > 1 (continuous batching).
 BATCHED_LLAMACPP = "sarcgen.backends.llamacpp_batch:BatchedLlamaCppBackend"
-# Used instead of BACKENDS["openai"] when generate.openai.base_url lists several servers.
+# Used instead of the openai factory when generate.openai.base_url lists several servers.
 FLEET = "sarcgen.backends.fleet:FleetBackend"
 # Wraps the chosen engine when generate.executor is "ray": one copy per Ray worker.
 RAY_POOL = "sarcgen.backends.ray_pool:RayPool"
-
-
-def register_backend(name: str, factory: str | BackendFactory) -> None:
-    """Register an engine: a "module:Class" string or a callable ``(recipe, model_spec) -> Backend``."""
-    BACKENDS[name] = factory
-
-
-def _load(target: str, what: str) -> Any:  # the engine's class: from_recipe is its only contract
-    module, _, attr = target.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise BackendError(f"backend {what!r} is not available ({exc})", "choose another with --backend") from None
 
 
 def create_backend(recipe: Recipe, model_spec: ModelSpec | None = None) -> Backend:
@@ -61,12 +39,10 @@ def create_backend(recipe: Recipe, model_spec: ModelSpec | None = None) -> Backe
     `model_spec` overrides `recipe.model` (the filter stage's judge may use another model).
     """
     g = recipe.generate
-    name: str = g.backend
-    if name not in BACKENDS:
-        raise BackendError(f"unknown backend {name!r}", f"choose one of {', '.join(sorted(BACKENDS))}")
-    target = BACKENDS[name]
+    spec = get_spec(g.backend)
     if g.executor == "ray":
-        return _load(RAY_POOL, "ray executor").from_recipe(recipe, model_spec)
+        return load_target(RAY_POOL, "ray executor").from_recipe(recipe, model_spec)
+    target, name = spec.factory, spec.name
     if name == "llamacpp" and g.parallel > 1:
         target, name = BATCHED_LLAMACPP, f"llamacpp (parallel={g.parallel})"
     if name == "openai" and isinstance(g.openai.base_url, list):
@@ -74,17 +50,19 @@ def create_backend(recipe: Recipe, model_spec: ModelSpec | None = None) -> Backe
 
         if len(base_urls(g.openai.base_url)) > 1:
             target, name = FLEET, "openai fleet"
-    if callable(target):
-        return target(recipe, model_spec)
-    cls = _load(target, name)
-    if name == "fake" and not hasattr(cls, "from_recipe"):
-        return cls()
-    return cls.from_recipe(recipe, model_spec)
+    made = load_target(target, name) if isinstance(target, str) else target
+    backend = made.from_recipe(recipe, model_spec) if hasattr(made, "from_recipe") else made(recipe, model_spec)
+    if not isinstance(backend, Backend):
+        raise BackendError(f"backend {spec.name!r} made a {type(backend).__name__}, which is not a sarcgen Backend",
+                           "subclass sarcgen.backends.Backend (it gives the optional capabilities their defaults)")
+    return backend
 
 
 __all__ = [
     "BACKENDS",
     "Backend",
+    "BackendFactory",
+    "BackendSpec",
     "GenerationRequest",
     "GenerationResult",
     "ModelInfo",

@@ -67,7 +67,17 @@ class ModelInfo:
 
 @runtime_checkable
 class Backend(Protocol):
+    """What every engine does (`load`, `info`, `generate`, `close`), plus optional capabilities
+    with defaults. Subclass it explicitly, so an engine inherits the defaults of what it lacks and
+    callers ask plainly (`backend.status_line()`), never probe with `getattr`."""
+
     name: str
+    n_ctx: int | None = None
+    """Tokens one sequence may hold (prompt + reply), where the engine has a fixed context; None
+    where it does not (a server). Generate checks the first prompt and its longest reply fit."""
+    loaded: bool = True
+    """False while a backend handed in still needs `load()`; an engine that does not track it
+    counts as loaded (whoever passes a backend in loads it)."""
 
     def load(self) -> None:
         """Load the model (heavy imports happen here). Raises `ModelError` with a clear message."""
@@ -80,3 +90,15 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Free the model."""
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
+        """Tokens the chat prompt of `messages` takes once rendered; None where the engine cannot count here."""
+        return None
+
+    def status_line(self) -> str | None:
+        """`2/3 up [0:14 1:12 2:0(down)]` for a fleet or a Ray pool (shown beside the progress bar); None for one engine."""
+        return None
+
+    def replica_stats(self) -> dict[str, Any] | None:
+        """What each replica of a fleet or Ray pool did (manifest.json `replicas`); None for one engine."""
+        return None

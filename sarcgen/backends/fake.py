@@ -7,13 +7,17 @@ request is recorded in `.requests` so tests can assert on the prompts that were 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
-from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
+from sarcgen.backends.base import Backend, GenerationRequest, GenerationResult, ModelInfo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sarcgen.recipe import ModelSpec, Recipe
 
 Reply = str | GenerationResult
 
 
-class FakeBackend:
+class FakeBackend(Backend):
     name = "fake"
 
     def __init__(self, replies: list[Reply] | Callable[[GenerationRequest], Reply] | None = None) -> None:
@@ -21,6 +25,11 @@ class FakeBackend:
         self.requests: list[GenerationRequest] = []
         self.loaded = False
         self._i = 0
+
+    @classmethod
+    def from_recipe(cls, recipe: Recipe, model_spec: ModelSpec | None = None) -> FakeBackend:
+        """The default replies: a recipe has no section for the fake backend."""
+        return cls()
 
     def load(self) -> None:
         self.loaded = True

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
+from sarcgen.backends.base import Backend, GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.errors import BackendError, ModelError
 from sarcgen.recipe import ModelSpec
 
@@ -110,7 +110,7 @@ def gguf_model_info(backend: LlamaCppBackend | BatchedLlamaCppBackend, **extra: 
     )
 
 
-class LlamaCppBackend:
+class LlamaCppBackend(Backend):
     """Sequential llama-cpp-python backend. `load()` resolves, validates and loads the GGUF."""
 
     name = "llamacpp"
@@ -126,7 +126,7 @@ class LlamaCppBackend:
         verbose: bool = False,
     ) -> None:
         self.model_spec = model_spec
-        self.n_ctx = n_ctx
+        self.n_ctx: int = n_ctx
         self.n_threads = n_threads or os.cpu_count() or 1
         self.n_gpu_layers = n_gpu_layers
         self.n_batch = n_batch

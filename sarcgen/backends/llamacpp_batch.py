@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
+from sarcgen.backends.base import Backend, GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.backends.llamacpp import ChatTemplate, gguf_model_info, import_llama_cpp
 from sarcgen.backends.llamacpp_log import route_llama_logs
 from sarcgen.backends.llamacpp_lowlevel import (
@@ -72,7 +72,7 @@ class _Slot:
     batch_idx: int = -1  # index of this slot's logits in the last batch, -1 when none
 
 
-class BatchedLlamaCppBackend:
+class BatchedLlamaCppBackend(Backend):
     """llama.cpp on a local GGUF with `parallel` sequences decoded at once (continuous batching)."""
 
     name = "llamacpp"
@@ -95,7 +95,7 @@ class BatchedLlamaCppBackend:
             raise BackendError(f"parallel must be at least 1, got {parallel}")
         self.model_spec = model_spec
         self.parallel = parallel
-        self.n_ctx = n_ctx  # the most one sequence may hold (prompt + reply)
+        self.n_ctx: int = n_ctx  # the most one sequence may hold (prompt + reply)
         self.kv_size = kv_size  # total KV cells; None: sized from the first requests
         self.n_threads = n_threads or os.cpu_count() or 1
         self.n_gpu_layers = n_gpu_layers

@@ -23,7 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
+from sarcgen.backends.base import Backend, GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.errors import BackendError, ReplicaUnavailable
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def env_number(name: str, default: Any, kind: type) -> Any:
     return value
 
 
-class OpenAICompatBackend:
+class OpenAICompatBackend(Backend):
     """Chat completions from an OpenAI-compatible server, `concurrency` requests in flight."""
 
     name = "openai"
@@ -325,5 +325,5 @@ class OpenAICompatBackend:
         )
 
 
-# The name the backend registry (`sarcgen.backends.BACKENDS["openai"]`) imports.
+# The name the openai BackendSpec (`sarcgen.backends.registry.BUILTINS`) imports.
 OpenAIBackend = OpenAICompatBackend

@@ -15,9 +15,14 @@ recipe.yaml of an older sarcgen does), so it can never be accepted and ignored.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from sarcgen.backends import registry
+from sarcgen.fingerprint import THROUGHPUT_ONLY, data_settings
 
 
 class BackendOptions(BaseModel):
@@ -33,39 +38,67 @@ class LlamaCppOptions(BackendOptions):
 
     n_ctx: int = Field(default=4096, ge=256, description="context per sequence (prompt + reply)")
     n_threads: int | None = Field(default=None, ge=1, description="llama.cpp threads (default: all cores)",
-                                     json_schema_extra={"fingerprint": False})
+                                  json_schema_extra=THROUGHPUT_ONLY)
     n_gpu_layers: int = Field(default=-1, description="-1 offloads every layer when llama.cpp was built with a GPU",
-                              json_schema_extra={"fingerprint": False})
+                              json_schema_extra=THROUGHPUT_ONLY)
 
 
 class OpenAIOptions(BackendOptions):
     """Any OpenAI-compatible server (`openai`): one URL, or a list (a fleet of replicas)."""
 
     base_url: str | list[str] | None = Field(default=None, description="OpenAI-compatible server URL, or a list (a fleet)",
-                                                    json_schema_extra={"fingerprint": False})
+                                             json_schema_extra=THROUGHPUT_ONLY)
     api_model: str | None = Field(default=None, description="model name sent to an OpenAI-compatible server")
-    request_timeout: float = Field(default=120.0, gt=0, json_schema_extra={"fingerprint": False})
+    request_timeout: float = Field(default=120.0, gt=0, json_schema_extra=THROUGHPUT_ONLY)
 
 
-# backend name -> its options (the section of the same name under `generate`). `fake` has none.
-BACKEND_OPTIONS: dict[str, type[BackendOptions]] = {"llamacpp": LlamaCppOptions, "openai": OpenAIOptions}
+class _OptionModels(Mapping[str, type[BackendOptions]]):
+    """`BACKEND_OPTIONS`: backend name -> its options model (the section of the same name under
+    `generate`), a live view of `sarcgen.backends.registry`; a backend without options (`fake`) is absent."""
+
+    def __getitem__(self, name: str) -> type[BackendOptions]:
+        spec = registry.find(name)
+        model = spec.options_model() if spec is not None else None
+        if model is None:
+            raise KeyError(name)
+        return model
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([name for name, spec in registry.specs().items() if spec.options is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
-def owner_of(key: str) -> str | None:
-    """The backend whose option `key` is, or None."""
-    return next((name for name, cls in BACKEND_OPTIONS.items() if key in cls.model_fields), None)
+BACKEND_OPTIONS: Mapping[str, type[BackendOptions]] = _OptionModels()
 
 
-def place_flat_options(data: Any) -> Any:
+def data_options(spec_or_options: registry.BackendSpec | BackendOptions | None) -> dict[str, object]:
+    """The options that shape the generated data, as JSON: every field but those marked
+    `THROUGHPUT_ONLY`. A spec gives its defaults; None (a backend without options) gives {}."""
+    if isinstance(spec_or_options, registry.BackendSpec):
+        model = spec_or_options.options_model()
+        spec_or_options = model() if model is not None else None
+    return data_settings(spec_or_options)
+
+
+def owner_of(key: str, prefer: str | None = None) -> str | None:
+    """The backend whose option `key` is (`prefer` when several have it), or None."""
+    owners = [name for name, cls in BACKEND_OPTIONS.items() if key in cls.model_fields]
+    return prefer if prefer in owners else next(iter(owners), None)
+
+
+def place_flat_options(data: Any, fields: Collection[str] = ()) -> Any:
     """Move flat backend options of a `generate` mapping into their backend's section (see the
     module docstring). A flat option of another backend than the selected one stays where it is,
-    so validation reports it (with its line) as misplaced; one holding its default is dropped."""
+    so validation reports it (with its line) as misplaced; one holding its default is dropped.
+    Keys in `fields` (the settings' own) are never a backend's option."""
     if not isinstance(data, dict):
         return data
     data = dict(data)
     backend = data.get("backend", "llamacpp")
-    for key in [k for k in data if owner_of(k)]:
-        owner = owner_of(key)
+    for key in [k for k in data if k not in fields and owner_of(k)]:
+        owner = owner_of(key, prefer=backend)
         assert owner is not None
         default = BACKEND_OPTIONS[owner].model_fields[key].default
         if owner != backend and data[key] != default:
@@ -91,3 +124,30 @@ def misplaced(loc: tuple[Any, ...]) -> str | None:
         return (f"an option of the {owner} backend, but generate.backend is another one: set generate.backend "
                 f"(--backend) to {owner}, or leave it out")
     return None
+
+
+def plugin_sections(data: dict[str, Any], fields: Collection[str]) -> dict[str, Any]:
+    """`data` (a `generate` mapping) with the sections of registered backends that have no field
+    of their own (`generate.<plug-in>`) validated against their options model into `plugins`; the
+    selected backend's section is filled with its defaults when absent. A bad option raises the
+    `ValidationError` at `generate.<name>.<key>`, so it is reported with its file and line."""
+    if "plugins" in data:  # the sections' store, not a key a recipe may spell
+        raise ValidationError.from_exception_data(
+            "GenerateSettings", [{"type": "extra_forbidden", "loc": ("plugins",), "input": data["plugins"]}])
+    models = {k: BACKEND_OPTIONS[k] for k in data if k not in fields and k in BACKEND_OPTIONS}
+    selected = data.get("backend")
+    if isinstance(selected, str) and selected not in fields and selected in BACKEND_OPTIONS:
+        models[selected] = BACKEND_OPTIONS[selected]
+    if not models:
+        return data
+    sections = {name: data.get(name, {}) for name in models}
+    checked = _sections_model(tuple(sorted(models.items()))).model_validate(sections)
+    rest = {k: v for k, v in data.items() if k not in models}
+    return {**rest, "plugins": {name: getattr(checked, f"s_{name}") for name in models}}
+
+
+@lru_cache(maxsize=64)
+def _sections_model(models: tuple[tuple[str, type[BackendOptions]], ...]) -> type[BaseModel]:
+    """A model of these backends' sections (fields aliased by backend name, so errors say `<name>.<key>`)."""
+    fields: dict[str, Any] = {f"s_{name}": (model, Field(alias=name)) for name, model in models}
+    return create_model("BackendSections", __config__=ConfigDict(extra="forbid", protected_namespaces=()), **fields)

@@ -34,7 +34,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
+from sarcgen.backends.base import Backend, GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.backends.openai import env_number
 from sarcgen.errors import BackendError, ReplicaUnavailable
 
@@ -97,7 +97,7 @@ class _Routing:
     exhausted: bool = False
 
 
-class ReplicaPool:
+class ReplicaPool(Backend):
     """A `Backend` over replicas (set `self.replicas` in `load()`); subclasses provide `load`/`info`."""
 
     name = "pool"

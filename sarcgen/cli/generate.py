@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sarcgen.cli.options import grounding_options, grounding_overrides, overrides, recipe_option, threads_option, url_option
+from sarcgen.cli.options import backend_option, grounding_options, grounding_overrides, overrides, recipe_option, threads_option, url_option
 
 
 @click.command("generate")
@@ -26,8 +26,7 @@ from sarcgen.cli.options import grounding_options, grounding_overrides, override
 @click.option("--max-tokens", type=int, default=None, help="generate.sampling.max_tokens (longer replies are rejected as truncated)")
 @click.option("--twin-ratio", type=float, default=None, help="Share of sarcastic items that get a sincere twin (0-1).")
 @click.option("--max-retries", type=int, default=None, help="Retries per item, each with a new seed.")
-@click.option("--backend", type=click.Choice(["llamacpp", "openai", "fake"]), default=None,
-              help="llamacpp (in-process, default), openai (an OpenAI-compatible server), fake (tests).")
+@backend_option
 @click.option("--base-url", "base_url", multiple=True, metavar="URL",
               help="Server URL for --backend openai, e.g. http://127.0.0.1:8080/v1. Repeat it for a fleet of "
                    "replicas (least-in-flight routing, failover).")

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sarcgen.cli.options import grounding_options, grounding_overrides, overrides
+from sarcgen.cli.options import backend_option, grounding_options, grounding_overrides, overrides
 
 
 @click.command("loop")
@@ -23,7 +23,7 @@ from sarcgen.cli.options import grounding_options, grounding_overrides, override
 @click.option("--base-model", default=None, help="Encoder to fine-tune (name or local dir).")
 @click.option("--base-data", default=None, help="Local IMDB files instead of the Hub's stanfordnlp/imdb.")
 @click.option("--freeze-encoder/--no-freeze-encoder", default=None, help="Train only the head on cached features (fast).")
-@click.option("--backend", type=click.Choice(["llamacpp", "openai", "fake"]), default=None, help="Generation backend.")
+@backend_option
 @grounding_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def loop(recipe: Path, dev: Path, rounds: int, out: Path | None, model: str | None, n: int | None, base_model: str | None,

@@ -15,6 +15,49 @@ recipe_option = click.option(
     help="YAML recipe (see recipes/). Flags override its values.",
 )
 
+
+class BackendName(click.ParamType):
+    """A registered backend's name (builtins and plug-ins), read from the registry when parsed or
+    shown, so `--backend` and `--help` know every backend `generate.backend` accepts."""
+
+    name = "backend"
+
+    def _names(self) -> list[str]:
+        from sarcgen.backends.registry import names
+
+        return names()
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "[" + "|".join(self._names()) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        names = self._names()
+        if value not in names:
+            self.fail(f"{value!r} is not a registered backend: choose one of {', '.join(names)}", param, ctx)
+        return str(value)
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(n) for n in self._names() if n.startswith(incomplete)]
+
+
+class _BackendOption(click.Option):
+    """`--backend`, whose help lists each registered backend with its spec's description."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from sarcgen.backends.registry import specs
+
+        described = "; ".join(f"{name}: {spec.description}" if spec.description else name for name, spec in specs().items())
+        self.help = f"Which engine generates (generate.backend). {described}."
+        return super().get_help_record(ctx)
+
+
+def backend_option(f: Any) -> Any:
+    """`--backend NAME`, any registered backend (generate.backend), the same in every command."""
+    return click.option("--backend", cls=_BackendOption, type=BackendName(), default=None)(f)
+
+
 THREADS = click.IntRange(min=1)
 """The one rule for --threads in every command: a count of at least 1; leave it out for all cores."""
 

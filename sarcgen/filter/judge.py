@@ -268,7 +268,7 @@ class Judge:
 
             backend = create_backend(judge_recipe(self.recipe), self.recipe.filter.judge_model or self.recipe.model)
         try:
-            if own or not getattr(backend, "loaded", True):
+            if own or not backend.loaded:
                 backend.load()
             info = backend.info()
             calibration = self._asked[1] if self._asked else self._calibrate(backend, report, info.model_file)

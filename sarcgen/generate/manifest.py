@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sarcgen import runfolder as rf
-from sarcgen.backends.base import ModelInfo
+from sarcgen.backends.base import Backend, ModelInfo
 from sarcgen.errors import RecipeError
 from sarcgen.fingerprint import FINGERPRINT_VERSION, VERSIONS
 from sarcgen.generate.driver import RunSummary
@@ -96,7 +96,7 @@ class GenerateManifest:
         )
         if old.model is not None:
             self.data.model = old.model
-        self.backend: object | None = None  # set once started: a fleet or Ray pool reports its replicas
+        self.backend: Backend | None = None  # set once started: a fleet or Ray pool reports its replicas
 
     def write(self, status: str, summary: RunSummary, seconds: float, info: ModelInfo | None = None) -> None:
         """Write the manifest now (status "running", "complete", "interrupted" or "failed")."""
@@ -114,9 +114,9 @@ class GenerateManifest:
                           tokens_per_s=round(ct / secs, 2) if secs > 0 else None,
                           records_per_s=round(summary.accepted / secs, 3) if secs > 0 else None)
         m.sessions = self.sessions + [this]
-        replica_stats = getattr(self.backend, "replica_stats", None)
-        if callable(replica_stats):  # a fleet or Ray pool: what each replica did
-            m.replicas = replica_stats()
+        replicas = self.backend.replica_stats() if self.backend is not None else None
+        if replicas is not None:  # a fleet or Ray pool: what each replica did
+            m.replicas = replicas
         if info is not None:
             m.model = {"file": info.model_file, "sha256": info.model_sha256, "quantization": info.quantization,
                        "backend": info.backend, "backend_version": info.backend_version, **info.extra}

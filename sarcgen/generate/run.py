@@ -140,12 +140,14 @@ def _summary_from(state: RunState, job: _Job, *, resumed: bool) -> RunSummary:
 def _check_context(job: _Job, backend: Backend) -> None:
     """A prompt plus its longest reply must fit the model's context, checked once before the first
     request (otherwise every request fails, or every reply is cut short, with no word of n_ctx)."""
-    count, n_ctx = getattr(backend, "prompt_tokens", None), getattr(backend, "n_ctx", None)
-    if not callable(count) or not isinstance(n_ctx, int):
+    n_ctx = backend.n_ctx
+    if n_ctx is None:
         return
     g = job.recipe.generate
     item = job.plan.items(1)[0]
-    prompt = int(count(review_messages(job.template, item, g.attributes)))
+    prompt = backend.prompt_tokens(review_messages(job.template, item, g.attributes))
+    if prompt is None:
+        return
     need = prompt + g.sampling.max_tokens
     if need > n_ctx:
         backend.close()
@@ -251,7 +253,7 @@ def _close_log(log: logging.Logger) -> None:
         log.removeHandler(h)
 
 
-def _replicas(backend: Any) -> str:
+def _replicas(backend: Backend) -> str:
     """`, 2/2 up [0:14 1:12]` for a fleet or a Ray pool (records per replica), else nothing."""
-    line = getattr(backend, "status_line", None)
-    return f", {line()}" if callable(line) else ""
+    line = backend.status_line()
+    return f", {line}" if line is not None else ""
