@@ -22,7 +22,8 @@ def default_out_dir(output_dir: str, synthetic: str) -> Path:
 
 @click.command("finetune-compare")
 @click.option("--synthetic", "-s", required=True, metavar="SRC",
-              help="synthetic data: a run folder, a published dataset folder, a records .jsonl, or a Hub dataset id")
+              help="synthetic data: a run folder (read from RUN/dataset: run `sarcgen publish RUN` first), a published "
+                   "dataset folder, a Hub dataset id, or a plain records .jsonl (the one source split in memory, as publish would)")
 @click.option("--recipe", "-r", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="YAML recipe (its finetune section) [default: SRC's recipe.yaml when SRC is a run folder]")
 @click.option("--base-model", default=None, help="model folder or Hub id [recipe: bert-base-uncased]")

@@ -33,7 +33,6 @@ from sarcgen.finetune.runs import (
     plan_runs,
     sample_ids_sha256,
     save_record,
-    source_sha256,
     textset_sha256,
     training_fingerprint,
 )
@@ -45,6 +44,7 @@ from sarcgen.finetune.synthetic_data import (
     shortfall,
     shortfall_line,
     source_keys,
+    synthetic_location,
 )
 from sarcgen.finetune.train import (
     load_checkpoint,
@@ -111,6 +111,14 @@ def load_compare_data(settings: FinetuneSettings, synthetic: str, challenge_file
     return CompareData(base, syn, challenges, synthetic)
 
 
+def synthetic_sha256(source: str) -> str | None:
+    """The one fingerprint of the synthetic data: `rf.fingerprint` of the file or folder it was read
+    from (a run folder's RUN/dataset, as the manifest records it); None for a Hub id, whose rows are
+    fingerprinted by content (`synthetic_rows_sha256`)."""
+    path = synthetic_location(source)
+    return rf.fingerprint(path) if path is not None else None
+
+
 def input_fingerprints(data: CompareData, settings: FinetuneSettings) -> dict[str, Any]:
     """What the numbers depend on, for results.json and for matching finished runs on resume."""
     from sarcgen.version import __version__
@@ -119,7 +127,7 @@ def input_fingerprints(data: CompareData, settings: FinetuneSettings) -> dict[st
         "sarcgen_version": __version__,
         "model": model_fingerprint(settings.base_model),
         "synthetic_source": data.synthetic_source,
-        "synthetic_sha256": source_sha256(data.synthetic_source),
+        "synthetic_sha256": synthetic_sha256(data.synthetic_source),
         "synthetic_rows_sha256": {s: textset_sha256(t) for s, t in data.synthetic.items()},
         "imdb_source": data.base.source,
         "imdb_pool_removed": data.base.removed,
@@ -225,17 +233,13 @@ def compare_fingerprint(settings: FinetuneSettings, challenge_files: list[str] |
 
 
 def compare_inputs(synthetic: str) -> tuple[Path, dict[str, str | None]] | None:
-    """(run folder, fingerprints of what the comparison reads from it) when `synthetic` is a run
-    folder (its records file, split with its recipe's publish section) or a run's dataset/ folder."""
+    """(run folder, {"dataset": fingerprint of RUN/dataset}) when `synthetic` is a run folder or its
+    dataset/ folder: what the comparison read, recorded in the manifest; the same fingerprint as
+    results.json's `synthetic_sha256`, whichever of the two paths was given."""
     run = rf.run_folder_of(synthetic)
     if run is None:
         return None
-    path = Path(synthetic).expanduser()
-    if path.resolve() != run.resolve():
-        return run, {rf.DATASET_DIR: rf.fingerprint(path)}
-    source, _ = rf.records_file(run)
-    split = rf.resolve_recipe(None, run, stage="publish").recipe.publish
-    return run, {source.name: rf.fingerprint(source), "publish": rf.settings_hash(split)}
+    return run, {rf.DATASET_DIR: rf.fingerprint(run / rf.DATASET_DIR)}
 
 
 def _record(found: tuple[Path, dict[str, str | None]] | None, out: Path, settings: str) -> None:

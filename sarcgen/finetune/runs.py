@@ -87,20 +87,6 @@ def sample_ids_sha256(ts: TextSet) -> str:
     return sha256_text(ids) if ids else textset_sha256(ts)
 
 
-def source_sha256(src: str) -> str | None:
-    """sha256 of a synthetic source on disk: the file, or a folder's data files in name order."""
-    p = Path(src).expanduser()
-    if p.is_file():
-        return file_sha256(p)
-    if not p.is_dir():
-        return None  # a Hub id: its rows are fingerprinted by content instead
-    for name in ("filtered.jsonl", "generated.jsonl"):
-        if (p / name).is_file():
-            return file_sha256(p / name)
-    files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in (".parquet", ".arrow", ".jsonl"))
-    return sha256_text([f"{f.relative_to(p)}:{file_sha256(f)}" for f in files]) if files else None
-
-
 def model_fingerprint(name: str) -> dict[str, Any]:
     """The model name, its resolved path and the sha256 of its weights when they are local."""
     from sarcgen.finetune.model import resolve_model_path

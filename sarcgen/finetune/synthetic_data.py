@@ -1,8 +1,11 @@
-"""The synthetic splits for run B: from a run folder, a published folder, a JSONL file or a Hub id.
+"""The synthetic splits for run B: the one reader finetune-compare (and the loop) takes them from.
 
-`sarcgen.publish.load.load_synthetic` (publish's round trip) reads run folders, published folders and
-Hub ids; a bare JSONL of records is read here, leniently, so hand-made data works too, and split by
-publish's own `split_records`. Either way the result is three `TextSet`s.
+A run folder is read from what `sarcgen publish` wrote (RUN/dataset), never split again in
+memory, so the comparison trains on exactly the published rows and fingerprints them the same way
+whichever path led there (`synthetic_location`, `rf.fingerprint`). A published folder or a Hub id
+goes through `sarcgen.publish.load.load_synthetic`. A plain records .jsonl (hand-made data, or
+generated.jsonl) is the one in-memory path: read leniently here and split by publish's own
+`split_records`. Either way the result is three `TextSet`s.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sarcgen import runfolder as rf
 from sarcgen.errors import InputError
 from sarcgen.finetune.data import META_COLUMNS, TextSet, clean_text, validate_table
 from sarcgen.publish.split import SPLITS, split_records
@@ -95,22 +99,45 @@ def _from_records(path: Path, settings: PublishSettings) -> dict[str, TextSet]:
     return out
 
 
-def load_synthetic_splits(src: str, settings: PublishSettings | None = None) -> dict[str, TextSet]:
+def synthetic_location(src: str) -> Path | None:
+    """The local file or folder the synthetic rows are read from (a run folder: its published
+    RUN/dataset); None for a Hub id. What the comparison fingerprints and the manifest records."""
+    p = Path(src).expanduser()
+    run = rf.run_folder_of(p)
+    if run is not None:
+        return run / rf.DATASET_DIR
+    return p if p.exists() else None
+
+
+def published_dataset(src: str) -> Path:
+    """RUN/dataset of a run folder (or that folder itself), once publish has finished writing it."""
+    from sarcgen.publish.run import publish_complete
+
+    run = rf.run_folder_of(src)
+    if run is None or not publish_complete(run / rf.DATASET_DIR):
+        raise InputError(f"{Path(src) if run is None else run / rf.DATASET_DIR}: not published yet "
+                         "(finetune-compare reads a run folder's published dataset)",
+                         f"run `sarcgen publish {run or src}` first, or `sarcgen run`, which publishes before it compares")
+    return run / rf.DATASET_DIR
+
+
+def load_synthetic_splits(src: str) -> dict[str, TextSet]:
     """train / validation / test TextSets of the synthetic data; an empty train split is an error.
 
-    A bare .jsonl is read leniently here (only text and label are required, so hand-made data
-    works) and split by the same `split_records` as publish (`settings`, default the defaults).
-    Everything else (run folder, published folder, Hub id) goes through
-    `sarcgen.publish.load.load_synthetic`, which splits a run exactly as publish does (by default
-    with the run's recipe.yaml publish section).
+    A run folder (or its dataset/ folder) is read from RUN/dataset, as publish wrote it; a plain
+    records .jsonl is read leniently (only text and label are required, so hand-made data works)
+    and split in memory by publish's `split_records` with the default split settings. A published
+    folder elsewhere or a Hub id goes through `sarcgen.publish.load.load_synthetic`.
     """
     from sarcgen.publish.load import load_synthetic
 
     p = Path(src).expanduser()
-    if p.is_file() and p.suffix == ".jsonl":
-        splits = _from_records(p, settings or PublishSettings())
+    if rf.run_folder_of(p) is not None:
+        splits = _from_datasetdict(load_synthetic(published_dataset(src)), src)
+    elif p.is_file() and p.suffix == ".jsonl":
+        splits = _from_records(p, PublishSettings())
     else:
-        splits = _from_datasetdict(load_synthetic(src, settings), src)
+        splits = _from_datasetdict(load_synthetic(src), src)
     if len(splits["train"]) == 0:
         raise InputError(f"{src}: the synthetic training split is empty",
                          "generate and filter some reviews first (sarcgen generate / sarcgen filter)")

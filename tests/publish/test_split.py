@@ -24,12 +24,12 @@ def test_the_same_jsonl_splits_the_same_via_publish_and_finetune_compare(tmp_pat
     run = tmp_path / "run"
     run.mkdir()
     write_jsonl(run / "filtered.jsonl", reviews)
-    publish_run(run, tmp_path / "pub", PublishSettings())
+    publish_run(run, run / "dataset", PublishSettings())
 
     import datasets
 
-    published = _texts(datasets.load_from_disk(str(tmp_path / "pub" / "hf_dataset")))
-    for source in (jsonl, run, tmp_path / "pub"):  # a bare JSONL, the run folder, the published folder
+    published = _texts(datasets.load_from_disk(str(run / "dataset" / "hf_dataset")))
+    for source in (jsonl, run, run / "dataset"):  # a bare JSONL (split in memory), the run folder, its published folder
         splits = load_synthetic_splits(str(source))
         assert {s: ts.texts for s, ts in splits.items() if len(ts)} == {
             s: [clean_text(t) for t in texts] for s, texts in published.items()}, source
