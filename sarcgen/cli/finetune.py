@@ -90,17 +90,16 @@ def finetune_compare(synthetic: str, recipe: Path | None, base_model: str | None
     results = run_compare(rec.finetune, synthetic, out_dir, challenge_files=list(challenge), num_threads=threads,
                           progress=not quiet, report_only=report_only)
     click.echo(f"report: {out_dir / 'report.md'}")
-    mixes = results["mixes"]
+    mixes = results.mixes
     if len(mixes) > 1:
-        losses = ", ".join(f"{m}: {mx['selection']['selection']:.4f}" for m, mx in mixes.items())
-        click.echo(f"  chosen mix {results['chosen_mix']} by IMDB validation loss ({losses})")
-    if results["reused_runs"]:
-        click.echo(f"  reused {len(results['reused_runs'])} finished run(s): {', '.join(results['reused_runs'])}")
-    chosen = mixes[results["chosen_mix"]]
-    rows = {**chosen["sets"], **chosen["groups"]}
-    for name, st in rows.items():
-        ci = (st.get("note") if st.get("degenerate") else None) or f"[{100 * st['diff_low']:+.1f}, {100 * st['diff_high']:+.1f}]"
-        click.echo(f"  {name:<36} A {100 * st['a']:5.1f}%  B {100 * st['b']:5.1f}%  B-A {100 * st['diff']:+5.1f} {ci}  {st['verdict']}")
+        losses = ", ".join(f"{m}: {mx.selection.selection:.4f}" for m, mx in mixes.items())
+        click.echo(f"  chosen mix {results.chosen_mix} by IMDB validation loss ({losses})")
+    if results.reused_runs:
+        click.echo(f"  reused {len(results.reused_runs)} finished run(s): {', '.join(results.reused_runs)}")
+    chosen = mixes[results.chosen_mix]
+    for name, st in {**chosen.sets, **chosen.groups}.items():
+        ci = (st.note if st.degenerate else None) or f"[{100 * st.diff_low:+.1f}, {100 * st.diff_high:+.1f}]"
+        click.echo(f"  {name:<36} A {100 * st.a:5.1f}%  B {100 * st.b:5.1f}%  B-A {100 * st.diff:+5.1f} {ci}  {st.verdict}")
 
 
 def parse_mix(text: str | None) -> list[float] | None:

@@ -17,6 +17,7 @@ from typing import Any
 from sarcgen import runfolder as rf
 from sarcgen.errors import InputError
 from sarcgen.finetune.data import META_COLUMNS, TextSet, clean_text, validate_table
+from sarcgen.finetune.results import ClassBalance
 from sarcgen.publish.split import SPLITS, split_records
 from sarcgen.recipe import PublishSettings
 
@@ -190,7 +191,7 @@ def shortfall_line(used: int, missing: int) -> str:
             f"none repeated ({missing} short)")
 
 
-def balance(ts: TextSet) -> dict[str, Any]:
+def balance(ts: TextSet) -> ClassBalance:
     """Class, sarcastic/sincere and device counts of a set, and the larger-to-smaller class ratio."""
     from collections import Counter
 
@@ -200,15 +201,15 @@ def balance(ts: TextSet) -> dict[str, Any]:
     devices = Counter(str(m.get("device")) for m in meta if m.get("device") is not None)
     kinds = Counter("sarcastic" if m.get("sarcastic") else "sincere" for m in meta if m.get("sarcastic") is not None)
     ratio = max(neg, pos) / min(neg, pos) if min(neg, pos) else float("inf") if max(neg, pos) else 1.0
-    return {"n": len(ts), "negative": neg, "positive": pos, "class_ratio": ratio, "kinds": dict(sorted(kinds.items())),
-            "devices": dict(sorted(devices.items())), "pairs": sum(1 for u in pair_units(ts) if len(u) > 1)}
+    return ClassBalance(n=len(ts), negative=neg, positive=pos, class_ratio=ratio, kinds=dict(sorted(kinds.items())),
+                        devices=dict(sorted(devices.items())), pairs=sum(1 for u in pair_units(ts) if len(u) > 1))
 
 
-def balance_line(b: dict[str, Any], threshold: float) -> str:
+def balance_line(b: ClassBalance, threshold: float) -> str:
     """One printable line; ends with a WARNING when one class outweighs the other beyond `threshold`."""
-    devices = ", ".join(f"{k} {v}" for k, v in b["devices"].items())
-    line = (f"{b['n']} rows: {b['negative']} negative / {b['positive']} positive (ratio {b['class_ratio']:.2f}), "
-            f"{b['pairs']} twin pairs; devices: {devices or 'n/a'}")
-    if b["class_ratio"] > threshold:
+    devices = ", ".join(f"{k} {v}" for k, v in b.devices.items())
+    line = (f"{b.n} rows: {b.negative} negative / {b.positive} positive (ratio {b.class_ratio:.2f}), "
+            f"{b.pairs} twin pairs; devices: {devices or 'n/a'}")
+    if b.class_ratio > threshold:
         line += f" -- WARNING: one class outweighs the other by more than {threshold:g}:1"
     return line
