@@ -73,6 +73,7 @@ def finetune_compare(synthetic: str, recipe: Path | None, base_model: str | None
 
     \b
     Example:
+      sarcgen publish outputs/my-run
       sarcgen finetune-compare --synthetic outputs/my-run --base-data ../shared/data/imdb
     """
     from sarcgen.finetune.compare import run_compare
