@@ -10,9 +10,10 @@ generated.jsonl) is the one in-memory path: read leniently here and split by pub
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sarcgen import runfolder as rf
 from sarcgen.errors import InputError
@@ -21,8 +22,11 @@ from sarcgen.finetune.results import ClassBalance
 from sarcgen.publish.split import SPLITS, split_records
 from sarcgen.recipe import PublishSettings
 
+if TYPE_CHECKING:
+    import datasets
 
-def _from_datasetdict(dd: Any, source: str) -> dict[str, TextSet]:
+
+def _from_datasetdict(dd: datasets.DatasetDict, source: str) -> dict[str, TextSet]:
     out = {}
     for split in SPLITS:
         if split not in dd:
@@ -48,7 +52,7 @@ class _Row:
     sarcastic: bool
     text: str
     split: str | None
-    meta: dict[str, Any]
+    meta: dict[str, object]
 
 
 def _read_rows(path: Path) -> list[_Row]:
@@ -71,7 +75,7 @@ def _read_rows(path: Path) -> list[_Row]:
     return rows
 
 
-def _source_meta(row: dict[str, Any]) -> dict[str, Any]:
+def _source_meta(row: Mapping[str, object]) -> dict[str, object]:
     """A generated record's rewrite source (provenance.source.key) as the `source_key` column."""
     prov = row.get("provenance")
     source = prov.get("source") if isinstance(prov, dict) else None
