@@ -40,7 +40,7 @@ def _from_datasetdict(dd: datasets.DatasetDict, source: str) -> dict[str, TextSe
 
 
 @dataclass(frozen=True)
-class _Row:
+class SyntheticRow:
     """A record of a bare JSONL, as `sarcgen.publish.split.split_records` sees it (a `Review` has
     the same fields): hand-made rows may lack id, plan_index, device or pair_id."""
 
@@ -55,7 +55,10 @@ class _Row:
     meta: dict[str, object]
 
 
-def _read_rows(path: Path) -> list[_Row]:
+def read_records(path: Path) -> list[SyntheticRow]:
+    """Every record of a records .jsonl (generated.jsonl, filtered.jsonl, hand-made rows), leniently: only
+    text and label (0/1) are required. The one reader of raw synthetic records outside publish
+    (finetune-compare's .jsonl source, the loop's kept rows)."""
     from sarcgen.jsonl import read_jsonl
 
     rows = []
@@ -66,7 +69,7 @@ def _read_rows(path: Path) -> list[_Row]:
         if label not in (0, 1):
             raise InputError(f"{path}: record {i}: label {label!r} is outside {{0, 1}}", "labels must be 0 or 1")
         plan_index = row.get("plan_index")
-        rows.append(_Row(id=str(row.get("id") or f"{path.name}:{i}"),
+        rows.append(SyntheticRow(id=str(row.get("id") or f"{path.name}:{i}"),
                          plan_index=plan_index if isinstance(plan_index, int) else i,
                          pair_id=str(row["pair_id"]) if row.get("pair_id") is not None else None, label=int(label),
                          device=str(row.get("device") or ""), sarcastic=bool(row.get("sarcastic")), text=text,
@@ -90,8 +93,8 @@ def source_keys(splits: dict[str, TextSet]) -> set[str]:
 
 def _from_records(path: Path, settings: PublishSettings) -> dict[str, TextSet]:
     """Rows with a `split` column keep it; the rest are split exactly as `sarcgen publish` splits."""
-    rows = _read_rows(path)
-    by_split: dict[str, list[_Row]] = {s: [r for r in rows if r.split == s] for s in SPLITS}
+    rows = read_records(path)
+    by_split: dict[str, list[SyntheticRow]] = {s: [r for r in rows if r.split == s] for s in SPLITS}
     if any(r.split is None for r in rows):
         for split, part in split_records([r for r in rows if r.split is None], settings).items():
             by_split[split].extend(part)

@@ -37,7 +37,7 @@ def test_the_same_jsonl_splits_the_same_via_publish_and_finetune_compare(tmp_pat
 
 def test_hand_made_rows_use_the_same_split(tmp_path: Path) -> None:
     """Rows with only text/label/pair_id are split by the same function (twins together, seeded)."""
-    from sarcgen.finetune.synthetic_data import _read_rows, load_synthetic_splits
+    from sarcgen.finetune.synthetic_data import load_synthetic_splits, read_records
     from sarcgen.publish.split import split_records
 
     rows = [{"text": f"review {i}", "label": i % 2, "pair_id": f"p{i // 2}", "sarcastic": i % 2 == 0} for i in range(40)]
@@ -45,7 +45,7 @@ def test_hand_made_rows_use_the_same_split(tmp_path: Path) -> None:
     path = tmp_path / "hand.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     splits = load_synthetic_splits(str(path))
-    expected = split_records([r for r in _read_rows(path) if r.split is None], PublishSettings())
+    expected = split_records([r for r in read_records(path) if r.split is None], PublishSettings())
     assert splits["train"].texts == [r.text for r in expected["train"]]
     assert "kept in test by hand" in splits["test"].texts
     for ts in splits.values():  # contrast twins never straddle two splits
