@@ -66,7 +66,7 @@ def main() -> None:
     rows[-1].update(split_sizes=pub.split_sizes)
     res = timed("finetune", lambda: run_compare(recipe.finetune, str(run / "dataset"), run / "finetune",
                                                num_threads=args.threads, progress=False), rows)
-    rows[-1].update(report=str(run / "finetune" / "report.md"), headline=res.get("aggregate"))
+    rows[-1].update(report=str(run / "finetune" / "report.md"), headline=res.model_dump(mode="json")["aggregate"])
     total = {"stage": "total", "wall_s": round(sum(r["wall_s"] for r in rows), 1),
              "cpu_s": round(sum(r["cpu_s"] for r in rows), 1)}
     print(f"\n{'stage':<10} {'wall s':>8} {'cpu s':>8}")

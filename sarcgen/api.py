@@ -8,7 +8,7 @@
     sarcgen.publish_run("outputs/demo")
     dd = sarcgen.load_dataset("outputs/demo")            # a datasets.DatasetDict
     results = sarcgen.compare("outputs/demo", recipe, out="outputs/demo/finetune")
-    results = sarcgen.load_results("outputs/demo/finetune")
+    results = sarcgen.load_results("outputs/demo/finetune")  # CompareResults: results.mixes[results.chosen_mix].sets
 
 (The names end in _run where a subpackage has the bare name: `sarcgen.generate` is the package.)
 Each function is the one its command calls; errors are the same `sarcgen.errors.SarcgenError`s
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from sarcgen.backends.base import Backend
     from sarcgen.filter.report import FilterReport
+    from sarcgen.finetune.results import CompareResults
     from sarcgen.generate.run import RunSummary
     from sarcgen.pipeline import PipelineResult
     from sarcgen.publish.run import PublishResult
@@ -72,24 +73,24 @@ def load_dataset(source: str | Path) -> datasets.DatasetDict:
     return load_synthetic(str(source))
 
 
-def compare(synthetic: str | Path, recipe: Recipe | None = None, *, out: str | Path, progress: bool = True) -> dict[str, Any]:
-    """`sarcgen finetune-compare`: A (IMDB) against B (IMDB + the synthetic rows); results.json's content."""
+def compare(synthetic: str | Path, recipe: Recipe | None = None, *, out: str | Path, progress: bool = True) -> CompareResults:
+    """`sarcgen finetune-compare`: A (IMDB) against B (IMDB + the synthetic rows); results.json's content, typed.
+    A run folder is read from its published RUN/dataset (`publish_run` first)."""
     from sarcgen.finetune.compare import run_compare
 
     rec = recipe or load_recipe()
     return run_compare(rec.finetune, str(synthetic), out, progress=progress)
 
 
-def load_results(folder: str | Path) -> dict[str, Any]:
-    """A finished comparison's results.json."""
-    import json
-
+def load_results(folder: str | Path) -> CompareResults:
+    """A finished comparison's results.json, typed (`.mixes[...].sets`, `.aggregate`, ...; `.model_dump()` for a dict)."""
     from sarcgen.errors import InputError
+    from sarcgen.finetune.results import RESULTS_JSON, read_results
 
-    path = Path(folder) / "results.json"
+    path = Path(folder) / RESULTS_JSON
     if not path.is_file():
         raise InputError(f"{path}: no results.json here", "pass the --out folder of a finished finetune-compare")
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+    return read_results(path)
 
 
 def run_study(recipe: Recipe, run_dir: str | Path | None = None, *, progress: bool = True) -> PipelineResult:

@@ -110,16 +110,16 @@ def kept_rows(rounds_dir: list[Path], held_out: Collection[str] = ()) -> TextSet
     less the rewrites of a real review in `held_out` (source keys of the IMDB validation and test samples)."""
     from sarcgen import runfolder as rf
     from sarcgen.finetune.data import TextSet, clean_text
-    from sarcgen.jsonl import read_jsonl
+    from sarcgen.finetune.synthetic_data import read_records
 
     out = TextSet("synthetic", [], [], [])
     for d in rounds_dir:
-        for r in read_jsonl(d / rf.FILTERED) if (d / rf.FILTERED).is_file() else ():
-            if ((r.get("provenance") or {}).get("source") or {}).get("key") in held_out:
+        for r in read_records(d / rf.FILTERED) if (d / rf.FILTERED).is_file() else ():
+            if r.meta.get("source_key") in held_out:
                 continue
-            out.texts.append(clean_text(str(r["text"])))
-            out.labels.append(int(r["label"]))
-            out.meta.append({"pair_id": f"{d.name}:{r['pair_id']}" if r.get("pair_id") else None})
+            out.texts.append(clean_text(r.text))
+            out.labels.append(r.label)
+            out.meta.append({"pair_id": f"{d.name}:{r.pair_id}" if r.pair_id else None})
     return out
 
 

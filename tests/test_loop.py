@@ -141,3 +141,23 @@ def test_run_with_loop_option(varied_fake: list, tmp_path: Path, capsys) -> None
     state = json.loads((tmp_path / "r" / "loop" / "loop.json").read_text())
     assert [r["round"] for r in state["rounds"]] == [0, 1] and "Done: " in stdout
     assert not (tmp_path / "r" / "generated.jsonl").exists()  # the loop replaces the four stages
+
+
+def test_kept_rows_read_every_rounds_records_less_the_held_out_rewrites(tmp_path: Path) -> None:
+    """The rounds' filtered records through the one records reader: twins keep a per-round pair id, and a
+    rewrite of an IMDB validation/test review (its provenance source key) is left out."""
+    from sarcgen.loop import kept_rows
+
+    def write(folder: Path, rows: list[dict]) -> Path:
+        folder.mkdir()
+        (folder / "filtered.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return folder
+
+    r1 = write(tmp_path / "round-1", [{"text": "Great,<br />a nap.", "label": 0, "pair_id": "p1"},
+                                      {"text": "Great film.", "label": 1, "pair_id": "p1"},
+                                      {"text": "Rewrite of a test review.", "label": 0,
+                                       "provenance": {"source": {"key": "held"}}}])
+    r2 = write(tmp_path / "round-2", [{"text": "Another one.", "label": 1, "provenance": {"source": {"key": "fine"}}}])
+    rows = kept_rows([r1, r2, tmp_path / "round-3"], held_out={"held"})
+    assert rows.texts == ["Great, a nap.", "Great film.", "Another one."] and rows.labels == [0, 1, 1]
+    assert [m["pair_id"] for m in rows.meta] == ["round-1:p1", "round-1:p1", None]

@@ -22,7 +22,8 @@ def default_out_dir(output_dir: str, synthetic: str) -> Path:
 
 @click.command("finetune-compare")
 @click.option("--synthetic", "-s", required=True, metavar="SRC",
-              help="synthetic data: a run folder, a published dataset folder, a records .jsonl, or a Hub dataset id")
+              help="synthetic data: a run folder (read from RUN/dataset: run `sarcgen publish RUN` first), a published "
+                   "dataset folder, a Hub dataset id, or a plain records .jsonl (the one source split in memory, as publish would)")
 @click.option("--recipe", "-r", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="YAML recipe (its finetune section) [default: SRC's recipe.yaml when SRC is a run folder]")
 @click.option("--base-model", default=None, help="model folder or Hub id [recipe: bert-base-uncased]")
@@ -72,6 +73,7 @@ def finetune_compare(synthetic: str, recipe: Path | None, base_model: str | None
 
     \b
     Example:
+      sarcgen publish outputs/my-run
       sarcgen finetune-compare --synthetic outputs/my-run --base-data ../shared/data/imdb
     """
     from sarcgen.finetune.compare import run_compare
@@ -89,17 +91,16 @@ def finetune_compare(synthetic: str, recipe: Path | None, base_model: str | None
     results = run_compare(rec.finetune, synthetic, out_dir, challenge_files=list(challenge), num_threads=threads,
                           progress=not quiet, report_only=report_only)
     click.echo(f"report: {out_dir / 'report.md'}")
-    mixes = results["mixes"]
+    mixes = results.mixes
     if len(mixes) > 1:
-        losses = ", ".join(f"{m}: {mx['selection']['selection']:.4f}" for m, mx in mixes.items())
-        click.echo(f"  chosen mix {results['chosen_mix']} by IMDB validation loss ({losses})")
-    if results["reused_runs"]:
-        click.echo(f"  reused {len(results['reused_runs'])} finished run(s): {', '.join(results['reused_runs'])}")
-    chosen = mixes[results["chosen_mix"]]
-    rows = {**chosen["sets"], **chosen["groups"]}
-    for name, st in rows.items():
-        ci = (st.get("note") if st.get("degenerate") else None) or f"[{100 * st['diff_low']:+.1f}, {100 * st['diff_high']:+.1f}]"
-        click.echo(f"  {name:<36} A {100 * st['a']:5.1f}%  B {100 * st['b']:5.1f}%  B-A {100 * st['diff']:+5.1f} {ci}  {st['verdict']}")
+        losses = ", ".join(f"{m}: {mx.selection.selection:.4f}" for m, mx in mixes.items())
+        click.echo(f"  chosen mix {results.chosen_mix} by IMDB validation loss ({losses})")
+    if results.reused_runs:
+        click.echo(f"  reused {len(results.reused_runs)} finished run(s): {', '.join(results.reused_runs)}")
+    chosen = mixes[results.chosen_mix]
+    for name, st in {**chosen.sets, **chosen.groups}.items():
+        ci = (st.note if st.degenerate else None) or f"[{100 * st.diff_low:+.1f}, {100 * st.diff_high:+.1f}]"
+        click.echo(f"  {name:<36} A {100 * st.a:5.1f}%  B {100 * st.b:5.1f}%  B-A {100 * st.diff:+5.1f} {ci}  {st.verdict}")
 
 
 def parse_mix(text: str | None) -> list[float] | None:

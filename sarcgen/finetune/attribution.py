@@ -9,14 +9,19 @@ sentence ("paint dry") should turn red.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sarcgen.errors import file_errors
 from sarcgen.finetune.model import model_logits
+from sarcgen.finetune.results import Attribution
 from sarcgen.records import LABEL_NAMES
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-def token_attributions(model: Any, tokenizer: Any, texts: list[str], max_length: int = 256) -> list[dict[str, Any]]:
+
+def token_attributions(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str],
+                       max_length: int = 256) -> list[Attribution]:
     """Per text: tokens (special tokens dropped), scores (gradient x input, summed over the embedding
     dimension) and P(negative)."""
     import torch
@@ -38,12 +43,8 @@ def token_attributions(model: Any, tokenizer: Any, texts: list[str], max_length:
         scores = (grad * inputs_embeds).sum(-1)[0].detach().cpu().tolist()
         toks = tokenizer.convert_ids_to_tokens(ids[0].tolist())
         keep = [i for i, t in enumerate(ids[0].tolist()) if t not in special]
-        out.append({
-            "text": text,
-            "tokens": [toks[i] for i in keep],
-            "scores": [scores[i] for i in keep],
-            "p_negative": torch.softmax(logits.detach(), -1)[0].item(),
-        })
+        out.append(Attribution(text=text, tokens=[toks[i] for i in keep], scores=[scores[i] for i in keep],
+                               p_negative=torch.softmax(logits.detach(), -1)[0].item()))
     return out
 
 
@@ -64,7 +65,7 @@ def _wrap(tokens: list[str], width: int) -> list[list[int]]:
     return lines
 
 
-def plot_attributions(attrib: dict[str, list[dict[str, Any]]], labels: list[int], path: str | Path,
+def plot_attributions(attrib: dict[str, list[Attribution]], labels: list[int], path: str | Path,
                       titles: dict[str, str] | None = None, width: int = 96) -> Path:
     """One block per example: a line of coloured tokens for each run (A above B).
 
@@ -79,13 +80,14 @@ def plot_attributions(attrib: dict[str, list[dict[str, Any]]], labels: list[int]
 
     runs = list(attrib)
     n = len(attrib[runs[0]])
-    rows: list[tuple[str, Any]] = []  # ("head", i) | ("line", (run, example, token indices, first))
+    # ("head", example, None) | ("line", example, (run, token indices, first line)) | ("gap", -1, None)
+    rows: list[tuple[str, int, tuple[str, list[int], bool] | None]] = []
     for i in range(n):
-        rows.append(("head", i))
+        rows.append(("head", i, None))
         for r in runs:
-            for j, idx in enumerate(_wrap(attrib[r][i]["tokens"], width)):
-                rows.append(("line", (r, i, idx, j == 0)))
-        rows.append(("gap", None))
+            for j, idx in enumerate(_wrap(attrib[r][i].tokens, width)):
+                rows.append(("line", i, (r, idx, j == 0)))
+        rows.append(("gap", -1, None))
     line_h = 0.24
     char_w = 0.083  # inches per character at 9 pt monospace
     fig_w = 2.1 + width * char_w
@@ -99,21 +101,21 @@ def plot_attributions(attrib: dict[str, list[dict[str, Any]]], labels: list[int]
     ax.text(0.15, 0.35, "Token attributions (gradient x input). Red pushes towards Negative, blue towards Positive.",
             fontsize=10, weight="bold", va="center")
     y = 0.8
-    for kind, item in rows:
+    for kind, i, line in rows:
         if kind == "head":
-            label = LABEL_NAMES[labels[item]]
-            ax.text(0.15, y, f"#{item + 1}  label: {label}", fontsize=8, color="#444444", va="center", style="italic")
-        elif kind == "line":
-            r, i, idx, first = item
+            label = LABEL_NAMES[labels[i]]
+            ax.text(0.15, y, f"#{i + 1}  label: {label}", fontsize=8, color="#444444", va="center", style="italic")
+        elif line is not None:
+            r, idx, first = line
             a = attrib[r][i]
             if first:
                 name = (titles or {}).get(r, r).split(":")[0]
-                pred = "NEG" if a["p_negative"] >= 0.5 else "POS"
-                ax.text(0.15, y, f"{name} {pred} {a['p_negative']:.2f}", fontsize=8.5, family="monospace", va="center")
-            scale = max((abs(s) for s in a["scores"]), default=1.0) or 1.0
+                pred = "NEG" if a.p_negative >= 0.5 else "POS"
+                ax.text(0.15, y, f"{name} {pred} {a.p_negative:.2f}", fontsize=8.5, family="monospace", va="center")
+            scale = max((abs(s) for s in a.scores), default=1.0) or 1.0
             x = 1.95
             for t in idx:
-                tok, s = a["tokens"][t], a["scores"][t] / scale
+                tok, s = a.tokens[t], a.scores[t] / scale
                 ax.text(x, y, tok, fontsize=9, family="monospace", va="center",
                         bbox={"boxstyle": "square,pad=0.12", "facecolor": cmap(0.5 + 0.5 * s), "edgecolor": "none"})
                 x += (len(tok) + 1) * char_w

@@ -16,16 +16,21 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sarcgen import runfolder as rf
 from sarcgen.errors import TrainingError
 from sarcgen.finetune.data import BaseSplits, TextSet, load_base_data
 from sarcgen.finetune.evalsets import load_challenge_sets
 from sarcgen.finetune.report import REPORT_FILES
+from sarcgen.finetune.results import Attribution, Balance, CompareResults
 from sarcgen.finetune.runs import (
     CHECKPOINTS_DIR,
+    EvalScores,
+    Fingerprints,
+    RunRecord,
     RunSpec,
+    SelectionLosses,
     compare_lock,
     load_record,
     mix_label,
@@ -33,7 +38,6 @@ from sarcgen.finetune.runs import (
     plan_runs,
     sample_ids_sha256,
     save_record,
-    source_sha256,
     textset_sha256,
     training_fingerprint,
 )
@@ -45,6 +49,7 @@ from sarcgen.finetune.synthetic_data import (
     shortfall,
     shortfall_line,
     source_keys,
+    synthetic_location,
 )
 from sarcgen.finetune.train import (
     load_checkpoint,
@@ -56,6 +61,9 @@ from sarcgen.recipe import FinetuneSettings
 
 if TYPE_CHECKING:
     import numpy as np
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+    from sarcgen.finetune.frozen import FeatureCache
 
 RUNS = ("A", "B")
 RUN_TITLES = {"A": "A: IMDB only", "B": "B: IMDB + synthetic"}
@@ -69,7 +77,7 @@ class CompareData:
     synthetic: dict[str, TextSet]
     challenges: list[TextSet]
     synthetic_source: str
-    _cache: Any = None
+    _cache: FeatureCache | None = None
 
     def synthetic_rows(self, mix: float | None, seed: int) -> TextSet:
         """The synthetic rows run B adds at this mix and seed (twins kept together)."""
@@ -80,7 +88,7 @@ class CompareData:
             return self.base.train
         return self.base.train + self.synthetic_rows(spec.mix, spec.seed)
 
-    def feature_cache(self, out: Path, settings: FinetuneSettings) -> Any:
+    def feature_cache(self, out: Path, settings: FinetuneSettings) -> FeatureCache:
         """The frozen encoder's feature cache, one per comparison (shared by all its runs)."""
         from sarcgen.finetune.frozen import FeatureCache
 
@@ -111,30 +119,36 @@ def load_compare_data(settings: FinetuneSettings, synthetic: str, challenge_file
     return CompareData(base, syn, challenges, synthetic)
 
 
-def input_fingerprints(data: CompareData, settings: FinetuneSettings) -> dict[str, Any]:
+def synthetic_sha256(source: str) -> str | None:
+    """The one fingerprint of the synthetic data: `rf.fingerprint` of the file or folder it was read
+    from (a run folder's RUN/dataset, as the manifest records it); None for a Hub id, whose rows are
+    fingerprinted by content (`synthetic_rows_sha256`)."""
+    path = synthetic_location(source)
+    return rf.fingerprint(path) if path is not None else None
+
+
+def input_fingerprints(data: CompareData, settings: FinetuneSettings) -> Fingerprints:
     """What the numbers depend on, for results.json and for matching finished runs on resume."""
     from sarcgen.version import __version__
 
-    return {
-        "sarcgen_version": __version__,
-        "model": model_fingerprint(settings.base_model),
-        "synthetic_source": data.synthetic_source,
-        "synthetic_sha256": source_sha256(data.synthetic_source),
-        "synthetic_rows_sha256": {s: textset_sha256(t) for s, t in data.synthetic.items()},
-        "imdb_source": data.base.source,
-        "imdb_pool_removed": data.base.removed,
-        "imdb_train_ids_sha256": sample_ids_sha256(data.base.train),
-        "imdb_validation_ids_sha256": sample_ids_sha256(data.base.validation),
-        "imdb_test_ids_sha256": sample_ids_sha256(data.base.test),
-        "eval_sets_sha256": {name: textset_sha256(ts) for name, ts in data.eval_sets().items()},
-    }
+    return Fingerprints(
+        sarcgen_version=__version__, model=model_fingerprint(settings.base_model), synthetic_source=data.synthetic_source,
+        synthetic_sha256=synthetic_sha256(data.synthetic_source),
+        synthetic_rows_sha256={s: textset_sha256(t) for s, t in data.synthetic.items()},
+        imdb_source=data.base.source, imdb_pool_removed=data.base.removed,
+        imdb_train_ids_sha256=sample_ids_sha256(data.base.train),
+        imdb_validation_ids_sha256=sample_ids_sha256(data.base.validation),
+        imdb_test_ids_sha256=sample_ids_sha256(data.base.test),
+        eval_sets_sha256={name: textset_sha256(ts) for name, ts in data.eval_sets().items()},
+    )
 
 
 # ------------------------------------------------------------------------------------ one run
 Logits = Callable[[TextSet], "np.ndarray"]  # logits (n, 2) of a trained model on a set
 
 
-def model_logits(model: Any, tokenizer: Any, settings: FinetuneSettings, progress: bool = False) -> Logits:
+def model_logits(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, settings: FinetuneSettings,
+                 progress: bool = False) -> Logits:
     """Logits of a whole model, text by text (the full fine-tune path)."""
     def run(ts: TextSet) -> np.ndarray:
         return predict_logits(model, tokenizer, ts.texts, settings.max_length, settings.batch_size * 2,
@@ -149,9 +163,9 @@ def p_negative(logits: np.ndarray) -> list[float]:
     return [round(p, 6) for p in torch.softmax(torch.from_numpy(logits), -1)[:, 0].tolist()]
 
 
-def evaluate_sets(logits_of: Logits, sets: dict[str, TextSet]) -> dict[str, dict[str, Any]]:
-    """{set name: {"sha256": content hash, "p_negative": [...]}} for every evaluation set."""
-    return {name: {"sha256": textset_sha256(ts), "p_negative": p_negative(logits_of(ts))} for name, ts in sets.items()}
+def evaluate_sets(logits_of: Logits, sets: dict[str, TextSet]) -> dict[str, EvalScores]:
+    """{set name: its content hash and every example's P(negative)} for every evaluation set."""
+    return {name: EvalScores(sha256=textset_sha256(ts), p_negative=p_negative(logits_of(ts))) for name, ts in sets.items()}
 
 
 def _loss(logits_of: Logits, ts: TextSet) -> float:
@@ -160,18 +174,18 @@ def _loss(logits_of: Logits, ts: TextSet) -> float:
     return float(torch.nn.functional.cross_entropy(torch.from_numpy(logits_of(ts)), torch.tensor(ts.labels)).item())
 
 
-def selection_losses(logits_of: Logits, data: CompareData, imdb_loss: float) -> dict[str, float | None]:
+def selection_losses(logits_of: Logits, data: CompareData, imdb_loss: float) -> SelectionLosses:
     """What picks the mix: the IMDB validation loss. The synthetic validation loss is recorded and only
     breaks ties (`sarcgen.finetune.analysis.choose_mix`): it is in-distribution for B and falls with
     every synthetic row added, so averaging it in (as before) chose 0.4 while IMDB validation loss
     climbed after 0.1 (README, frozen MiniLM, 5 seeds)."""
     syn_val = data.synthetic["validation"]
     syn_loss = _loss(logits_of, syn_val) if len(syn_val) else None
-    return {"imdb_validation": imdb_loss, "synthetic_validation": syn_loss, "selection": imdb_loss}
+    return SelectionLosses(imdb_validation=imdb_loss, synthetic_validation=syn_loss, selection=imdb_loss)
 
 
 def train_run(spec: RunSpec, data: CompareData, settings: FinetuneSettings, out: Path, fingerprint: str,
-              num_threads: int | None, progress: bool) -> dict[str, Any]:
+              num_threads: int | None, progress: bool) -> RunRecord:
     """Train one run, evaluate it on every set and write its completion record."""
     train = data.train_set(spec)
     if progress:
@@ -190,27 +204,27 @@ def train_run(spec: RunSpec, data: CompareData, settings: FinetuneSettings, out:
         res = train_classifier(settings.base_model, train, data.base.validation, settings, ckpt,
                                seed=spec.seed, num_threads=num_threads, progress=progress, tag=spec.key)
         logits_of = model_logits(res.model, res.tokenizer, settings, progress)
-    record = {
+    record = RunRecord.model_validate({
         "key": spec.key, "run": spec.run, "seed": spec.seed, "mix": spec.mix, "fingerprint": fingerprint,
         **res.to_dict(), "n_train": len(train), "n_synthetic": len(train) - len(data.base.train),
         "selection": selection_losses(logits_of, data, res.best_val_loss),
         "eval": evaluate_sets(logits_of, data.eval_sets()),
         "elapsed_s": time.perf_counter() - t0,
-    }
+    })
     save_record(out, spec, record)
     return record
 
 
-def refresh_evaluation(record: dict[str, Any], spec: RunSpec, data: CompareData, settings: FinetuneSettings,
-                       out: Path, num_threads: int | None) -> dict[str, Any]:
+def refresh_evaluation(record: RunRecord, spec: RunSpec, data: CompareData, settings: FinetuneSettings,
+                       out: Path, num_threads: int | None) -> RunRecord:
     """A finished run whose evaluation sets changed (a new --challenge file): evaluate the missing
     or changed sets from its saved checkpoint, without retraining."""
     sets = data.eval_sets()
-    stale = {n: ts for n, ts in sets.items() if record["eval"].get(n, {}).get("sha256") != textset_sha256(ts)}
+    stale = {n: ts for n, ts in sets.items() if n not in record.eval or record.eval[n].sha256 != textset_sha256(ts)}
     if not stale:
         return record
-    tokenizer, model, _ = load_checkpoint(record["checkpoint"], num_threads)
-    record["eval"].update(evaluate_sets(model_logits(model, tokenizer, settings), stale))
+    tokenizer, model, _ = load_checkpoint(record.checkpoint, num_threads)
+    record.eval.update(evaluate_sets(model_logits(model, tokenizer, settings), stale))
     save_record(out, spec, record)
     return record
 
@@ -225,17 +239,13 @@ def compare_fingerprint(settings: FinetuneSettings, challenge_files: list[str] |
 
 
 def compare_inputs(synthetic: str) -> tuple[Path, dict[str, str | None]] | None:
-    """(run folder, fingerprints of what the comparison reads from it) when `synthetic` is a run
-    folder (its records file, split with its recipe's publish section) or a run's dataset/ folder."""
+    """(run folder, {"dataset": fingerprint of RUN/dataset}) when `synthetic` is a run folder or its
+    dataset/ folder: what the comparison read, recorded in the manifest; the same fingerprint as
+    results.json's `synthetic_sha256`, whichever of the two paths was given."""
     run = rf.run_folder_of(synthetic)
     if run is None:
         return None
-    path = Path(synthetic).expanduser()
-    if path.resolve() != run.resolve():
-        return run, {rf.DATASET_DIR: rf.fingerprint(path)}
-    source, _ = rf.records_file(run)
-    split = rf.resolve_recipe(None, run, stage="publish").recipe.publish
-    return run, {source.name: rf.fingerprint(source), "publish": rf.settings_hash(split)}
+    return run, {rf.DATASET_DIR: rf.fingerprint(run / rf.DATASET_DIR)}
 
 
 def _record(found: tuple[Path, dict[str, str | None]] | None, out: Path, settings: str) -> None:
@@ -254,18 +264,18 @@ def compare_complete(out_dir: str | Path) -> bool:
     return all((Path(out_dir) / f).is_file() for f in REPORT_FILES)
 
 
-def synthetic_balance(data: CompareData, settings: FinetuneSettings) -> dict[str, Any]:
+def synthetic_balance(data: CompareData, settings: FinetuneSettings) -> Balance:
     """Balance of the synthetic train split and of what each mix adds (first seed), printed (to
     stderr, also with --quiet: a warning must be seen) before any training."""
     train, n_base = data.synthetic["train"], len(data.base.train)
-    out = {"split": balance(train),
-           "mixes": {mix_label(m): balance(data.synthetic_rows(m, settings.seed)) for m in settings.mixes()},
-           "shortfall": {mix_label(m): shortfall(train, m, n_base) for m in settings.mixes()}}
-    print(f"synthetic train split: {balance_line(out['split'], settings.balance_warning)}", file=sys.stderr)
-    for m, b in out["mixes"].items():
+    out = Balance(split=balance(train),
+                  mixes={mix_label(m): balance(data.synthetic_rows(m, settings.seed)) for m in settings.mixes()},
+                  shortfall={mix_label(m): shortfall(train, m, n_base) for m in settings.mixes()})
+    print(f"synthetic train split: {balance_line(out.split, settings.balance_warning)}", file=sys.stderr)
+    for m, b in out.mixes.items():
         print(f"  run B at mix {m}: {balance_line(b, settings.balance_warning)}", file=sys.stderr)
-        if out["shortfall"][m]:
-            print(f"  run B at mix {m}: {shortfall_line(b['n'], out['shortfall'][m])}", file=sys.stderr)
+        if out.shortfall[m]:
+            print(f"  run B at mix {m}: {shortfall_line(b.n, out.shortfall[m])}", file=sys.stderr)
     return out
 
 
@@ -280,14 +290,14 @@ def run_compare(
     attributions: bool = True,
     report_only: bool = False,
     replace_stale: bool = False,
-) -> dict[str, Any]:
+) -> CompareResults:
     """Train (or reuse) every run of the comparison, analyse, write report.md / results.json / PNGs.
 
     With `report_only`, nothing is trained: the report covers the seeds whose runs (A and B at
     every mix) have all finished, e.g. to look at a long comparison that is still running. With
     `replace_stale`, a finished run whose inputs changed is trained again and its record replaced
     instead of refused (`sarcgen run`, after publish rebuilt the data).
-    Returns the results dictionary that is also written to `out_dir/results.json`.
+    Returns the results, also written to `out_dir/results.json` (`sarcgen.finetune.results`).
     """
     from sarcgen.finetune.analysis import build_results
     from sarcgen.finetune.report import write_report
@@ -313,26 +323,26 @@ def run_compare(
         if report_only:
             specs = finished_seeds(specs, records, out)
         results = build_results(data, settings, specs, records, inputs, bal)
-        results["reused_runs"] = reused
-        results["elapsed_s"] = time.perf_counter() - t0
+        results.reused_runs = reused
+        results.elapsed_s = time.perf_counter() - t0
         attrib = _attributions(data, settings, results, num_threads) if attributions else None
         report_dir = out / "partial" if report_only else out
         report_dir.mkdir(parents=True, exist_ok=True)
-        results["files"] = write_report(report_dir, results, data, attrib)
+        write_report(report_dir, results, attrib)
     if not report_only:
         _record(found, out, compare_fingerprint(settings, challenge_files))
     return results
 
 
 def collect_runs(specs: list[RunSpec], data: CompareData, settings: FinetuneSettings, out: Path,
-                 inputs: dict[str, Any], *, num_threads: int | None, progress: bool,
-                 report_only: bool, replace_stale: bool = False) -> tuple[dict[str, dict[str, Any]], list[str]]:
+                 inputs: Fingerprints, *, num_threads: int | None, progress: bool,
+                 report_only: bool, replace_stale: bool = False) -> tuple[dict[str, RunRecord], list[str]]:
     """({key: record}, keys reused): every finished run reused, every other one trained now (in
     plan order) unless `report_only`."""
-    records, reused = {}, []
-    train_settings = settings.model_dump(mode="json")
+    records: dict[str, RunRecord] = {}
+    reused: list[str] = []
     for spec in specs:
-        fp = training_fingerprint(spec, train_settings, inputs)
+        fp = training_fingerprint(spec, settings, inputs)
         rec = load_record(out, spec, fp, replace_stale=replace_stale)
         if rec is None and report_only:
             continue
@@ -348,7 +358,7 @@ def collect_runs(specs: list[RunSpec], data: CompareData, settings: FinetuneSett
     return records, reused
 
 
-def finished_seeds(specs: list[RunSpec], records: dict[str, Any], out: Path) -> list[RunSpec]:
+def finished_seeds(specs: list[RunSpec], records: dict[str, RunRecord], out: Path) -> list[RunSpec]:
     """The specs of every seed whose runs have all finished (for a report on a running comparison)."""
     done = [s for s in specs if all(x.key in records for x in specs if x.seed == s.seed)]
     if not done:
@@ -357,14 +367,14 @@ def finished_seeds(specs: list[RunSpec], records: dict[str, Any], out: Path) -> 
     return done
 
 
-def _attributions(data: CompareData, settings: FinetuneSettings, results: dict[str, Any],
-                  num_threads: int | None) -> dict[str, Any]:
+def _attributions(data: CompareData, settings: FinetuneSettings, results: CompareResults,
+                  num_threads: int | None) -> dict[str, list[Attribution]]:
     """Token attributions on the built-in challenge set: A and the chosen mix's B, first seed."""
     from sarcgen.finetune.attribution import token_attributions
 
     out = {}
     ch = data.challenges[0]
     for r in RUNS:
-        tokenizer, model, _ = load_checkpoint(results["checkpoints"][results["first_keys"][r]], num_threads)
+        tokenizer, model, _ = load_checkpoint(results.checkpoints[results.first_keys[r]], num_threads)
         out[r] = token_attributions(model, tokenizer, ch.texts, settings.max_length)
     return out

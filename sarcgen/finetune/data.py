@@ -15,7 +15,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sarcgen.errors import InputError
 from sarcgen.hub import hub_reachable
@@ -33,7 +32,7 @@ class TextSet:
     name: str
     texts: list[str]
     labels: list[int]
-    meta: list[dict[str, Any]] = field(default_factory=list)
+    meta: list[dict[str, object]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -103,7 +102,7 @@ _FALSE = ("false", "0", "no")
 META_COLUMNS = ("kind", "sarcastic", "device", "aspect", "genre", "length", "cue", "pair_id", "id", "rating", "source_key")
 
 
-def present(v: Any) -> bool:
+def present(v: object) -> bool:
     """False for None and NaN (what pandas puts in an empty cell)."""
     return v is not None and not (isinstance(v, float) and math.isnan(v))
 

@@ -58,7 +58,8 @@ def builtin_boundary() -> TextSet:
     cols = read_columns(IMDB_SAMPLE.parent / BOUNDARY_FILE, required=("Text", "Sentiment"))
     texts = [clean_text(str(t)) for t in cols["Text"]]
     labels = [1 if str(s).strip().lower() == "positive" else 0 for s in cols["Sentiment"]]
-    meta = [{"kind": "original" if i % 2 == 0 else "counterfactual", "pair_id": f"cad-{i // 2:03d}"} for i in range(len(texts))]
+    meta: list[dict[str, object]] = [{"kind": "original" if i % 2 == 0 else "counterfactual", "pair_id": f"cad-{i // 2:03d}"}
+                                      for i in range(len(texts))]
     return TextSet("boundary", texts, labels, meta)
 
 

@@ -20,7 +20,7 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +29,10 @@ from sarcgen.finetune.data import TextSet
 from sarcgen.finetune.model import encoder_pooling, load_model, mean_pool, pick_device
 from sarcgen.finetune.train import TrainResult, _optimizer, collate, encode, save_checkpoint, set_seed
 from sarcgen.recipe import FinetuneSettings
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
 def text_key(text: str) -> str:
@@ -50,7 +54,7 @@ class FeatureCache:
                 keys = z["keys"].tolist() if "keys" in z else [text_key(t) for t in z["texts"].tolist()]
                 self.rows = dict(zip(keys, z["features"]))
 
-    def features(self, model: Any, tokenizer: Any, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    def features(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """(n, hidden) float32 features of `texts`; only texts never seen are encoded."""
         keys = [text_key(t) for t in texts]
         missing = sorted({t for t, k in zip(texts, keys) if k not in self.rows})
@@ -71,7 +75,7 @@ class FeatureCache:
         os.replace(tmp, self.path)
 
 
-def encoder_features(model: Any, tokenizer: Any, texts: list[str], max_length: int, batch_size: int,
+def encoder_features(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int, batch_size: int,
                      pooling: str = "cls") -> np.ndarray:
     """Each text's pooled last hidden state, "mean" (attention-masked) or "cls" (the first token's),
     in inference mode, length-sorted batches."""
@@ -93,7 +97,7 @@ def encoder_features(model: Any, tokenizer: Any, texts: list[str], max_length: i
     return out
 
 
-def _head_parts(model: Any) -> tuple[Any, Any, Any]:
+def _head_parts(model: PreTrainedModel) -> tuple[torch.nn.Module, torch.nn.Module | None, torch.nn.Module]:
     """(pooler, dropout, classifier) of a BERT-style sequence classifier."""
     pooler = getattr(model.base_model, "pooler", None)
     if pooler is None or not hasattr(model, "classifier"):
@@ -102,7 +106,7 @@ def _head_parts(model: Any) -> tuple[Any, Any, Any]:
     return pooler, getattr(model, "dropout", None), model.classifier
 
 
-def head_logits(model: Any, features: np.ndarray, train: bool = False) -> Any:
+def head_logits(model: PreTrainedModel, features: np.ndarray, train: bool = False) -> torch.Tensor:
     """Logits from cached features through the pooler and classifier (a torch tensor)."""
     import torch
 
@@ -113,7 +117,7 @@ def head_logits(model: Any, features: np.ndarray, train: bool = False) -> Any:
     return classifier(x)  # == pooled_head(model, features) in eval mode
 
 
-def frozen_logits(model: Any, tokenizer: Any, cache: FeatureCache) -> Callable[[TextSet], np.ndarray]:
+def frozen_logits(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cache: FeatureCache) -> Callable[[TextSet], np.ndarray]:
     """Logits of a head-only run on any set, from cached (or newly cached) features."""
     def run(ts: TextSet) -> np.ndarray:
         import torch
@@ -124,7 +128,7 @@ def frozen_logits(model: Any, tokenizer: Any, cache: FeatureCache) -> Callable[[
     return run
 
 
-def head_loss(model: Any, features: np.ndarray, labels: list[int]) -> float:
+def head_loss(model: PreTrainedModel, features: np.ndarray, labels: list[int]) -> float:
     import torch
 
     model.eval()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sarcgen.errors import ModelError, TrainingError
 from sarcgen.hub import hub_reachable
@@ -82,7 +82,7 @@ def load_model(name: str, num_labels: int = 2, attention_dropout: float | None =
         refuse_pickle_weights(Path(path))
     hint = (f"pass a local model folder with --base-model (e.g. a save_pretrained copy of {name}), "
             "or run once with network access so it is cached")
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, bool] = {}
     if not local and not hub_reachable():
         kwargs["local_files_only"] = True  # use the cache if it has the model; fail fast otherwise
     verbosity = hf_logging.get_verbosity()
@@ -139,13 +139,13 @@ def encoder_pooling(name: str) -> str:
         return "cls"
 
 
-def mean_pool(hidden: Any, mask: Any) -> Any:
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The attention-masked mean of the last hidden states (batch, hidden)."""
     m = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
 
 
-def pooled_head(model: Any, pooled: Any) -> Any:
+def pooled_head(model: PreTrainedModel, pooled: torch.Tensor) -> torch.Tensor:
     """Logits of a BERT-style classifier from a pooled vector: its pooler (dense + tanh, which reads the
     first position) on the vector, then its classifier. A head trained on mean-pooled features
     (`finetune.freeze_encoder` on a mean-pooling encoder) is read this way everywhere; the checkpoint's
@@ -155,7 +155,7 @@ def pooled_head(model: Any, pooled: Any) -> Any:
     return model.classifier(x)
 
 
-def model_logits(model: Any, **inputs: Any) -> Any:
+def model_logits(model: PreTrainedModel, **inputs: torch.Tensor) -> torch.Tensor:
     """The classifier's logits as it was trained: through the model's own forward, or, for a head
     trained on mean-pooled features (config `sarcgen_pooling: mean`), mean pooling then the head."""
     if getattr(model.config, "sarcgen_pooling", "cls") != "mean":

@@ -21,11 +21,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sarcgen.errors import InputError
 from sarcgen.finetune.data import TextSet
 from sarcgen.jsonl import read_text, write_json
+from sarcgen.recipe import FinetuneSettings
 from sarcgen.runfolder import file_sha256
 
 RUNS_DIR = "runs"
@@ -87,39 +89,109 @@ def sample_ids_sha256(ts: TextSet) -> str:
     return sha256_text(ids) if ids else textset_sha256(ts)
 
 
-def source_sha256(src: str) -> str | None:
-    """sha256 of a synthetic source on disk: the file, or a folder's data files in name order."""
-    p = Path(src).expanduser()
-    if p.is_file():
-        return file_sha256(p)
-    if not p.is_dir():
-        return None  # a Hub id: its rows are fingerprinted by content instead
-    for name in ("filtered.jsonl", "generated.jsonl"):
-        if (p / name).is_file():
-            return file_sha256(p / name)
-    files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in (".parquet", ".arrow", ".jsonl"))
-    return sha256_text([f"{f.relative_to(p)}:{file_sha256(f)}" for f in files]) if files else None
+class Record(BaseModel):
+    """A JSON file finetune-compare writes and reads back (a run's record, results.json): every
+    field named and typed, an unknown one refused. NaN and infinity are allowed (the statistics of
+    an empty set, the class ratio of a one-class split), as the JSON files have always held them."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
-def model_fingerprint(name: str) -> dict[str, Any]:
+def first_error(exc: ValidationError) -> str:
+    """The first thing wrong in a JSON file, on one line: 'mixes.0.05.sets: Field required'."""
+    first = exc.errors()[0]
+    return f"{'.'.join(map(str, first['loc'])) or 'top level'}: {first['msg']}"
+
+
+class ModelFingerprint(Record):
+    """The base model: its name, resolved path and the sha256 of its weights when they are local."""
+
+    name: str
+    path: str
+    weights_sha256: str | None
+
+
+class Fingerprints(Record):
+    """What the numbers depend on (results.json's `fingerprints`); its model and IMDB sample ids and
+    synthetic rows also key every run (`training_fingerprint`)."""
+
+    sarcgen_version: str
+    model: ModelFingerprint
+    synthetic_source: str
+    synthetic_sha256: str | None  # rf.fingerprint of what was read (a run folder: RUN/dataset); None for a Hub id
+    synthetic_rows_sha256: dict[str, str]
+    imdb_source: str
+    imdb_pool_removed: dict[str, int] | None = None  # None: results from an sarcgen before the clean pool
+    imdb_train_ids_sha256: str
+    imdb_validation_ids_sha256: str
+    imdb_test_ids_sha256: str
+    eval_sets_sha256: dict[str, str] = {}
+
+
+def model_fingerprint(name: str) -> ModelFingerprint:
     """The model name, its resolved path and the sha256 of its weights when they are local."""
     from sarcgen.finetune.model import resolve_model_path
 
     path = Path(resolve_model_path(name))
     weights = [path / f for f in ("model.safetensors", "pytorch_model.bin") if (path / f).is_file()] if path.is_dir() else []
-    return {"name": name, "path": str(path), "weights_sha256": file_sha256(weights[0]) if weights else None}
+    return ModelFingerprint(name=name, path=str(path), weights_sha256=file_sha256(weights[0]) if weights else None)
 
 
-def training_fingerprint(spec: RunSpec, settings: dict[str, Any], inputs: dict[str, Any]) -> str:
+def training_fingerprint(spec: RunSpec, settings: FinetuneSettings, inputs: Fingerprints) -> str:
     """What makes two runs the same run: settings that train, seed, mix and the input hashes."""
-    train_settings = {k: settings.get(k) for k in TRAINING_KEYS}
-    if settings.get("freeze_encoder"):  # only when on, so full fine-tunes keep their fingerprints
+    dumped = settings.model_dump(mode="json")
+    train_settings = {k: dumped.get(k) for k in TRAINING_KEYS}
+    if settings.freeze_encoder:  # only when on, so full fine-tunes keep their fingerprints
         train_settings["freeze_encoder"] = True
-    key = {"run": spec.run, "seed": spec.seed, "mix": spec.mix, "settings": train_settings, "model": inputs["model"],
-           "imdb_train": inputs["imdb_train_ids_sha256"], "imdb_validation": inputs["imdb_validation_ids_sha256"]}
+    key = {"run": spec.run, "seed": spec.seed, "mix": spec.mix, "settings": train_settings,
+           "model": inputs.model.model_dump(mode="json"), "imdb_train": inputs.imdb_train_ids_sha256,
+           "imdb_validation": inputs.imdb_validation_ids_sha256}
     if spec.run == "B":
-        key["synthetic"] = inputs["synthetic_rows_sha256"]
+        key["synthetic"] = inputs.synthetic_rows_sha256
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class SelectionLosses(Record):
+    """One run's validation losses: the IMDB one picks the mix, the synthetic one breaks ties."""
+
+    imdb_validation: float
+    synthetic_validation: float | None
+    selection: float
+
+
+class EvalScores(Record):
+    """One evaluation set under one run: the set's content hash and every example's P(negative)."""
+
+    sha256: str
+    p_negative: list[float]
+
+
+class RunInfo(Record):
+    """What a finished run was and how its training went (`TrainResult`), as its record and results.json hold it."""
+
+    key: str
+    run: str  # "A" or "B"
+    seed: int
+    mix: float | None
+    fingerprint: str
+    checkpoint: str
+    best_epoch: int
+    best_val_loss: float
+    history: list[dict[str, int | float]]  # per epoch: epoch, train_loss, val_loss (and accuracies, full fine-tune)
+    train_seconds: float
+    train_examples_per_s: float
+    device: str
+    stopped_early: bool
+    n_train: int
+    n_synthetic: int
+    selection: SelectionLosses
+    elapsed_s: float
+
+
+class RunRecord(RunInfo):
+    """`runs/<key>.json`: a finished run and its P(negative) on every evaluation set."""
+
+    eval: dict[str, EvalScores]
 
 
 # ------------------------------------------------------------------------------------- records
@@ -145,7 +217,7 @@ def record_path(out_dir: Path, spec: RunSpec) -> Path:
     return out_dir / RUNS_DIR / f"{spec.key}.json"
 
 
-def load_record(out_dir: Path, spec: RunSpec, fingerprint: str, *, replace_stale: bool = False) -> dict[str, Any] | None:
+def load_record(out_dir: Path, spec: RunSpec, fingerprint: str, *, replace_stale: bool = False) -> RunRecord | None:
     """The finished record of `spec`, None when it has not finished; refuses another fingerprint
     (or, with `replace_stale`, treats that run as unfinished, to be trained again)."""
     path = record_path(out_dir, spec)
@@ -155,17 +227,21 @@ def load_record(out_dir: Path, spec: RunSpec, fingerprint: str, *, replace_stale
         rec = json.loads(read_text(path))
     except json.JSONDecodeError:
         return None  # a torn write cannot happen (atomic rename), but a hand-edited file may: redo it
-    if rec.get("fingerprint") != fingerprint:
+    if not isinstance(rec, dict) or rec.get("fingerprint") != fingerprint:
         if replace_stale:
             return None
         raise InputError(
             f"{path}: run {spec.key} was trained with other inputs or settings (fingerprint differs)",
             "rerun with the same settings and data to resume, or pass another --out for a new comparison")
-    return rec
+    try:
+        return RunRecord.model_validate(rec)
+    except ValidationError as exc:
+        raise InputError(f"{path}: not a run record of this sarcgen ({first_error(exc)})",
+                         "delete the file to train that run again") from None
 
 
-def save_record(out_dir: Path, spec: RunSpec, record: dict[str, Any]) -> Path:
+def save_record(out_dir: Path, spec: RunSpec, record: RunRecord) -> Path:
     """Write the completion record atomically and durably (temp file, fsync, rename)."""
     path = record_path(out_dir, spec)
-    write_json(path, record, durable=True)
+    write_json(path, record.model_dump(mode="json"), durable=True)
     return path

@@ -4,12 +4,13 @@ settings hash `sarcgen.finetune.compare.run_compare` records its completion with
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sarcgen import runfolder as rf
 from sarcgen.stage import Inputs, NotReady, Stage
 
 if TYPE_CHECKING:
+    from sarcgen.finetune.results import CompareResults
     from sarcgen.recipe import Recipe
 
 
@@ -64,21 +65,14 @@ def run(recipe: Recipe, folder: Path, progress: bool) -> tuple[str, str]:
 
     out = folder / rf.FINETUNE_DIR
     # Finished runs of this data are reused (a crashed `sarcgen run` resumes); runs of older data are redone.
-    res: dict[str, Any] = run_compare(recipe.finetune, str(folder / rf.DATASET_DIR), out, progress=progress,
-                                      replace_stale=True)
+    res = run_compare(recipe.finetune, str(folder / rf.DATASET_DIR), out, progress=progress, replace_stale=True)
     return "ran", f"report in {out / REPORT_MD}" + _headline(res)
 
 
-def _headline(results: dict[str, Any]) -> str:
-    """A short before/after line from results.json, if it has the usual aggregate keys."""
-    agg = results.get("aggregate") if isinstance(results, dict) else None
-    if not isinstance(agg, dict):
-        return ""
-    parts = []
-    for run_name, metrics in agg.items():
-        stat = metrics.get("challenge.accuracy") if isinstance(metrics, dict) else None
-        if isinstance(stat, dict) and "mean" in stat:
-            parts.append(f"{run_name}: challenge accuracy {stat['mean']:.2f}")
+def _headline(results: CompareResults) -> str:
+    """A short before/after line: challenge accuracy of A and B (mean over seeds)."""
+    parts = [f"{run_name}: challenge accuracy {metrics['challenge.accuracy'].mean:.2f}"
+             for run_name, metrics in results.aggregate.items() if "challenge.accuracy" in metrics]
     return f" ({'; '.join(parts)})" if parts else ""
 
 

@@ -1,8 +1,9 @@
 """Statistics for A/B comparisons on paired predictions: bootstrap intervals, exact paired tests, verdicts.
 
-Everything here works on *correctness matrices*: `correct[k, i]` is 1 when the model trained with
-seed k got example i right. A and B share both axes (same seeds, same examples), so the difference
-B - A is paired. numpy and scipy only, no torch: the statistics can be recomputed from results.json.
+Everything here works on *score matrices*: `score[k, i]` is the per-example score of the model
+trained with seed k on example i (`sarcgen.finetune.metrics`: for accuracy 1 when it got it right,
+else 0). A and B share both axes (same seeds, same examples), so the difference B - A is paired.
+numpy and scipy only, no torch: the statistics can be recomputed from results.json.
 
 Intervals are percentile bootstraps. With one seed only the examples are resampled; with K > 1
 seeds the bootstrap is two-level: each replicate resamples the seeds (with replacement) and,
@@ -22,30 +23,33 @@ predictions get more of its rows right than A's, for A when fewer), which is McN
 cluster is one row. Anything else is "no detectable change". When A and B are right on exactly the
 same examples the interval has zero width: that is flagged (`degenerate`, note "no discordant
 pairs"), not presented as certainty (the verdict is then "no detectable change": McNemar has
-nothing to count).
+nothing to count). A score that is not 0/1 (a probability) takes the mean over seeds in place of
+the majority, and its test is the exact sign test of the examples (or clusters) whose score rose
+against those whose score fell.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
+from pydantic import BaseModel, ConfigDict
 
 BETTER, WORSE, NO_CHANGE = "better", "worse", "no detectable change"
 DEFAULT_BOOTSTRAP = 2000
 DEFAULT_CONFIDENCE = 0.95
 NO_DISCORDANT = "no discordant pairs"
 ZERO_WIDTH = "zero-width interval: every example discordant the same way"
-MCNEMAR, CLUSTER_SIGN = "McNemar exact", "exact sign test over clusters"
+MCNEMAR, CLUSTER_SIGN, SIGN = "McNemar exact", "exact sign test over clusters", "exact sign test over examples"
 _CHUNK = 250  # bootstrap replicates per vectorised chunk (bounds memory at about CHUNK * seeds * n bytes)
 
 
-@dataclass
-class PairedStats:
-    """A against B on one evaluation set (or one group of it)."""
+class PairedStats(BaseModel):
+    """A against B on one evaluation set (or one group of it), as results.json holds it."""
+
+    model_config = ConfigDict(extra="forbid")
 
     n: int
     seeds: int
@@ -71,12 +75,18 @@ class PairedStats:
     degenerate: bool = False  # zero-width interval of B - A: nothing to resample, not certainty
     note: str = ""  # why it is degenerate ("no discordant pairs"), else empty
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+
+class SliceStats(PairedStats):
+    """A slice's statistics: exploratory, one of `family_size` slices of its set, with its exact
+    test's p Holm-adjusted over that family (`sarcgen.finetune.analysis.mark_exploratory`)."""
+
+    exploratory: bool = True
+    family_size: int
+    holm_p: float
 
 
-def as_matrix(correct: Any) -> np.ndarray:
-    """A (seeds, n) float array from a list of per-seed 0/1 lists (or a 1-D list for one seed)."""
+def as_matrix(correct: ArrayLike) -> np.ndarray:
+    """A (seeds, n) float array from a list of per-seed score lists (or a 1-D list for one seed)."""
     arr = np.asarray(correct, dtype=np.float64)
     if arr.ndim == 1:
         arr = arr[None, :]
@@ -85,20 +95,20 @@ def as_matrix(correct: Any) -> np.ndarray:
     return arr
 
 
-def _missing(v: Any) -> bool:
+def _missing(v: object) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
 
 
-def cluster_codes(clusters: Sequence[Any] | None, n: int) -> np.ndarray:
+def cluster_codes(clusters: Sequence[object] | None, n: int) -> np.ndarray:
     """(n,) integer cluster code per row: rows sharing an id share a code; no id (None, NaN, '') is its own cluster."""
     if clusters is None:
         return np.arange(n)
     if len(clusters) != n:
         raise ValueError(f"clusters must give one id per example: {len(clusters)} ids for {n} examples")
-    codes: dict[Any, int] = {}
+    codes: dict[tuple[str, object], int] = {}
     out = np.empty(n, dtype=np.int64)
     for i, c in enumerate(clusters):
-        key: Any = ("row", i) if _missing(c) else ("id", c)
+        key: tuple[str, object] = ("row", i) if _missing(c) else ("id", c)
         out[i] = codes.setdefault(key, len(codes))
     return out
 
@@ -131,8 +141,8 @@ def _replicate_means(mats: list[np.ndarray], n_boot: int, rng: np.random.Generat
     return [np.concatenate(parts) for parts in out]
 
 
-def bootstrap_interval(correct: Any, n_boot: int = DEFAULT_BOOTSTRAP, confidence: float = DEFAULT_CONFIDENCE,
-                       seed: int = 0, clusters: Sequence[Any] | None = None) -> tuple[float, float, float]:
+def bootstrap_interval(correct: ArrayLike, n_boot: int = DEFAULT_BOOTSTRAP, confidence: float = DEFAULT_CONFIDENCE,
+                       seed: int = 0, clusters: Sequence[object] | None = None) -> tuple[float, float, float]:
     """(mean, low, high): accuracy and its percentile-bootstrap interval over examples or clusters (and seeds)."""
     mat = as_matrix(correct)
     if mat.size == 0:
@@ -155,6 +165,16 @@ def mcnemar_exact(a_only: int, b_only: int) -> float:
 def majority(correct: np.ndarray) -> np.ndarray:
     """Per-example correctness of the seed majority (ties count as wrong), shape (n,)."""
     return (correct.mean(axis=0) > 0.5).astype(np.int64)
+
+
+def binary(scores: np.ndarray) -> bool:
+    """Whether every score is 0 or 1 (right / wrong), so the exact test is McNemar's."""
+    return bool(np.isin(scores, (0.0, 1.0)).all())
+
+
+def across_seeds(scores: np.ndarray, is_binary: bool) -> np.ndarray:
+    """Each example's score over the seeds, shape (n,): the majority of a 0/1 score, else the mean."""
+    return majority(scores).astype(np.float64) if is_binary else scores.mean(axis=0)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -193,13 +213,15 @@ def verdict(low: float, high: float, test_p: float, b_wins: int, a_wins: int, al
     return NO_CHANGE
 
 
-def paired_stats(correct_a: Any, correct_b: Any, n_boot: int = DEFAULT_BOOTSTRAP,
+def paired_stats(correct_a: ArrayLike, correct_b: ArrayLike, n_boot: int = DEFAULT_BOOTSTRAP,
                  confidence: float = DEFAULT_CONFIDENCE, seed: int = 0,
-                 clusters: Sequence[Any] | None = None) -> PairedStats:
-    """Accuracy of A and B with intervals, the paired difference B - A with its interval, McNemar, a verdict.
+                 clusters: Sequence[object] | None = None) -> PairedStats:
+    """Mean score (accuracy) of A and B with intervals, the paired difference B - A with its interval,
+    the exact paired test (McNemar for 0/1 scores), a verdict.
 
     `correct_a[k][i]` and `correct_b[k][i]` must be the same seed k and the same example i. The
-    McNemar test uses the seed-majority prediction of each example, so its pairs stay independent.
+    McNemar test uses the seed-majority prediction of each example, so its pairs stay independent
+    (a score that is not 0/1: the seed mean, and the exact sign test).
     `clusters[i]` (optional) is example i's cluster id (a contrast pair, a template): the bootstrap
     resamples whole clusters and the exact test counts clusters; None is a cluster of its own.
     """
@@ -210,7 +232,8 @@ def paired_stats(correct_a: Any, correct_b: Any, n_boot: int = DEFAULT_BOOTSTRAP
     alpha = round(1 - confidence, 12)  # 0.05, not 0.050000000000000044
     if n == 0:
         nan = float("nan")
-        return PairedStats(0, k, nan, nan, nan, nan, nan, nan, nan, nan, nan, 0, 0, 1.0, NO_CHANGE, alpha=alpha)
+        return PairedStats(n=0, seeds=k, a=nan, a_low=nan, a_high=nan, b=nan, b_low=nan, b_high=nan, diff=nan, diff_low=nan,
+                           diff_high=nan, mcnemar_b_only=0, mcnemar_a_only=0, mcnemar_p=1.0, verdict=NO_CHANGE, alpha=alpha)
     codes = cluster_codes(clusters, n)
     ra, rb = _replicate_means([a, b], n_boot, np.random.default_rng(seed), codes)
     half = alpha / 2
@@ -219,12 +242,13 @@ def paired_stats(correct_a: Any, correct_b: Any, n_boot: int = DEFAULT_BOOTSTRAP
         return float(np.quantile(x, half)), float(np.quantile(x, 1 - half))
 
     d_low, d_high = q(rb - ra)
-    ma, mb = majority(a), majority(b)
-    a_only, b_only = int(((ma == 1) & (mb == 0)).sum()), int(((ma == 0) & (mb == 1)).sum())
+    is_binary = binary(a) and binary(b)
+    ma, mb = across_seeds(a, is_binary), across_seeds(b, is_binary)
+    a_only, b_only = int((ma > mb).sum()), int((mb > ma).sum())
     mc_p = mcnemar_exact(a_only, b_only)
     n_clusters = int(codes.max()) + 1
-    if n_clusters == n:  # every example its own cluster: the test is McNemar
-        test, b_wins, a_wins, test_p = MCNEMAR, b_only, a_only, mc_p
+    if n_clusters == n:  # every example its own cluster: the test is McNemar (the sign test, for other scores)
+        test, b_wins, a_wins, test_p = MCNEMAR if is_binary else SIGN, b_only, a_only, mc_p
     else:
         net = np.bincount(codes, weights=(mb - ma).astype(np.float64), minlength=n_clusters)
         test, b_wins, a_wins = CLUSTER_SIGN, int((net > 0).sum()), int((net < 0).sum())

@@ -1,23 +1,32 @@
-"""The synthetic splits for run B: from a run folder, a published folder, a JSONL file or a Hub id.
+"""The synthetic splits for run B: the one reader finetune-compare (and the loop) takes them from.
 
-`sarcgen.publish.load.load_synthetic` (publish's round trip) reads run folders, published folders and
-Hub ids; a bare JSONL of records is read here, leniently, so hand-made data works too, and split by
-publish's own `split_records`. Either way the result is three `TextSet`s.
+A run folder is read from what `sarcgen publish` wrote (RUN/dataset), never split again in
+memory, so the comparison trains on exactly the published rows and fingerprints them the same way
+whichever path led there (`synthetic_location`, `rf.fingerprint`). A published folder or a Hub id
+goes through `sarcgen.publish.load.load_synthetic`. A plain records .jsonl (hand-made data, or
+generated.jsonl) is the one in-memory path: read leniently here and split by publish's own
+`split_records`. Either way the result is three `TextSet`s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from sarcgen import runfolder as rf
 from sarcgen.errors import InputError
 from sarcgen.finetune.data import META_COLUMNS, TextSet, clean_text, validate_table
+from sarcgen.finetune.results import ClassBalance
 from sarcgen.publish.split import SPLITS, split_records
 from sarcgen.recipe import PublishSettings
 
+if TYPE_CHECKING:
+    import datasets
 
-def _from_datasetdict(dd: Any, source: str) -> dict[str, TextSet]:
+
+def _from_datasetdict(dd: datasets.DatasetDict, source: str) -> dict[str, TextSet]:
     out = {}
     for split in SPLITS:
         if split not in dd:
@@ -31,7 +40,7 @@ def _from_datasetdict(dd: Any, source: str) -> dict[str, TextSet]:
 
 
 @dataclass(frozen=True)
-class _Row:
+class SyntheticRow:
     """A record of a bare JSONL, as `sarcgen.publish.split.split_records` sees it (a `Review` has
     the same fields): hand-made rows may lack id, plan_index, device or pair_id."""
 
@@ -43,10 +52,13 @@ class _Row:
     sarcastic: bool
     text: str
     split: str | None
-    meta: dict[str, Any]
+    meta: dict[str, object]
 
 
-def _read_rows(path: Path) -> list[_Row]:
+def read_records(path: Path) -> list[SyntheticRow]:
+    """Every record of a records .jsonl (generated.jsonl, filtered.jsonl, hand-made rows), leniently: only
+    text and label (0/1) are required. The one reader of raw synthetic records outside publish
+    (finetune-compare's .jsonl source, the loop's kept rows)."""
     from sarcgen.jsonl import read_jsonl
 
     rows = []
@@ -57,7 +69,7 @@ def _read_rows(path: Path) -> list[_Row]:
         if label not in (0, 1):
             raise InputError(f"{path}: record {i}: label {label!r} is outside {{0, 1}}", "labels must be 0 or 1")
         plan_index = row.get("plan_index")
-        rows.append(_Row(id=str(row.get("id") or f"{path.name}:{i}"),
+        rows.append(SyntheticRow(id=str(row.get("id") or f"{path.name}:{i}"),
                          plan_index=plan_index if isinstance(plan_index, int) else i,
                          pair_id=str(row["pair_id"]) if row.get("pair_id") is not None else None, label=int(label),
                          device=str(row.get("device") or ""), sarcastic=bool(row.get("sarcastic")), text=text,
@@ -66,7 +78,7 @@ def _read_rows(path: Path) -> list[_Row]:
     return rows
 
 
-def _source_meta(row: dict[str, Any]) -> dict[str, Any]:
+def _source_meta(row: Mapping[str, object]) -> dict[str, object]:
     """A generated record's rewrite source (provenance.source.key) as the `source_key` column."""
     prov = row.get("provenance")
     source = prov.get("source") if isinstance(prov, dict) else None
@@ -81,8 +93,8 @@ def source_keys(splits: dict[str, TextSet]) -> set[str]:
 
 def _from_records(path: Path, settings: PublishSettings) -> dict[str, TextSet]:
     """Rows with a `split` column keep it; the rest are split exactly as `sarcgen publish` splits."""
-    rows = _read_rows(path)
-    by_split: dict[str, list[_Row]] = {s: [r for r in rows if r.split == s] for s in SPLITS}
+    rows = read_records(path)
+    by_split: dict[str, list[SyntheticRow]] = {s: [r for r in rows if r.split == s] for s in SPLITS}
     if any(r.split is None for r in rows):
         for split, part in split_records([r for r in rows if r.split is None], settings).items():
             by_split[split].extend(part)
@@ -95,22 +107,45 @@ def _from_records(path: Path, settings: PublishSettings) -> dict[str, TextSet]:
     return out
 
 
-def load_synthetic_splits(src: str, settings: PublishSettings | None = None) -> dict[str, TextSet]:
+def synthetic_location(src: str) -> Path | None:
+    """The local file or folder the synthetic rows are read from (a run folder: its published
+    RUN/dataset); None for a Hub id. What the comparison fingerprints and the manifest records."""
+    p = Path(src).expanduser()
+    run = rf.run_folder_of(p)
+    if run is not None:
+        return run / rf.DATASET_DIR
+    return p if p.exists() else None
+
+
+def published_dataset(src: str) -> Path:
+    """RUN/dataset of a run folder (or that folder itself), once publish has finished writing it."""
+    from sarcgen.publish.run import publish_complete
+
+    run = rf.run_folder_of(src)
+    if run is None or not publish_complete(run / rf.DATASET_DIR):
+        raise InputError(f"{Path(src) if run is None else run / rf.DATASET_DIR}: not published yet "
+                         "(finetune-compare reads a run folder's published dataset)",
+                         f"run `sarcgen publish {run or src}` first, or `sarcgen run`, which publishes before it compares")
+    return run / rf.DATASET_DIR
+
+
+def load_synthetic_splits(src: str) -> dict[str, TextSet]:
     """train / validation / test TextSets of the synthetic data; an empty train split is an error.
 
-    A bare .jsonl is read leniently here (only text and label are required, so hand-made data
-    works) and split by the same `split_records` as publish (`settings`, default the defaults).
-    Everything else (run folder, published folder, Hub id) goes through
-    `sarcgen.publish.load.load_synthetic`, which splits a run exactly as publish does (by default
-    with the run's recipe.yaml publish section).
+    A run folder (or its dataset/ folder) is read from RUN/dataset, as publish wrote it; a plain
+    records .jsonl is read leniently (only text and label are required, so hand-made data works)
+    and split in memory by publish's `split_records` with the default split settings. A published
+    folder elsewhere or a Hub id goes through `sarcgen.publish.load.load_synthetic`.
     """
     from sarcgen.publish.load import load_synthetic
 
     p = Path(src).expanduser()
-    if p.is_file() and p.suffix == ".jsonl":
-        splits = _from_records(p, settings or PublishSettings())
+    if rf.run_folder_of(p) is not None:
+        splits = _from_datasetdict(load_synthetic(published_dataset(src)), src)
+    elif p.is_file() and p.suffix == ".jsonl":
+        splits = _from_records(p, PublishSettings())
     else:
-        splits = _from_datasetdict(load_synthetic(src, settings), src)
+        splits = _from_datasetdict(load_synthetic(src), src)
     if len(splits["train"]) == 0:
         raise InputError(f"{src}: the synthetic training split is empty",
                          "generate and filter some reviews first (sarcgen generate / sarcgen filter)")
@@ -163,7 +198,7 @@ def shortfall_line(used: int, missing: int) -> str:
             f"none repeated ({missing} short)")
 
 
-def balance(ts: TextSet) -> dict[str, Any]:
+def balance(ts: TextSet) -> ClassBalance:
     """Class, sarcastic/sincere and device counts of a set, and the larger-to-smaller class ratio."""
     from collections import Counter
 
@@ -173,15 +208,15 @@ def balance(ts: TextSet) -> dict[str, Any]:
     devices = Counter(str(m.get("device")) for m in meta if m.get("device") is not None)
     kinds = Counter("sarcastic" if m.get("sarcastic") else "sincere" for m in meta if m.get("sarcastic") is not None)
     ratio = max(neg, pos) / min(neg, pos) if min(neg, pos) else float("inf") if max(neg, pos) else 1.0
-    return {"n": len(ts), "negative": neg, "positive": pos, "class_ratio": ratio, "kinds": dict(sorted(kinds.items())),
-            "devices": dict(sorted(devices.items())), "pairs": sum(1 for u in pair_units(ts) if len(u) > 1)}
+    return ClassBalance(n=len(ts), negative=neg, positive=pos, class_ratio=ratio, kinds=dict(sorted(kinds.items())),
+                        devices=dict(sorted(devices.items())), pairs=sum(1 for u in pair_units(ts) if len(u) > 1))
 
 
-def balance_line(b: dict[str, Any], threshold: float) -> str:
+def balance_line(b: ClassBalance, threshold: float) -> str:
     """One printable line; ends with a WARNING when one class outweighs the other beyond `threshold`."""
-    devices = ", ".join(f"{k} {v}" for k, v in b["devices"].items())
-    line = (f"{b['n']} rows: {b['negative']} negative / {b['positive']} positive (ratio {b['class_ratio']:.2f}), "
-            f"{b['pairs']} twin pairs; devices: {devices or 'n/a'}")
-    if b["class_ratio"] > threshold:
+    devices = ", ".join(f"{k} {v}" for k, v in b.devices.items())
+    line = (f"{b.n} rows: {b.negative} negative / {b.positive} positive (ratio {b.class_ratio:.2f}), "
+            f"{b.pairs} twin pairs; devices: {devices or 'n/a'}")
+    if b.class_ratio > threshold:
         line += f" -- WARNING: one class outweighs the other by more than {threshold:g}:1"
     return line

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from sarcgen.errors import ModelError, TrainingError, file_errors
 from sarcgen.finetune.data import TextSet
@@ -61,7 +61,7 @@ class TrainResult:
     model: PreTrainedModel | None = field(default=None, repr=False, compare=False)
     tokenizer: PreTrainedTokenizerBase | None = field(default=None, repr=False, compare=False)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON-able part (everything but the model and tokenizer)."""
         return {k: v for k, v in self.__dict__.items() if k not in ("model", "tokenizer")}
 
@@ -102,7 +102,7 @@ def collate(ids: list[list[int]], batch: list[int], pad_id: int, input_names: li
     return {k: v.to(device, non_blocking=True) for k, v in out.items()}
 
 
-def _progress(iterable: Iterable[T], **kwargs: Any) -> tqdm[T]:
+def _progress(iterable: Iterable[T], **kwargs: object) -> tqdm[T]:
     from tqdm.auto import tqdm
 
     return tqdm(iterable, file=sys.stderr, dynamic_ncols=True, leave=False, **kwargs)
@@ -298,7 +298,16 @@ def load_checkpoint(path: str | Path, num_threads: int | None = None) -> tuple[P
     return tokenizer, model, max_length
 
 
-def predict_texts(path: str | Path, texts: list[str], num_threads: int | None = None) -> list[dict[str, Any]]:
+class TextPrediction(TypedDict):
+    """What `sarcgen predict` prints for one text."""
+
+    text: str
+    label: str
+    p_negative: float
+    p_positive: float
+
+
+def predict_texts(path: str | Path, texts: list[str], num_threads: int | None = None) -> list[TextPrediction]:
     """Label and probabilities for each text with the checkpoint at `path`."""
     import torch
 
@@ -306,5 +315,5 @@ def predict_texts(path: str | Path, texts: list[str], num_threads: int | None = 
     logits = predict_logits(model, tokenizer, texts, max_length)
     probs = torch.softmax(torch.from_numpy(logits), -1).numpy()
     names = {int(k): v for k, v in model.config.id2label.items()}
-    return [{"text": t, "label": names[int(p.argmax())], "p_negative": float(p[0]), "p_positive": float(p[1])}
+    return [TextPrediction(text=t, label=names[int(p.argmax())], p_negative=float(p[0]), p_positive=float(p[1]))
             for t, p in zip(texts, probs)]

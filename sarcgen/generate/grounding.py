@@ -148,7 +148,7 @@ def load_examples(path: str) -> tuple[Example, ...]:
         raise InputError(f"{path}: examples file not found", "pass --examples FILE with text and label columns")
     ts = load_labelled_file(path)
     meta = ts.meta or [{}] * len(ts)
-    out = tuple(Example(clean_text(t), int(y), (m.get("device") or None)) for t, y, m in zip(ts.texts, ts.labels, meta))
+    out = tuple(Example(clean_text(t), int(y), str(m["device"]) if m.get("device") else None) for t, y, m in zip(ts.texts, ts.labels, meta))
     if not any(e.label == 0 for e in out):
         raise InputError(f"{path}: no example with label 0 (a sarcastic negative)", "the examples teach the writer sarcasm: add some")
     return out

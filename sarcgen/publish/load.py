@@ -9,7 +9,8 @@
 - a Hub dataset id ("owner/name"), loaded with `datasets.load_dataset`; with no network it falls
   back to the local cache in offline mode and otherwise fails with an InputError naming the id.
 
-finetune-compare calls this for its `--synthetic` source.
+finetune-compare (`sarcgen.finetune.synthetic_data`) calls this for a published folder or a Hub id;
+for a run folder it reads RUN/dataset, what publish wrote, not a fresh split of the records.
 """
 
 from __future__ import annotations

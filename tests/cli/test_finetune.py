@@ -136,6 +136,8 @@ def test_predict_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 def test_finetune_compare_uses_the_run_folders_recipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     """--synthetic RUN takes RUN/recipe.yaml's finetune section (as `sarcgen run` does); flags still win."""
+    from types import SimpleNamespace
+
     import yaml
 
     import sarcgen.finetune.compare as compare
@@ -151,8 +153,8 @@ def test_finetune_compare_uses_the_run_folders_recipe(tmp_path: Path, monkeypatc
 
     def fake_compare(settings, synthetic, out_dir, **kw):  # type: ignore[no-untyped-def]
         seen.append((settings, synthetic, Path(out_dir)))
-        return {"mixes": {"all": {"selection": {"selection": 0.5}, "sets": {}, "groups": {}}}, "chosen_mix": "all",
-                "reused_runs": []}
+        mix = SimpleNamespace(selection=SimpleNamespace(selection=0.5), sets={}, groups={})  # what the summary reads
+        return SimpleNamespace(mixes={"all": mix}, chosen_mix="all", reused_runs=[])
 
     monkeypatch.setattr(compare, "run_compare", fake_compare)
     code, _, err = run(["finetune-compare", "--synthetic", str(run_dir), "--seed", "9", "-q"], capsys)
@@ -163,3 +165,41 @@ def test_finetune_compare_uses_the_run_folders_recipe(tmp_path: Path, monkeypatc
     given.write_text("finetune: {epochs: 1}\n")
     code, _, err = run(["finetune-compare", "--synthetic", str(run_dir), "-r", str(given), "-q"], capsys)
     assert code == 0 and (seen[1][0].epochs, seen[1][0].n_train) == (1, 3200)
+
+
+def _reviews(n: int) -> list:
+    """n generated-style records, sarcastic negatives and sincere positives alternating (publish keeps both classes)."""
+    from sarcgen.records import Provenance, Review
+
+    prov = Provenance(model_file="m.gguf", model_sha256="0" * 64, backend="fake", backend_version="0",
+                      template_name="review.j2", template_hash="h", recipe_hash="r", sampling={}, seed=1, sarcgen_version="0")
+    return [Review(id=f"r{i}", plan_index=i, label=i % 2, sarcastic=i % 2 == 0, device="deadpan" if i % 2 == 0 else "sincere",
+                   aspect="plot", genre="drama", length="short", cue="great", provenance=prov,
+                   text=(f"Great film number {i}, if you like naps." if i % 2 == 0 else f"Great film number {i}, I loved every minute."))
+            for i in range(n)]
+
+
+def test_finetune_compare_on_a_run_folder_reads_its_published_dataset(inputs: dict[str, Path], tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """--synthetic RUN reads RUN/dataset (what publish wrote), refused in one line before publish; the
+    manifest's finetune record and results.json carry the same fingerprint of it."""
+    from sarcgen.jsonl import write_jsonl
+
+    run_dir = tmp_path / "run"
+    write_jsonl(run_dir / "filtered.jsonl", _reviews(40))
+    argv = small(inputs)
+    argv[argv.index("--synthetic") + 1] = str(run_dir)
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "run/dataset: not published yet" in err and f"run `sarcgen publish {run_dir}` first" in err
+    assert "Traceback" not in err
+    code, _, err = run(["publish", str(run_dir)], capsys)
+    assert code == 0, err
+    code, stdout, err = run(argv, capsys)
+    assert code == 0, err
+    results = json.loads((run_dir / "finetune" / "results.json").read_text())
+    sizes = json.loads((run_dir / "dataset" / "publish.json").read_text())["split_sizes"]
+    assert results["sizes"]["synthetic_train"] == sizes["train"]  # the published split, not a fresh one
+    stage = json.loads((run_dir / "manifest.json").read_text())["stages"]["finetune"]
+    from sarcgen.runfolder import fingerprint
+
+    assert stage["inputs"] == {"dataset": results["fingerprints"]["synthetic_sha256"]} == {"dataset": fingerprint(run_dir / "dataset")}

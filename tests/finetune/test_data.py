@@ -119,8 +119,11 @@ def test_synthetic_from_a_saved_datasetdict(tmp_path: Path) -> None:
     assert splits["train"].labels == [0, 1] and splits["test"].meta[0]["sarcastic"] is True
 
 
-def test_synthetic_from_a_run_folder_goes_through_load_synthetic(tmp_path: Path) -> None:
+def test_synthetic_from_a_run_folder_reads_what_publish_wrote(tmp_path: Path) -> None:
+    """A run folder is read from RUN/dataset (never split again in memory); before publish, one line says so."""
     from sarcgen.jsonl import write_jsonl
+    from sarcgen.publish.run import publish_run
+    from sarcgen.recipe import PublishSettings
     from sarcgen.records import Provenance, Review
 
     prov = Provenance(model_file="m.gguf", model_sha256="0" * 64, backend="fake", backend_version="0",
@@ -129,10 +132,17 @@ def test_synthetic_from_a_run_folder_goes_through_load_synthetic(tmp_path: Path)
     recs = [Review(id=f"r{i}", plan_index=i, text=f"Great film number {i}, if you like naps.", label=0, sarcastic=True,
                    device="deadpan", aspect="plot", genre="drama", length="short", cue="great", provenance=prov)
             for i in range(30)]
-    write_jsonl(tmp_path / "run" / "filtered.jsonl", recs)
-    splits = load_synthetic_splits(str(tmp_path / "run"))
-    assert sum(len(s) for s in splits.values()) == 30 and len(splits["train"]) >= 20
-    assert splits["train"].meta[0]["sarcastic"] is True
+    run = tmp_path / "run"
+    write_jsonl(run / "filtered.jsonl", recs)
+    with pytest.raises(InputError, match=r"run/dataset: not published yet") as err:
+        load_synthetic_splits(str(run))
+    assert f"sarcgen publish {run}" in str(err.value.hint)
+    publish_run(run, run / "dataset", PublishSettings(allow_missing_class=True))
+    (run / "filtered.jsonl").write_text("")  # the records changed after publish: the published rows are what counts
+    for src in (run, run / "dataset"):
+        splits = load_synthetic_splits(str(src))
+        assert sum(len(s) for s in splits.values()) == 30 and len(splits["train"]) >= 20
+        assert splits["train"].meta[0]["sarcastic"] is True
 
 
 def test_synthetic_empty_is_an_error(tmp_path: Path) -> None:

@@ -26,9 +26,9 @@ def test_frozen_encoder_trains_the_head_only_and_caches_features(tmp_path: Path)
                                 mix=[0.5, 1.0], freeze_encoder=True)
     out = tmp_path / "out"
     res = run_compare(settings, str(syn), out, progress=False, num_threads=1, attributions=False)
-    assert len(res["checkpoints"]) == 6 and res["chosen_mix"] in ("0.5", "1")
+    assert len(res.checkpoints) == 6 and res.chosen_mix in ("0.5", "1")
     before = _weights(model)
-    after = _weights(Path(res["checkpoints"]["B-seed42-mix0.5"]))
+    after = _weights(Path(res.checkpoints["B-seed42-mix0.5"]))
     encoder = [k for k in before if "encoder" in k or "embeddings" in k]
     assert encoder and all(np.array_equal(before[k], after[k]) for k in encoder)  # frozen
     assert not np.array_equal(before["classifier.weight"], after["classifier.weight"])  # trained
@@ -37,7 +37,7 @@ def test_frozen_encoder_trains_the_head_only_and_caches_features(tmp_path: Path)
     with np.load(caches[0]) as z:
         keys = set(z["keys"].tolist())
     assert len(keys) >= 40 + 16 + 16  # IMDB train/validation/test, challenge and synthetic texts, each once
-    assert res["runs"][0]["A"]["device"].startswith("cpu (frozen encoder")
+    assert res.runs[0].A.device.startswith("cpu (frozen encoder")
 
 
 def test_a_mean_pooling_encoder_is_pooled_as_it_was_trained_everywhere(tmp_path: Path) -> None:

@@ -33,13 +33,13 @@ def test_minilm_reaches_80_percent_on_imdb(imdb_dir: Path, tmp_path: Path, monke
                           settings.n_test, settings.seed)
     res = train_classifier(settings.base_model, base.train, base.validation, settings, tmp_path / "ckpt",
                            num_threads=2, progress=False, tag="minilm")
-    p_neg = evaluate_sets(model_logits(res.model, res.tokenizer, settings), {"imdb_test": base.test})["imdb_test"]["p_negative"]
+    p_neg = evaluate_sets(model_logits(res.model, res.tokenizer, settings), {"imdb_test": base.test})["imdb_test"].p_negative
     metrics = classification_metrics(base.test.labels, p_neg)
     elapsed = time.perf_counter() - t0
-    print(f"MiniLM IMDB: accuracy {metrics['accuracy']:.3f}, F1 {metrics['f1']:.3f}, "
+    print(f"MiniLM IMDB: accuracy {metrics.accuracy:.3f}, F1 {metrics.f1:.3f}, "
           f"{res.train_examples_per_s:.1f} train examples/s, best epoch {res.best_epoch}, {elapsed:.0f} s")
-    assert metrics["n"] == 500
-    assert metrics["accuracy"] >= 0.80, metrics
+    assert metrics.n == 500
+    assert metrics.accuracy >= 0.80, metrics
 
     rows = predict_texts(tmp_path / "ckpt", ["One of the best films I have seen: moving, funny and beautifully acted.",
                                              "A dull, lifeless mess. I walked out after an hour."])

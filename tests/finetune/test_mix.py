@@ -67,8 +67,8 @@ def test_ratio_none_takes_the_split_once() -> None:
 
 def test_balance_and_its_warning() -> None:
     b = balance(synthetic(10, 30))
-    assert (b["negative"], b["positive"], b["pairs"]) == (40, 10, 10)
-    assert b["class_ratio"] == 4.0 and b["devices"] == {"deadpan": 30, "irony": 10, "sincere": 10}
+    assert (b.negative, b.positive, b.pairs) == (40, 10, 10)
+    assert b.class_ratio == 4.0 and b.devices == {"deadpan": 30, "irony": 10, "sincere": 10}
     assert "WARNING" in balance_line(b, 2.0) and "WARNING" not in balance_line(b, 5.0)
     assert "WARNING" not in balance_line(balance(synthetic(10, 0)), 2.0)
 
@@ -111,9 +111,10 @@ def test_group_names_and_builtin_pairs() -> None:
 
 def test_the_mix_is_chosen_on_imdb_validation_loss_and_the_synthetic_loss_only_breaks_ties() -> None:
     from sarcgen.finetune.analysis import choose_mix
+    from sarcgen.finetune.results import SelectionSummary
 
-    def mix(imdb: float, syn: float) -> dict:
-        return {"selection": {"selection": imdb, "imdb_validation": imdb, "synthetic_validation": syn}}
+    def mix(imdb: float, syn: float) -> SelectionSummary:
+        return SelectionSummary(selection=imdb, imdb_validation=imdb, synthetic_validation=syn, per_seed=[imdb])
 
     # the README's frozen-MiniLM table: the synthetic loss falls with every mix, the IMDB loss climbs after 0.05
     mixes = {"0.05": mix(0.545, 0.559), "0.1": mix(0.547, 0.459), "0.2": mix(0.567, 0.367), "0.4": mix(0.573, 0.219)}

@@ -19,7 +19,7 @@ import pytest
 
 from sarcgen.devtools.tiny_bert import write_tiny_bert, write_toy_imdb, write_toy_synthetic
 from sarcgen.errors import InputError
-from sarcgen.finetune.runs import RUNS_DIR, RunSpec, load_record, save_record
+from sarcgen.finetune.runs import RUNS_DIR, EvalScores, RunRecord, RunSpec, SelectionLosses, load_record, save_record
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,8 +79,16 @@ def test_killed_comparison_resumes_without_redoing_finished_runs(inputs: dict[st
 
 def test_a_run_with_other_inputs_is_refused_not_overwritten(tmp_path: Path) -> None:
     spec = RunSpec("B", 42, 0.1)
-    save_record(tmp_path, spec, {"key": spec.key, "fingerprint": "aaa"})
-    assert load_record(tmp_path, spec, "aaa") == {"key": spec.key, "fingerprint": "aaa"}
+    rec = RunRecord(key=spec.key, run="B", seed=42, mix=0.1, fingerprint="aaa", checkpoint="c", best_epoch=1,
+                    best_val_loss=0.5, history=[{"epoch": 1, "train_loss": 0.6, "val_loss": 0.5}], train_seconds=1.0,
+                    train_examples_per_s=2.0, device="cpu", stopped_early=False, n_train=10, n_synthetic=1,
+                    selection=SelectionLosses(imdb_validation=0.5, synthetic_validation=None, selection=0.5),
+                    elapsed_s=1.0, eval={"imdb_test": EvalScores(sha256="x", p_negative=[0.2, 0.9])})
+    save_record(tmp_path, spec, rec)
+    assert load_record(tmp_path, spec, "aaa") == rec
     assert load_record(tmp_path, RunSpec("A", 42), "aaa") is None  # not finished yet
     with pytest.raises(InputError, match=r"B-seed42-mix0.1 was trained with other inputs"):
         load_record(tmp_path, spec, "bbb")
+    (tmp_path / RUNS_DIR / f"{spec.key}.json").write_text('{"key": "B-seed42-mix0.1", "fingerprint": "aaa"}')
+    with pytest.raises(InputError, match=r"B-seed42-mix0.1.json: not a run record of this sarcgen \(run: Field required\)"):
+        load_record(tmp_path, spec, "aaa")

@@ -15,7 +15,8 @@ from sarcgen.finetune.analysis import build_results
 from sarcgen.finetune.compare import CompareData
 from sarcgen.finetune.data import BaseSplits, TextSet
 from sarcgen.finetune.evalsets import builtin_challenge
-from sarcgen.finetune.runs import RunSpec, plan_runs
+from sarcgen.finetune.results import Balance, ClassBalance, CompareResults, MixComparison
+from sarcgen.finetune.runs import Fingerprints, ModelFingerprint, RunRecord, RunSpec, plan_runs
 from sarcgen.finetune.stats import (
     BETTER,
     CLUSTER_SIGN,
@@ -23,6 +24,7 @@ from sarcgen.finetune.stats import (
     NO_CHANGE,
     NO_DISCORDANT,
     WORSE,
+    SliceStats,
     bootstrap_interval,
     holm,
     mcnemar_exact,
@@ -171,8 +173,8 @@ def test_clusters_default_and_missing_ids() -> None:
     """No clusters = rows (same numbers as before); rows without an id stand alone; a wrong length is an error."""
     a, b = discordant(30, 6, 1)
     plain = paired_stats(a, b, n_boot=500)
-    assert paired_stats(a, b, n_boot=500, clusters=[None] * 30).to_dict() == plain.to_dict()
-    assert paired_stats(a, b, n_boot=500, clusters=[f"x{i}" for i in range(30)]).to_dict() == plain.to_dict()
+    assert paired_stats(a, b, n_boot=500, clusters=[None] * 30).model_dump() == plain.model_dump()
+    assert paired_stats(a, b, n_boot=500, clusters=[f"x{i}" for i in range(30)]).model_dump() == plain.model_dump()
     assert paired_stats(a, b, n_boot=500, clusters=["p0", "p0"] + [None] * 28).clusters == 29
     with pytest.raises(ValueError):
         paired_stats(a, b, clusters=["p0"])
@@ -185,20 +187,23 @@ def test_holm() -> None:
     assert holm([]) == []
 
 
-def _record(key: str, spec: RunSpec, sets: dict[str, TextSet], correct: dict[str, np.ndarray], sel: float) -> dict:
+def _record(key: str, spec: RunSpec, sets: dict[str, TextSet], correct: dict[str, np.ndarray], sel: float) -> RunRecord:
     ev = {}
     for name, ts in sets.items():
         ok = correct[name]
         p = [0.9 if (y == 0) == bool(c) else 0.1 for y, c in zip(ts.labels, ok)]
         ev[name] = {"sha256": "x", "p_negative": p}
-    return {"key": key, "run": spec.run, "seed": spec.seed, "mix": spec.mix, "checkpoint": f"/ckpt/{key}",
-            "best_epoch": 1, "best_val_loss": sel, "history": [{"epoch": 1, "train_loss": 0.5, "val_loss": sel}],
-            "n_train": 10, "n_synthetic": 0 if spec.run == "A" else 5, "eval": ev,
-            "selection": {"imdb_validation": sel, "synthetic_validation": sel, "selection": sel}}
+    return RunRecord.model_validate({
+        "key": key, "run": spec.run, "seed": spec.seed, "mix": spec.mix, "fingerprint": "f", "checkpoint": f"/ckpt/{key}",
+        "best_epoch": 1, "best_val_loss": sel, "history": [{"epoch": 1, "train_loss": 0.5, "val_loss": sel}],
+        "train_seconds": 1.0, "train_examples_per_s": 10.0, "device": "cpu", "stopped_early": False,
+        "n_train": 10, "n_synthetic": 0 if spec.run == "A" else 5, "eval": ev, "elapsed_s": 1.0,
+        "selection": {"imdb_validation": sel, "synthetic_validation": sel, "selection": sel}})
 
 
-def test_build_results_on_planted_runs() -> None:
-    """Through the whole analysis: verdicts per set, the mix chosen by selection loss, pairs, flips, slices."""
+def planted_results() -> CompareResults:
+    """build_results on planted runs: 3 seeds, mixes 0.1 and 0.3 (0.3 has the lower selection loss); IMDB
+    test without an effect, the synthetic test set (twins, devices) planted better under B."""
     rng = np.random.default_rng(11)
     n = 400
     labels = [i % 2 for i in range(n)]
@@ -223,28 +228,70 @@ def test_build_results_on_planted_runs() -> None:
             corr = {"imdb_test": b_imdb[0], "synthetic_test": b_syn[0], "challenge": b_ch[0]}
         sel = 0.5 if spec.run == "A" else (0.3 if spec.mix == 0.3 else 0.4)
         records[spec.key] = _record(spec.key, spec, sets, corr, sel)
-    res = build_results(data, settings, specs, records, {"model": {}}, {"split": {}, "mixes": {}})
-    assert res["chosen_mix"] == "0.3" and set(res["mixes"]) == {"0.1", "0.3"}
-    chosen = res["mixes"]["0.3"]
-    assert chosen["sets"]["synthetic_test"]["verdict"] == BETTER
-    assert chosen["sets"]["synthetic_test"]["seeds"] == 3
-    assert chosen["sets"]["imdb_test"]["verdict"] == NO_CHANGE
-    assert {"synthetic_test: sarcastic negatives", "synthetic_test: sincere positives"} <= set(chosen["groups"])
-    assert chosen["pairs"]["synthetic_test"]["n"] == n // 2
-    assert set(chosen["slices"]["synthetic_test"]["device"]) == {"irony", "deadpan", "sincere"}
+    fp = Fingerprints(sarcgen_version="0", model=ModelFingerprint(name="m", path="m", weights_sha256=None),
+                      synthetic_source="planted.jsonl", synthetic_sha256=None, synthetic_rows_sha256={}, imdb_source="planted",
+                      imdb_train_ids_sha256="x", imdb_validation_ids_sha256="x", imdb_test_ids_sha256="x")
+    empty_balance = ClassBalance(n=0, negative=0, positive=0, class_ratio=1.0, kinds={}, devices={}, pairs=0)
+    return build_results(data, settings, specs, records, fp, Balance(split=empty_balance, mixes={}))
+
+
+def test_build_results_on_planted_runs() -> None:
+    """Through the whole analysis: verdicts per set, the mix chosen by selection loss, pairs, flips, slices."""
+    n = 400
+    res = planted_results()
+    assert res.chosen_mix == "0.3" and set(res.mixes) == {"0.1", "0.3"}
+    chosen = res.mixes["0.3"]
+    assert chosen.sets["synthetic_test"].verdict == BETTER
+    assert chosen.sets["synthetic_test"].seeds == 3
+    assert chosen.sets["imdb_test"].verdict == NO_CHANGE
+    assert {"synthetic_test: sarcastic negatives", "synthetic_test: sincere positives"} <= set(chosen.groups)
+    assert chosen.pairs["synthetic_test"].n == n // 2
+    assert set(chosen.slices["synthetic_test"]["device"]) == {"irony", "deadpan", "sincere"}
     # the synthetic set has pair_ids: its bootstrap resamples pairs, its test counts them
-    assert chosen["sets"]["synthetic_test"]["clusters"] == n // 2 and chosen["sets"]["imdb_test"]["clusters"] == n
-    assert chosen["sets"]["synthetic_test"]["test"] == CLUSTER_SIGN
-    sl = chosen["slices"]["synthetic_test"]["device"]["irony"]
-    assert sl["exploratory"] and sl["family_size"] == 3 and sl["holm_p"] >= sl["test_p"]
-    assert res["flips"] and {f["change"] for f in res["flips"]} == {"fixed", "broken"}
-    assert len(res["seed_sentences"]) == 3 and len(res["seed_sentences"][0]["A"]) == 3
-    assert res["first_keys"] == {"A": "A-seed42", "B": "B-seed42-mix0.3"}
+    assert chosen.sets["synthetic_test"].clusters == n // 2 and chosen.sets["imdb_test"].clusters == n
+    assert chosen.sets["synthetic_test"].test == CLUSTER_SIGN
+    sl = chosen.slices["synthetic_test"]["device"]["irony"]
+    assert sl.exploratory and sl.family_size == 3 and sl.holm_p >= sl.test_p
+    assert res.flips and {f.change for f in res.flips} == {"fixed", "broken"}
+    assert len(res.seed_sentences) == 3 and len(res.seed_sentences[0].A) == 3
+    assert res.first_keys == {"A": "A-seed42", "B": "B-seed42-mix0.3"}
+    # the built-in second metric: B is surer of the right class on the synthetic set, by the same rule
+    assert chosen.metrics["p_true"]["synthetic_test"].verdict == BETTER
 
 
-def _st(**kw: object) -> dict:
-    base = paired_stats(*discordant(40, 6, 2), n_boot=200).to_dict()
-    return {**base, **kw}
+def test_a_metric_registered_by_a_test_gets_its_paired_interval() -> None:
+    """Adding a metric is one class and one registration: build_results gives it a paired interval per set
+    and a mean per run, and results.json carries it under its name."""
+    from sarcgen.finetune import metrics
+
+    class WrongNegatives(metrics.Metric):
+        """1 for each example that is not a negative review called positive."""
+
+        name = "no_missed_negatives"
+        title = "negatives not missed"
+
+        def per_example(self, p_negative: list[float], labels: list[int]) -> list[float]:
+            return [0.0 if y == 0 and p < 0.5 else 1.0 for p, y in zip(p_negative, labels)]
+
+    metrics.register(WrongNegatives())
+    try:
+        with pytest.raises(ValueError, match="already registered"):
+            metrics.register(WrongNegatives())
+        res = planted_results()
+    finally:
+        del metrics.METRICS[WrongNegatives.name]  # registered for this test only
+    st = res.mixes["0.3"].metrics["no_missed_negatives"]["synthetic_test"]
+    assert st.n == 400 and st.diff_low <= st.diff <= st.diff_high and st.a_low <= st.a <= st.a_high
+    assert st.test == CLUSTER_SIGN and res.mixes["0.3"].metrics["no_missed_negatives"]["imdb_test"].test == MCNEMAR  # 0/1
+    assert "imdb_test.no_missed_negatives" in res.aggregate["A"]
+    assert "no_missed_negatives" in res.runs[0].A.metrics["imdb_test"].scores()
+    saved = res.model_dump(mode="json")
+    assert saved["mixes"]["0.3"]["metrics"]["no_missed_negatives"]["synthetic_test"]["diff_high"] == st.diff_high
+
+
+def _st(**kw: float) -> SliceStats:
+    base = paired_stats(*discordant(40, 6, 2), n_boot=200).model_dump()
+    return SliceStats(**{**base, **kw})
 
 
 def test_report_words_verdicts() -> None:
@@ -252,15 +299,17 @@ def test_report_words_verdicts() -> None:
     and marks slice verdicts exploratory with their Holm p."""
     from sarcgen.finetune import report
 
-    same = paired_stats(*discordant(40, 0, 0), n_boot=200).to_dict()
+    same = paired_stats(*discordant(40, 0, 0), n_boot=200)
     assert report._ci(same, "diff") == NO_DISCORDANT and "+0.0 [+0.0, +0.0]" not in report.stats_row("x", same)
-    assert "[" in report._ci(_st(), "diff")
-    clustered = paired_stats(*discordant(40, 8, 0), n_boot=200, clusters=[f"p{i // 2}" for i in range(40)]).to_dict()
+    assert "[" in report._ci(_st(family_size=2, holm_p=0.4), "diff")
+    clustered = paired_stats(*discordant(40, 8, 0), n_boot=200, clusters=[f"p{i // 2}" for i in range(40)])
     assert "by cluster 0.125 (4 / 0 of 20 clusters)" in report.stats_row("x", clustered)
-    results = {"chosen_mix": "0.1", "seeds": [1], "settings": {"bootstrap": 200},
-               "mixes": {"0.1": {"sets": {"s": same}, "groups": {}, "pairs": {},
-                                 "slices": {"s": {"device": {"irony": _st(exploratory=True, family_size=2, holm_p=0.4),
-                                                             "deadpan": _st(exploratory=True, family_size=2, holm_p=0.4)}}}}}}
+    results = planted_results()
+    selection = results.mixes["0.1"].selection
+    results.mixes = {"0.1": MixComparison(selection=selection, sets={"s": same}, groups={}, pairs={}, n_synthetic=[5],
+                                          slices={"s": {"device": {"irony": _st(family_size=2, holm_p=0.4),
+                                                                   "deadpan": _st(family_size=2, holm_p=0.4)}}})}
+    results.chosen_mix, results.seeds, results.settings = "0.1", [1], FinetuneSettings(bootstrap=200)
     head = "\n".join(report.headline(results))
     assert "exact paired test" in head and "McNemar" in head and "95% bootstrap intervals" in head
     assert "| **s** | 40 |" in head and NO_DISCORDANT in head

@@ -118,9 +118,11 @@ def test_hub_id_offline_names_the_id(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_finetune_adapter_uses_it(published: tuple[Path, Path]) -> None:
-    """finetune-compare's --synthetic goes through load_synthetic for run and published folders."""
+    """finetune-compare's --synthetic goes through load_synthetic for a published folder; a run folder
+    is read from its RUN/dataset only, so one never published (this one published elsewhere) is refused."""
     import sarcgen.finetune.synthetic_data as adapter  # sarcgen's own module: an import error must fail
     run, out = published
-    for src in (run, out):
-        splits = adapter.load_synthetic_splits(str(src))
-        assert len(splits["train"]) > 0 and set(splits["train"].labels) == {0, 1}
+    splits = adapter.load_synthetic_splits(str(out))
+    assert len(splits["train"]) > 0 and set(splits["train"].labels) == {0, 1}
+    with pytest.raises(InputError, match="not published yet"):
+        adapter.load_synthetic_splits(str(run))

@@ -24,12 +24,12 @@ def test_the_same_jsonl_splits_the_same_via_publish_and_finetune_compare(tmp_pat
     run = tmp_path / "run"
     run.mkdir()
     write_jsonl(run / "filtered.jsonl", reviews)
-    publish_run(run, tmp_path / "pub", PublishSettings())
+    publish_run(run, run / "dataset", PublishSettings())
 
     import datasets
 
-    published = _texts(datasets.load_from_disk(str(tmp_path / "pub" / "hf_dataset")))
-    for source in (jsonl, run, tmp_path / "pub"):  # a bare JSONL, the run folder, the published folder
+    published = _texts(datasets.load_from_disk(str(run / "dataset" / "hf_dataset")))
+    for source in (jsonl, run, run / "dataset"):  # a bare JSONL (split in memory), the run folder, its published folder
         splits = load_synthetic_splits(str(source))
         assert {s: ts.texts for s, ts in splits.items() if len(ts)} == {
             s: [clean_text(t) for t in texts] for s, texts in published.items()}, source
@@ -37,7 +37,7 @@ def test_the_same_jsonl_splits_the_same_via_publish_and_finetune_compare(tmp_pat
 
 def test_hand_made_rows_use_the_same_split(tmp_path: Path) -> None:
     """Rows with only text/label/pair_id are split by the same function (twins together, seeded)."""
-    from sarcgen.finetune.synthetic_data import _read_rows, load_synthetic_splits
+    from sarcgen.finetune.synthetic_data import load_synthetic_splits, read_records
     from sarcgen.publish.split import split_records
 
     rows = [{"text": f"review {i}", "label": i % 2, "pair_id": f"p{i // 2}", "sarcastic": i % 2 == 0} for i in range(40)]
@@ -45,7 +45,7 @@ def test_hand_made_rows_use_the_same_split(tmp_path: Path) -> None:
     path = tmp_path / "hand.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     splits = load_synthetic_splits(str(path))
-    expected = split_records([r for r in _read_rows(path) if r.split is None], PublishSettings())
+    expected = split_records([r for r in read_records(path) if r.split is None], PublishSettings())
     assert splits["train"].texts == [r.text for r in expected["train"]]
     assert "kept in test by hand" in splits["test"].texts
     for ts in splits.values():  # contrast twins never straddle two splits
