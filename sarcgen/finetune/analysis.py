@@ -9,17 +9,27 @@ P(negative) (which is what the per-example tables and the flip list show).
 from __future__ import annotations
 
 import statistics
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from sarcgen.finetune.data import TextSet, present
+from sarcgen.finetune.data import BaseSplits, TextSet, present
 from sarcgen.finetune.runs import RunSpec, mix_label
 from sarcgen.finetune.stats import holm, paired_stats
 from sarcgen.recipe import FinetuneSettings
 
-if TYPE_CHECKING:
-    from sarcgen.finetune.compare import CompareData
+
+class ComparedData(Protocol):
+    """What the analysis reads of the comparison's inputs (`sarcgen.finetune.compare.CompareData`,
+    whose module imports this one)."""
+
+    base: BaseSplits
+    synthetic: dict[str, TextSet]
+    challenges: list[TextSet]
+    synthetic_source: str
+
+    def eval_sets(self) -> dict[str, TextSet]: ...
+
 
 SLICE_COLUMNS = ("device", "aspect", "genre", "length")
 LABEL_WORDS = {0: "negatives", 1: "positives"}
@@ -256,7 +266,7 @@ def challenge_table(challenges: list[TextSet], a_recs: list[dict[str, Any]], b_r
     return rows
 
 
-def seed_sentences(data: CompareData, a_recs: list[dict[str, Any]], b_by_mix: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def seed_sentences(data: ComparedData, a_recs: list[dict[str, Any]], b_by_mix: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """The seed's three sentences: P(negative) under A and under B at every mix (mean and per seed)."""
     from sarcgen.challenge import SEED_EXAMPLES
 
@@ -272,7 +282,7 @@ def seed_sentences(data: CompareData, a_recs: list[dict[str, Any]], b_by_mix: di
 
 
 # --------------------------------------------------------------------------------------- build
-def build_results(data: CompareData, settings: FinetuneSettings, specs: list[RunSpec], records: dict[str, dict[str, Any]],
+def build_results(data: ComparedData, settings: FinetuneSettings, specs: list[RunSpec], records: dict[str, dict[str, Any]],
                   inputs: dict[str, Any], bal: dict[str, Any]) -> dict[str, Any]:
     """The results dictionary (results.json): everything the report shows, for every mix."""
     sets = data.eval_sets()
