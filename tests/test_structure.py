@@ -1,4 +1,6 @@
-"""The package's shape: no import cycles, modules under ~400 lines, functions under ~60 lines.
+"""The package's shape: no import cycles, modules under ~400 lines, functions under ~60 lines; and
+the tests' shape: no test module imports another (shared code lives in conftest.py fixtures,
+tests/factories.py and tests/*_helpers.py).
 
 Read from the source with `ast` (nothing is imported), so the checks are fast and see lazy
 imports inside functions too. `if TYPE_CHECKING:` imports never run, but they are dependencies all
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sarcgen"
+TESTS = Path(__file__).resolve().parent
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 
@@ -167,3 +170,40 @@ def test_allow_lists_name_real_functions() -> None:
     names = {f"{_rel(p)}:{n.name}" for p in MODULES.values() for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
              if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     assert names >= LONG_FUNCTIONS, LONG_FUNCTIONS - names
+
+
+def _test_modules_imported(tree: ast.AST, me: str) -> Iterator[tuple[int, str]]:
+    """(line, module) for each import in `tree` of a `test_*` module other than `me` (its own name)."""
+    package = me.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from .test_x import y / from . import test_x
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            names = [base] + [f"{base}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            if name.split(".")[0] == "tests" and name.rpartition(".")[2].startswith("test_") and name != me:
+                yield node.lineno, name
+
+
+def test_import_checker_finds_a_test_module_import() -> None:
+    tree = ast.parse("from tests.filter.test_run import x\nfrom tests import factories\nfrom . import test_b\n"
+                     "import tests.review.test_a as me\n")
+    assert list(_test_modules_imported(tree, "tests.review.test_a")) == [(1, "tests.filter.test_run"), (3, "tests.review.test_b")]
+
+
+def test_no_test_module_imports_another() -> None:
+    """Tests share fixtures through conftest.py and data through tests/factories.py (or a *_helpers
+    module), never by importing another test module: a test file then moves or changes on its own."""
+    found = []
+    for path in sorted(TESTS.rglob("*.py")):
+        me = ".".join(path.relative_to(TESTS.parent).with_suffix("").parts)
+        for line, name in _test_modules_imported(ast.parse(path.read_text(encoding="utf-8")), me):
+            found.append(f"{path.relative_to(TESTS.parent).as_posix()}:{line} imports {name}")
+    assert found == [], "test modules importing another test module (move what they share to tests/factories.py " \
+                        "or a conftest.py fixture): " + ", ".join(found)

@@ -24,8 +24,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.backends.test_openai import stub_server  # noqa: F401 - fixture
-
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "recipes" / "smoke.yaml"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("mount") is not None
@@ -73,7 +71,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     from sarcgen.backends.fake import FakeBackend
     from sarcgen.generate.run import generate_run
     from sarcgen.recipe import load_recipe
-    from tests.publish.test_run import make_reviews, make_run
+    from tests.factories import make_reviews, make_run
 
     root = tmp_path_factory.mktemp("sweep")
     run = root / "run"

@@ -7,11 +7,11 @@ import pytest
 from sarcgen.filter import validate as v
 from sarcgen.recipe import FilterSettings
 from sarcgen.records import Review
-from tests.filter.test_run import PROV, review
+from tests.factories import PROV, review_record
 
 
 def rec(text: str, **kw) -> Review:
-    return Review.model_validate(review(1, text, **kw))
+    return Review.model_validate(review_record(1, text, **kw))
 
 
 def reason(text: str, settings: FilterSettings | None = None, **kw) -> str | None:
@@ -82,13 +82,13 @@ def test_length_bounds_come_from_settings() -> None:
 
 
 def test_schema_problems_are_named() -> None:
-    ok, problem = v.parse_record(review(1, GOOD))
+    ok, problem = v.parse_record(review_record(1, GOOD))
     assert ok is not None and problem == ""
-    bad, problem = v.parse_record({**review(1, GOOD), "label": 2})
+    bad, problem = v.parse_record({**review_record(1, GOOD), "label": 2})
     assert bad is None and problem.startswith("label")
-    bad, problem = v.parse_record({k: x for k, x in review(1, GOOD).items() if k != "text"})
+    bad, problem = v.parse_record({k: x for k, x in review_record(1, GOOD).items() if k != "text"})
     assert bad is None and problem.startswith("text")
-    assert v.parse_record({**review(1, GOOD), "extra": 1})[1].startswith("extra: unknown field")
+    assert v.parse_record({**review_record(1, GOOD), "extra": 1})[1].startswith("extra: unknown field")
 
 
 def test_reason_with_detail_is_split() -> None:
