@@ -6,16 +6,11 @@ import pytest
 
 from sarcgen.filter import validate as v
 from sarcgen.recipe import FilterSettings
-from sarcgen.records import Review
-from tests.factories import PROV, review_record
-
-
-def rec(text: str, **kw) -> Review:
-    return Review.model_validate(review_record(1, text, **kw))
+from tests.factories import PROV, make_review, review_record
 
 
 def reason(text: str, settings: FilterSettings | None = None, **kw) -> str | None:
-    out = v.validate_record(rec(text, **kw), v.build_checks(settings or FilterSettings()))
+    out = v.validate_record(make_review(1, text, **kw), v.build_checks(settings or FilterSettings()))
     return out[0] if out else None
 
 
@@ -92,5 +87,5 @@ def test_schema_problems_are_named() -> None:
 
 
 def test_reason_with_detail_is_split() -> None:
-    assert v.validate_record(rec("Great plot, truly."), v.build_checks(FilterSettings())) == ("too_short", "3 words < 8")
+    assert v.validate_record(make_review(1, "Great plot, truly."), v.build_checks(FilterSettings())) == ("too_short", "3 words < 8")
     assert PROV["backend"] == "fake"
