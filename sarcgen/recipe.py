@@ -37,7 +37,6 @@ from sarcgen.backends.options import (
 )
 from sarcgen.errors import RecipeError
 from sarcgen.fingerprint import FINGERPRINT_VERSION, THROUGHPUT_ONLY, generate_fingerprint
-from sarcgen.generate.grounding import GroundingSettings
 from sarcgen.jsonl import read_text, write_text
 from sarcgen.recipe_errors import _set_dotted, format_validation_error
 from sarcgen.recipe_yaml import load_yaml, no_bool_numbers
@@ -125,6 +124,22 @@ class Attributes(Strict):
                 raise ValueError(f"lists {n!r} twice")
             seen.add(key)
         return v
+
+
+class GroundingSettings(Strict):
+    """generate.grounding: where the writer's material comes from (`sarcgen.generate.grounding` uses it)."""
+
+    mode: Literal["free", "rewrite"] = Field(
+        default="free", description="free: compose reviews from the plan's attributes; rewrite: edit real reviews from `sources`")
+    sources: str | None = Field(
+        default=None, description="rewrite sources: an IMDB folder (its train files), a text,label file, or `embedded`; "
+                                  "default: finetune.base_data")
+    examples: str | None = Field(default=None, description="few-shot examples file (text, label[, device]) instead of the template's")
+    examples_per_prompt: int = Field(default=3, ge=1, le=12, description="few-shot examples in each prompt")
+    examples_block: int = Field(default=8, ge=1, description="groups that share one draw of examples (and its cached prefix)")
+
+    def active(self) -> bool:
+        return self.mode != "free" or self.examples is not None
 
 
 class GenerateSettings(Strict):

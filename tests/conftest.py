@@ -1,12 +1,20 @@
-"""Shared fixtures: a tiny random-weight Qwen3 GGUF for the real llama-cpp-python path, and the
-location of the real IMDB data (tests that need it skip when it is missing, and fail under CI=true)."""
+"""Shared fixtures: a tiny random-weight Qwen3 GGUF for the real llama-cpp-python path, the
+location of the real IMDB data (tests that need it skip when it is missing, and fail under CI=true),
+the stub HTTP servers (tests/http_helpers.py) and a private datasets cache. Test data is built by
+tests/factories.py."""
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable, Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.http_helpers import FakeHub, Stub, hub_handler, stub_handler
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,6 +83,55 @@ def labelled_copy(labelled_dir: Path, tmp_path: Path):
         return dst
 
     return copy
+
+
+@pytest.fixture
+def stub_server() -> Iterator[Callable[..., tuple[str, Stub]]]:
+    """start(**Stub options) -> (base URL, stub): OpenAI-compatible stub servers on 127.0.0.1, shut down after the test."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(**kw: Any) -> tuple[str, Stub]:
+        stub = Stub(**kw)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), stub_handler(stub))
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/v1", stub
+
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    """A running fake Hub; HF_ENDPOINT points at it, xet and offline mode are off, no cached token."""
+    from huggingface_hub import constants
+
+    fake = FakeHub()
+    fake.server = ThreadingHTTPServer(("127.0.0.1", 0), hub_handler(fake))
+    thread = threading.Thread(target=fake.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    monkeypatch.setenv("HF_ENDPOINT", fake.url)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setattr("huggingface_hub.get_token", lambda: None)
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+@pytest.fixture
+def hf_datasets_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep load_dataset's cache (of the local parquet folders it reads) out of the user's home."""
+    import datasets.config
+
+    cache = tmp_path_factory.mktemp("hf_datasets_cache")
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(cache))
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)  # read at import time
+    return cache
 
 
 # Under CI=true (.ci/run exports it) a test that skips has not shown the behaviour it claims: the skip

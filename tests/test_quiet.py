@@ -13,7 +13,7 @@ import pytest
 
 from sarcgen import quiet
 from tests.cli_helpers import LIBRARY_MARKERS as MARKERS
-from tests.publish.test_run import make_run
+from tests.factories import make_run
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.filter.test_run import GOOD_SARCASTIC, GOOD_SINCERE
+from tests.factories import GOOD_SARCASTIC, GOOD_SINCERE
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow  # a wheel build, a venv and six CLI runs: about a minute on 2 busy cores

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sarcgen.backends.base import Backend, GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.errors import BackendError, ModelError
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from llama_cpp import Llama
 
     from sarcgen.backends.gguf import ResolvedModel
-    from sarcgen.backends.llamacpp_batch import BatchedLlamaCppBackend
     from sarcgen.recipe import Recipe
 
 CHATML_TEMPLATE = (
@@ -87,7 +86,17 @@ def import_llama_cpp() -> Any:
     return llama_cpp
 
 
-def gguf_model_info(backend: LlamaCppBackend | BatchedLlamaCppBackend, **extra: object) -> ModelInfo:
+class LoadedGguf(Protocol):
+    """What `gguf_model_info` reads of a llama.cpp backend, sequential or batched (the batched
+    module imports this one)."""
+
+    name: str
+    resolved: ResolvedModel | None
+    chat: ChatTemplate | None
+    _version: str
+
+
+def gguf_model_info(backend: LoadedGguf, **extra: object) -> ModelInfo:
     """Provenance of a loaded llama.cpp backend (sequential or batched): the resolved GGUF file,
     its hash and quantization, the llama-cpp-python version, and `extra` engine settings."""
     r = backend.resolved

@@ -15,10 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from sarcgen.filter.judge import Verdict
+
+class VerdictLike(Protocol):
+    """What the calibration reads of a judge's answer (`sarcgen.filter.judge.Verdict`, whose module
+    imports this one): the label (0/1) and sarcastic, each None when unreadable, and the raw answer."""
+
+    @property
+    def label(self) -> int | None: ...
+    @property
+    def sarcastic(self) -> bool | None: ...
+    @property
+    def raw(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -168,7 +177,7 @@ def gate_classes(rows: Sequence[dict[str, Any]], gate: str) -> dict[str, dict[st
     return out
 
 
-def score(verdicts: Sequence[Verdict], min_precision: float, min_recall: float = 0.1,
+def score(verdicts: Sequence[VerdictLike], min_precision: float, min_recall: float = 0.1,
           gate: str = "sentiment_and_sarcasm") -> Calibration:
     """Score the judge's verdicts on `CALIBRATION_SET` (one per item, in order; asked by
     `sarcgen.filter.judge.calibrate`)."""

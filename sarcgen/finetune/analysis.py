@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-from sarcgen.finetune.data import TextSet, present
+from sarcgen.finetune.data import BaseSplits, TextSet, present
 from sarcgen.finetune.metrics import METRICS, PRIMARY, Metric, predictions
 from sarcgen.finetune.results import (
     Balance,
@@ -37,8 +37,18 @@ from sarcgen.finetune.runs import Fingerprints, RunRecord, RunSpec, mix_label
 from sarcgen.finetune.stats import PairedStats, SliceStats, holm, paired_stats
 from sarcgen.recipe import FinetuneSettings
 
-if TYPE_CHECKING:
-    from sarcgen.finetune.compare import CompareData
+
+class ComparedData(Protocol):
+    """What the analysis reads of the comparison's inputs (`sarcgen.finetune.compare.CompareData`,
+    whose module imports this one)."""
+
+    base: BaseSplits
+    synthetic: dict[str, TextSet]
+    challenges: list[TextSet]
+    synthetic_source: str
+
+    def eval_sets(self) -> dict[str, TextSet]: ...
+
 
 SLICE_COLUMNS = ("device", "aspect", "genre", "length")
 LABEL_WORDS = {0: "negatives", 1: "positives"}
@@ -262,7 +272,7 @@ def challenge_table(challenges: list[TextSet], a_recs: list[RunRecord], b_recs: 
             for ch in challenges if ch.name != "boundary" for i, text in enumerate(ch.texts)]
 
 
-def seed_sentences(data: CompareData, a_recs: list[RunRecord], b_by_mix: dict[str, list[RunRecord]]) -> list[SeedSentence]:
+def seed_sentences(data: ComparedData, a_recs: list[RunRecord], b_by_mix: dict[str, list[RunRecord]]) -> list[SeedSentence]:
     """The seed's three sentences: P(negative) under A and under B at every mix (mean and per seed)."""
     from sarcgen.challenge import SEED_EXAMPLES
 
@@ -276,7 +286,7 @@ def seed_sentences(data: CompareData, a_recs: list[RunRecord], b_by_mix: dict[st
 
 
 # --------------------------------------------------------------------------------------- build
-def build_results(data: CompareData, settings: FinetuneSettings, specs: list[RunSpec], records: dict[str, RunRecord],
+def build_results(data: ComparedData, settings: FinetuneSettings, specs: list[RunSpec], records: dict[str, RunRecord],
                   inputs: Fingerprints, bal: Balance) -> CompareResults:
     """Everything the report shows, for every mix (results.json)."""
     sets = data.eval_sets()

@@ -17,7 +17,8 @@ from pathlib import Path
 from sarcgen import runfolder as rf
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.errors import BackendError, RecipeError
-from sarcgen.generate.grounding import UNCHANGED, rewrite_problem, source_edit, source_provenance, without_source
+from sarcgen.generate.grounded_plan import source_edit, source_provenance
+from sarcgen.generate.grounding import UNCHANGED, rewrite_problem, without_source
 from sarcgen.generate.plan import Plan, PlanItem
 from sarcgen.generate.reply import ParseOutcome, parse_reply
 from sarcgen.generate.speed import watch_speed

@@ -1,5 +1,6 @@
 """The plan of a recipe with its grounding resolved (`sarcgen.generate.grounding`): rewrite sources
-named in the run's recipe.yaml, evaluation files kept out of them, and a record's prompt drawn again."""
+named in the run's recipe.yaml, evaluation files kept out of them, a record's prompt drawn again, and
+what a reply changed of its plan item's rewrite source."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from sarcgen.errors import RecipeError
-from sarcgen.generate.grounding import template_name, without_source
-from sarcgen.generate.plan import Plan
+from sarcgen.generate.grounding import edit_size, template_name, without_source
+from sarcgen.generate.plan import Plan, PlanItem
 from sarcgen.prompts import PromptTemplate, load_template
 from sarcgen.recipe import Recipe
 
@@ -55,3 +56,15 @@ def grounded_messages(recipe: Recipe) -> Callable[[Any], list[dict[str, str]]]:
         return without_source(review_messages(template, item, attrs), item.source_text)
 
     return messages
+
+
+def source_edit(item: PlanItem, text: str) -> float | None:
+    """How much a reply changed its item's rewrite source (`edit_size`), or None for a freely composed item."""
+    return edit_size(item.source_text, text) if item.source_text else None
+
+
+def source_provenance(item: PlanItem, edit: float | None) -> dict[str, Any] | None:
+    """{key, label, words, edit} of the item's rewrite source, or None for a freely composed item."""
+    if edit is None:
+        return None
+    return {"key": item.source_key, "label": item.source_label, "words": item.source_words, "edit": edit}

@@ -24,37 +24,17 @@ import random
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import TYPE_CHECKING, Any
 
 from sarcgen.errors import InputError
 
 if TYPE_CHECKING:
     from sarcgen.finetune.data import TextSet
-    from sarcgen.generate.plan import PlanItem
+    from sarcgen.recipe import GroundingSettings
 
 REWRITE_TEMPLATE = "rewrite.j2"
 UNCHANGED = "unchanged_source"
 UNCHANGED_EDIT = 0.1  # a reply this close to its source (word edit distance) is a copy, not a rewrite
-
-
-class GroundingSettings(BaseModel):
-    """generate.grounding: where the writer's material comes from."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    mode: Literal["free", "rewrite"] = Field(
-        default="free", description="free: compose reviews from the plan's attributes; rewrite: edit real reviews from `sources`")
-    sources: str | None = Field(
-        default=None, description="rewrite sources: an IMDB folder (its train files), a text,label file, or `embedded`; "
-                                  "default: finetune.base_data")
-    examples: str | None = Field(default=None, description="few-shot examples file (text, label[, device]) instead of the template's")
-    examples_per_prompt: int = Field(default=3, ge=1, le=12, description="few-shot examples in each prompt")
-    examples_block: int = Field(default=8, ge=1, description="groups that share one draw of examples (and its cached prefix)")
-
-    def active(self) -> bool:
-        return self.mode != "free" or self.examples is not None
 
 
 def template_name(template: str, grounding: GroundingSettings) -> str:
@@ -174,11 +154,6 @@ def without_source(messages: list[dict[str, str]], source: str | None) -> list[d
     return [{**m, "content": m["content"].replace(source, "")} for m in messages]
 
 
-def source_edit(item: PlanItem, text: str) -> float | None:
-    """How much a reply changed its item's rewrite source (`edit_size`), or None for a freely composed item."""
-    return edit_size(item.source_text, text) if item.source_text else None
-
-
 def rewrite_problem(edit: float | None) -> str | None:
     """Why a rewrite is rejected (`UNCHANGED`), or None: one that hardly changed its source (word edit
     distance below UNCHANGED_EDIT) would put a real review, maybe one of the comparison's, into the
@@ -186,10 +161,3 @@ def rewrite_problem(edit: float | None) -> str | None:
     if edit is None or edit >= UNCHANGED_EDIT:
         return None
     return f"word edit distance {edit:.2f} from its source (below {UNCHANGED_EDIT})"
-
-
-def source_provenance(item: PlanItem, edit: float | None) -> dict[str, Any] | None:
-    """{key, label, words, edit} of the item's rewrite source, or None for a freely composed item."""
-    if edit is None:
-        return None
-    return {"key": item.source_key, "label": item.source_label, "words": item.source_words, "edit": edit}

@@ -20,10 +20,9 @@ from sarcgen.backends.fleet import FleetBackend, read_url_file
 from sarcgen.backends.pool import PoolSettings
 from sarcgen.errors import BackendError, InputError
 from sarcgen.recipe import load_recipe
-from tests.backends.test_openai import _requests, stub_server  # noqa: F401  (a fixture)
 from tests.cli_helpers import run_cli
-from tests.e2e.test_server import Server, _env, _free_port, _lines
-from tests.filter.test_run import sample_records, write_run
+from tests.factories import read_records, sample_records, simple_requests, write_run
+from tests.http_helpers import Server, free_port, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = str(REPO / "recipes" / "smoke.yaml")
@@ -46,7 +45,7 @@ def test_a_500_replica_and_a_missing_one_are_routed_around(stub_server) -> None:
     dead = _dead_url()
     fleet = _fleet([good_url, bad_url, dead])
     fleet.load()  # the missing one is ejected at load, the others answer GET /models
-    results = list(fleet.generate(iter(_requests(20))))
+    results = list(fleet.generate(iter(simple_requests(20))))
     keys = Counter(r.key for r in results)
     assert set(keys) == {f"r{i}" for i in range(20)} and set(keys.values()) == {1}
     assert all("reply to" in r.text for r in results)
@@ -63,7 +62,7 @@ def test_all_down_is_one_clear_error(stub_server) -> None:
     fleet = _fleet([a, _dead_url()], eject_s=0.01, down_after=2)
     fleet.load()
     with pytest.raises(BackendError, match=r"all 2 replicas are down \(http://127.0.0.1:\d+/v1: the server at .* HTTP 503"):
-        list(fleet.generate(iter(_requests(5))))
+        list(fleet.generate(iter(simple_requests(5))))
     fleet.close()
     with pytest.raises(BackendError, match="none of the 2 servers answers"):
         _fleet([_dead_url(), _dead_url()]).load()
@@ -115,7 +114,7 @@ def test_cli_fleet_through_stubs(tmp_path: Path, stub_server, capsys) -> None:
 
 
 def _start_servers(model: Path, tmp_path: Path, k: int) -> list[Server]:
-    servers = [Server(model, _free_port(), tmp_path / f"server{i}.log") for i in range(k)]
+    servers = [Server(model, free_port(), tmp_path / f"server{i}.log") for i in range(k)]
     errors: list[BaseException] = []
 
     def start(s: Server) -> None:
@@ -139,7 +138,7 @@ def _start_servers(model: Path, tmp_path: Path, k: int) -> list[Server]:
 def _expected_ids(n: int, out: Path) -> list[str]:
     from sarcgen.generate.plan import Plan
 
-    exhausted = {r["id"] for r in _lines(out / "rejected.jsonl") if r.get("final")}
+    exhausted = {r["id"] for r in read_records(out / "rejected.jsonl") if r.get("final")}
     ids = []
     for item in Plan(load_recipe(SMOKE, {"generate.n": n}).generate):
         if item.id not in exhausted:
@@ -154,7 +153,7 @@ def _generate(urls: list[str], out: Path, n: int, tmp_path: Path) -> subprocess.
             "--n", str(n), "--out", str(out), "-q"]
     for u in urls:
         args += ["--base-url", u]
-    env = _env(SARCGEN_HTTP_RETRIES="0", SARCGEN_EJECT_SECONDS="0.5", SARCGEN_DOWN_AFTER="2",
+    env = subprocess_env(SARCGEN_HTTP_RETRIES="0", SARCGEN_EJECT_SECONDS="0.5", SARCGEN_DOWN_AFTER="2",
                SARCGEN_CACHE_DIR=str(tmp_path / "c"))
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
@@ -168,14 +167,14 @@ def test_three_real_servers_one_killed_mid_run(tmp_path: Path, tiny_gguf: Path, 
         gen = out / "generated.jsonl"
         proc = _generate([s.url for s in servers], out, n, tmp_path)
         end = time.monotonic() + 90
-        while len(_lines(gen)) < 8:
+        while len(read_records(gen)) < 8:
             assert proc.poll() is None, f"finished before a server could be killed: {proc.stderr.read()}"
             assert time.monotonic() < end, "no progress"
             time.sleep(0.02)
         servers[1].kill()  # SIGKILL one replica, mid-run
         _stdout, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-        ids = [r["id"] for r in _lines(gen)]
+        ids = [r["id"] for r in read_records(gen)]
         assert len(ids) == n == len(set(ids))
         assert sorted(ids) == sorted(_expected_ids(n, out))
         m = json.loads((out / "manifest.json").read_text())
@@ -190,7 +189,7 @@ def test_three_real_servers_one_killed_mid_run(tmp_path: Path, tiny_gguf: Path, 
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == BackendError.exit_code and "Traceback" not in err
         assert "none of the 3 servers answers" in err or "all 3 replicas are down" in err
-        assert len(_lines(gen)) == n  # nothing lost, nothing invented
+        assert len(read_records(gen)) == n  # nothing lost, nothing invented
     finally:
         for s in servers:
             s.kill()

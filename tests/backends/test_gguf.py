@@ -10,6 +10,7 @@ import pytest
 from sarcgen.backends.gguf import file_sha256, parse_model_arg, read_gguf_header, resolve_model
 from sarcgen.errors import ModelError
 from sarcgen.recipe import ModelSpec
+from tests.factories import fake_hub_cache
 
 
 @pytest.fixture(autouse=True)
@@ -73,22 +74,10 @@ def test_parse_model_arg(tiny_gguf: Path) -> None:
         parse_model_arg("unsloth/Qwen3-4B-Instruct-2507-GGUF")
 
 
-def _fake_hub_cache(hf_home: Path, repo: str, file: str, src: Path) -> Path:
-    """Lay out a file the way huggingface_hub caches it (refs/main -> snapshots/<commit>/file)."""
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    root = hf_home / "hub" / ("models--" + repo.replace("/", "--"))
-    (root / "refs").mkdir(parents=True)
-    (root / "refs" / "main").write_text(commit)
-    snap = root / "snapshots" / commit
-    snap.mkdir(parents=True)
-    (snap / file).write_bytes(src.read_bytes())
-    return snap / file
-
-
 def test_hub_cache_is_used_without_network(tmp_path: Path, tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from huggingface_hub import constants
 
-    cached = _fake_hub_cache(tmp_path / "hf", "someone/tiny-GGUF", "tiny.gguf", tiny_gguf)
+    cached = fake_hub_cache(tmp_path / "hf", "someone/tiny-GGUF", "tiny.gguf", tiny_gguf)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     m = resolve_model(ModelSpec(repo="someone/tiny-GGUF", file="tiny.gguf"))

@@ -8,31 +8,9 @@ import pytest
 
 from sarcgen.backends.base import GenerationRequest
 from sarcgen.recipe import ModelSpec
+from tests.factories import review_requests
 
 pytestmark = pytest.mark.llama
-
-SYSTEM = (
-    "You write short sarcastic movie reviews. Examples follow.\n"
-    "Example: Great movie, if you enjoy watching paint dry for two hours.\n"
-    "Example: The visual effects were stunning, but the plot made zero sense."
-)
-
-
-def _requests(n: int, max_tokens: int = 24, seed0: int = 1000) -> list[GenerationRequest]:
-    aspects = ["plot", "acting", "pacing", "dialogue", "ending"]
-    return [
-        GenerationRequest(
-            key=f"item-{i:03d}",
-            messages=[
-                {"role": "system", "content": SYSTEM},
-                {"role": "user", "content": f"Write review {i} about the {aspects[i % 5]}." + " Be brief." * (i % 3)},
-            ],
-            seed=seed0 + i,
-            max_tokens=max_tokens,
-        )
-        for i in range(n)
-    ]
-
 
 @pytest.fixture
 def make_backend(tiny_gguf: Path, llama_cpp):
@@ -57,7 +35,7 @@ def _run(be, reqs):
 
 def test_every_request_gets_a_result_with_counts(make_backend) -> None:
     be = make_backend(4)
-    reqs = _requests(10)
+    reqs = review_requests(10)
     out = _run(be, reqs)
     assert sorted(out) == [r.key for r in reqs]
     for r in out.values():
@@ -74,7 +52,7 @@ def test_every_request_gets_a_result_with_counts(make_backend) -> None:
 
 
 def test_reproducible_at_fixed_parallel(make_backend) -> None:
-    reqs = _requests(7)
+    reqs = review_requests(7)
     a = _run(make_backend(3), reqs)
     b = _run(make_backend(3), reqs)
     assert {k: (r.text, r.finish_reason, r.completion_tokens) for k, r in a.items()} == {
@@ -82,21 +60,21 @@ def test_reproducible_at_fixed_parallel(make_backend) -> None:
     }
     # a second generate() on the same (warm) backend reuses the cached prefix and still agrees
     be = make_backend(3)
-    _run(be, _requests(3, seed0=5))
+    _run(be, review_requests(3, seed0=5))
     c = _run(be, reqs)
     assert {k: r.text for k, r in c.items()} == {k: r.text for k, r in a.items()}
 
 
 def test_seeds_matter(make_backend) -> None:
     be = make_backend(2)
-    reqs = _requests(4, max_tokens=16)
-    other = _requests(4, max_tokens=16, seed0=9000)
+    reqs = review_requests(4, max_tokens=16)
+    other = review_requests(4, max_tokens=16, seed0=9000)
     a, b = _run(be, reqs), _run(be, other)
     assert [a[k].text for k in sorted(a)] != [b[k].text for k in sorted(b)]
 
 
 def test_parallel_1_and_4_both_complete(make_backend) -> None:
-    reqs = _requests(6)
+    reqs = review_requests(6)
     one = _run(make_backend(1), reqs)
     four = _run(make_backend(4), reqs)
     assert sorted(one) == sorted(four) == [r.key for r in reqs]
@@ -108,7 +86,7 @@ def test_results_stream_and_pull_lazily(make_backend) -> None:
     pulled = []
 
     def reqs():
-        for r in _requests(6):
+        for r in review_requests(6):
             pulled.append(r.key)
             yield r
 
@@ -121,7 +99,7 @@ def test_results_stream_and_pull_lazily(make_backend) -> None:
 
 def test_greedy_and_stop_strings(make_backend) -> None:
     be = make_backend(2)
-    base = _requests(2, max_tokens=20)
+    base = review_requests(2, max_tokens=20)
     greedy = [GenerationRequest(**{**r.__dict__, "temperature": 0.0}) for r in base]
     a = _run(be, greedy)
     b = _run(be, [GenerationRequest(**{**r.__dict__, "seed": 42}) for r in greedy])
@@ -136,7 +114,7 @@ def test_greedy_and_stop_strings(make_backend) -> None:
 def test_prompt_too_long_is_an_error_result(make_backend) -> None:
     be = make_backend(2)
     long = GenerationRequest(key="long", messages=[{"role": "user", "content": "word " * 3000}], seed=1)
-    out = _run(be, [*_requests(2), long])
+    out = _run(be, [*review_requests(2), long])
     assert out["long"].finish_reason == "error" and "does not fit" in out["long"].error
     assert out["item-000"].finish_reason in ("stop", "length")
 
@@ -155,7 +133,7 @@ def test_parallel_1_matches_the_sequential_backend(make_backend, tiny_gguf: Path
     """Same prompt rendering, tokens and sampler chain: at N=1 the replies are the sequential ones."""
     from sarcgen.backends.llamacpp import LlamaCppBackend
 
-    reqs = _requests(5, max_tokens=30)
+    reqs = review_requests(5, max_tokens=30)
     seq = LlamaCppBackend(ModelSpec(path=str(tiny_gguf)), n_threads=1, n_ctx=1024)
     seq.load()
     try:
@@ -168,7 +146,7 @@ def test_parallel_1_matches_the_sequential_backend(make_backend, tiny_gguf: Path
 
 def test_unified_kv_pool_mode(make_backend) -> None:
     """kv_unified=True: one KV pool; the prefix cells are shared by every sequence (metadata copy)."""
-    reqs = _requests(9)
+    reqs = review_requests(9)
     a = _run(make_backend(3, kv_unified=True), reqs)
     b = _run(make_backend(3, kv_unified=True), reqs)
     assert sorted(a) == [r.key for r in reqs]

@@ -21,7 +21,7 @@ import pytest
 
 from sarcgen.backends.base import GenerationRequest
 from sarcgen.recipe import ModelSpec
-from tests.backends.test_llamacpp_batch import _requests
+from tests.factories import review_requests
 
 pytestmark = pytest.mark.llama
 
@@ -31,7 +31,7 @@ PINNED = Path(__file__).parent / "data" / "batch_pinned.json"
 def _mixed(n: int) -> list[GenerationRequest]:
     """Requests that walk every branch of the sampler chain and of the finish logic."""
     out = []
-    for i, r in enumerate(_requests(n, seed0=77)):
+    for i, r in enumerate(review_requests(n, seed0=77)):
         kw: dict[str, Any] = {"max_tokens": 20 + 3 * (i % 4)}
         if i % 5 == 1:
             kw["temperature"] = 0.0
@@ -66,7 +66,7 @@ def run_case(tiny_gguf: Path, case: dict[str, Any]) -> list[dict[str, list]]:
     try:
         calls = []
         for kind, n in case["calls"]:
-            reqs = _mixed(n) if kind == "mixed" else _requests(n)
+            reqs = _mixed(n) if kind == "mixed" else review_requests(n)
             calls.append({r.key: [r.text, r.finish_reason, r.prompt_tokens, r.completion_tokens] for r in be.generate(reqs)})
         return calls
     finally:

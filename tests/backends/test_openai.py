@@ -2,111 +2,20 @@
 
 The stub fails a chosen number of times (429, 500, ...) before answering, so retries, backoff,
 give-up and bounded concurrency are tested at the real HTTP boundary. The real llama_cpp.server
-path is in tests/test_server_e2e.py.
+path is in tests/e2e/test_server.py.
 """
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from sarcgen.backends.base import GenerationRequest
 from sarcgen.backends.openai import OpenAICompatBackend, normalize_base_url
 from sarcgen.errors import BackendError
-from tests.http_helpers import JsonHandler
-
-
-class Stub:
-    """State shared with the handler: failures to serve first, and everything received."""
-
-    def __init__(self, fail: list[int] | None = None, delay: float = 0.0, retry_after: str | None = None,
-                 reply: str | None = None) -> None:
-        self.fail = list(fail or [])
-        self.reply = reply  # a fixed answer instead of one echoing the prompt
-        self.delay = delay
-        self.retry_after = retry_after
-        self.bodies: list[dict[str, Any]] = []
-        self.paths: list[str] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.lock = threading.Lock()
-
-
-def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
-    class Handler(JsonHandler):
-        def do_GET(self) -> None:
-            stub.paths.append(self.path)
-            if self.path == "/v1/models":
-                self._send(200, {"object": "list", "data": [{"id": "stub-model", "object": "model"}]})
-            else:
-                self._send(404, {"error": "not found"})
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with stub.lock:
-                stub.paths.append(self.path)
-                stub.bodies.append(body)
-                code = stub.fail.pop(0) if stub.fail else 200
-                stub.in_flight += 1
-                stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
-            try:
-                time.sleep(stub.delay)
-                if code != 200:
-                    headers = {"Retry-After": stub.retry_after} if stub.retry_after else {}
-                    self._send(code, {"error": {"message": f"stub failure {code}"}}, headers)
-                    return
-                user = body["messages"][-1]["content"]
-                self._send(
-                    200,
-                    {
-                        "id": "x",
-                        "object": "chat.completion",
-                        "model": body["model"],
-                        "choices": [
-                            {
-                                "index": 0,
-                                "message": {"role": "assistant", "content": stub.reply or f"reply to {user} seed {body['seed']}"},
-                                "finish_reason": "length" if body["max_tokens"] < 10 else "stop",
-                            }
-                        ],
-                        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
-                    },
-                )
-            finally:
-                with stub.lock:
-                    stub.in_flight -= 1
-
-    return Handler
-
-
-@pytest.fixture
-def stub_server():
-    servers = []
-
-    def start(**kw: Any) -> tuple[str, Stub]:
-        stub = Stub(**kw)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/v1", stub
-
-    yield start
-    for s in servers:
-        s.shutdown()
-        s.server_close()
-
-
-def _requests(n: int, max_tokens: int = 50) -> list[GenerationRequest]:
-    return [
-        GenerationRequest(key=f"r{i}", messages=[{"role": "user", "content": f"q{i}"}], seed=100 + i, max_tokens=max_tokens)
-        for i in range(n)
-    ]
+from tests.factories import simple_requests
 
 
 def _backend(url: str, **kw: Any) -> OpenAICompatBackend:
@@ -130,7 +39,7 @@ def test_results_payload_and_info(stub_server) -> None:
     be.load()
     info = be.info()
     assert info.backend == "openai" and info.model_file == "stub-model" and info.extra["base_url"] == url
-    results = list(be.generate(_requests(7)))
+    results = list(be.generate(simple_requests(7)))
     be.close()
     assert sorted(r.key for r in results) == [f"r{i}" for i in range(7)]
     by_key = {r.key: r for r in results}
@@ -147,7 +56,7 @@ def test_results_payload_and_info(stub_server) -> None:
 def test_finish_reason_length(stub_server) -> None:
     url, _ = stub_server()
     be = _backend(url)
-    (res,) = list(be.generate(_requests(1, max_tokens=8)))
+    (res,) = list(be.generate(simple_requests(1, max_tokens=8)))
     assert res.finish_reason == "length"
 
 
@@ -155,7 +64,7 @@ def test_finish_reason_length(stub_server) -> None:
 def test_retries_then_succeeds(stub_server, code: int) -> None:
     url, stub = stub_server(fail=[code, code, code])
     be = _backend(url, max_retries=4)
-    results = list(be.generate(_requests(1)))
+    results = list(be.generate(simple_requests(1)))
     assert [r.text for r in results] == ["reply to q0 seed 100"]
     assert be.retries == 3
     assert len(stub.bodies) == 4
@@ -165,7 +74,7 @@ def test_retry_after_is_honoured(stub_server) -> None:
     url, _ = stub_server(fail=[429], retry_after="0.3")
     be = _backend(url, max_retries=2, max_backoff=1.0)
     t0 = time.perf_counter()
-    list(be.generate(_requests(1)))
+    list(be.generate(simple_requests(1)))
     assert time.perf_counter() - t0 >= 0.3
 
 
@@ -173,7 +82,7 @@ def test_persistent_failure_raises_clear_error(stub_server) -> None:
     url, stub = stub_server(fail=[500] * 10)
     be = _backend(url, max_retries=2)
     with pytest.raises(BackendError) as exc:
-        list(be.generate(_requests(1)))
+        list(be.generate(simple_requests(1)))
     msg = str(exc.value)
     assert url in msg and "3 attempts" in msg and "HTTP 500" in msg and "rerun" in msg
     assert len(stub.bodies) == 3
@@ -183,7 +92,7 @@ def test_client_error_fails_at_once(stub_server) -> None:
     url, stub = stub_server(fail=[400])
     be = _backend(url, max_retries=5)
     with pytest.raises(BackendError, match="HTTP 400"):
-        list(be.generate(_requests(1)))
+        list(be.generate(simple_requests(1)))
     assert len(stub.bodies) == 1
 
 
@@ -199,7 +108,7 @@ def test_server_down_raises_not_fake_text() -> None:
         be.load()
     be2 = _backend(f"http://127.0.0.1:{_free_port()}/v1", model="m", max_retries=1)
     with pytest.raises(BackendError, match="did not answer"):
-        list(be2.generate(_requests(2)))
+        list(be2.generate(simple_requests(2)))
 
 
 def test_bounded_concurrency_and_lazy_pull(stub_server) -> None:
@@ -208,7 +117,7 @@ def test_bounded_concurrency_and_lazy_pull(stub_server) -> None:
     pulled = []
 
     def reqs():
-        for r in _requests(9):
+        for r in simple_requests(9):
             pulled.append(r.key)
             yield r
 
@@ -225,7 +134,7 @@ def test_error_in_one_worker_stops_the_stream(stub_server) -> None:
     url, _ = stub_server(fail=[404] * 50)
     be = _backend(url, concurrency=2)
     with pytest.raises(BackendError, match="HTTP 404"):
-        list(be.generate(_requests(20)))
+        list(be.generate(simple_requests(20)))
 
 
 def test_factory_builds_it_from_the_recipe() -> None:

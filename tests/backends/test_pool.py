@@ -1,6 +1,6 @@
 """`ReplicaPool` routing with in-process replicas (threads): least in flight, ejection, re-sending,
 all-down, configuration errors. Real servers are in tests/backends/test_fleet.py, real Ray workers
-in tests/generate/test_ray_executor.py."""
+in tests/backends/test_ray_executor.py."""
 
 from __future__ import annotations
 

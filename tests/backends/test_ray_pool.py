@@ -1,5 +1,5 @@
 """`--executor ray` failing fast and clearly, without a cluster (real Ray runs are in
-tests/generate/test_ray_executor.py)."""
+tests/backends/test_ray_executor.py)."""
 
 from __future__ import annotations
 

@@ -24,8 +24,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.backends.test_openai import stub_server  # noqa: F401 - fixture
-
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "recipes" / "smoke.yaml"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("mount") is not None
@@ -73,13 +71,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     from sarcgen.backends.fake import FakeBackend
     from sarcgen.generate.run import generate_run
     from sarcgen.recipe import load_recipe
-    from tests.publish.test_run import make_reviews, make_run
+    from tests.factories import make_reviews, make_run
 
     root = tmp_path_factory.mktemp("sweep")
     run = root / "run"
     generate_run(load_recipe(SMOKE, {"generate.backend": "fake"}), out_dir=run, backend=FakeBackend(), progress=False)
     good = make_run(root / "goodroot", make_reviews(24))
     shutil.copy(good / "filtered.jsonl", good / "generated.jsonl")  # what filter reads
+    from sarcgen.publish.run import publish_run
+    from sarcgen.recipe import PublishSettings
+
+    publish_run(good, good / "dataset", PublishSettings(allow_missing_class=True))  # what finetune-compare reads
     w = World(root, run, good)
     _write(w.p("bad.yaml"), b"name: x\ngenerate:\n  n: 3\n  seed: 1\x99\n")
     _write(w.p("bad.j2"), b"[[user]]\n{{ item.cue }} \xff\xfe\n")

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from sarcgen.cli import _register, cli, main
-from tests.filter.test_run import sample_records, write_run
+from tests.factories import sample_records, write_run
 
 
 @pytest.fixture(scope="module")

@@ -148,9 +148,9 @@ def test_real_llama_same_seed_same_texts(tmp_path: Path, tiny_gguf: Path, llama_
 
 @pytest.mark.llama
 def test_hub_cached_model_offline(tmp_path: Path, tiny_gguf: Path, llama_cpp) -> None:
-    from tests.backends.test_gguf import _fake_hub_cache
+    from tests.factories import fake_hub_cache
 
-    _fake_hub_cache(tmp_path / "hf", "someone/tiny-GGUF", "tiny.gguf", tiny_gguf)
+    fake_hub_cache(tmp_path / "hf", "someone/tiny-GGUF", "tiny.gguf", tiny_gguf)
     env = sub_env(HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"), SARCGEN_CACHE_DIR=str(tmp_path / "c"))
     env.pop("HF_HUB_CACHE", None)
     p = subprocess.run([sys.executable, "-m", "sarcgen.cli", "generate", "-r", SMOKE, "--model", "someone/tiny-GGUF:tiny.gguf",

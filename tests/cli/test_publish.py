@@ -10,8 +10,10 @@ import yaml
 from click.testing import CliRunner
 
 from sarcgen.cli import _register, cli, main
-from tests.publish.test_push import TOKEN, FakeHub, hub  # noqa: F401  (fixture)
-from tests.publish.test_run import _hf_cache, make_reviews, make_run  # noqa: F401  (autouse fixture)
+from tests.factories import make_reviews, make_run
+from tests.http_helpers import TOKEN, FakeHub
+
+pytestmark = pytest.mark.usefixtures("hf_datasets_cache")
 
 
 @pytest.fixture(scope="module")

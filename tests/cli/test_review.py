@@ -34,7 +34,7 @@ def test_a_missing_run_folder_is_one_line(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_a_taken_port_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.publish.test_run import make_run
+    from tests.factories import make_run
 
     run = make_run(tmp_path)
     with socket.socket() as taken:

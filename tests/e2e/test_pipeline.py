@@ -24,7 +24,7 @@ def varied_fake(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_run_chains_every_stage_then_skips_them(varied_fake: None, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    # top-up has its own tests (tests/test_top_up.py)
+    # top-up has its own tests (tests/e2e/test_top_up.py)
     recipe = write_study(tmp_path, "{n: 30, backend: fake, seed: 7, top_up_rounds: 0}",
                          extra="publish: {train: 0.6, validation: 0.2, test: 0.2}\n")
     code, out, err = run(["run", str(recipe), "-q"], capsys)

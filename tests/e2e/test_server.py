@@ -10,8 +10,6 @@ up their retries, none twice.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from sarcgen.errors import BackendError
+from tests.factories import read_records
+from tests.http_helpers import Server, free_port, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = str(REPO / "recipes" / "smoke.yaml")
@@ -27,63 +27,11 @@ SMOKE = str(REPO / "recipes" / "smoke.yaml")
 pytestmark = pytest.mark.llama
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A llama_cpp.server subprocess on 127.0.0.1:port."""
-
-    def __init__(self, model: Path, port: int, log: Path) -> None:
-        self.model, self.port, self.log = model, port, log
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self, timeout: float = 60) -> Server:
-        import httpx
-        import llama_cpp.server.app  # noqa: F401  (the [server] extra is a test dependency: fail, never skip)
-        with self.log.open("ab") as fh:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--host", "127.0.0.1",
-                 "--port", str(self.port), "--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", "2048"],
-                stdout=fh, stderr=subprocess.STDOUT,
-            )
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"llama_cpp.server exited {self.proc.returncode}: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(self.url + "/models", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"llama_cpp.server did not come up in {timeout}s: {self.log.read_text()[-2000:]}")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-
 @pytest.fixture
 def server(tmp_path: Path, tiny_gguf: Path, llama_cpp):
-    srv = Server(tiny_gguf, _free_port(), tmp_path / "server.log").start()
+    srv = Server(tiny_gguf, free_port(), tmp_path / "server.log").start()
     yield srv
     srv.kill()
-
-
-def _env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", **extra}
-
-
-def _lines(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
 
 
 def test_generate_through_a_real_server(server: Server, tmp_path: Path, capsys) -> None:
@@ -95,7 +43,7 @@ def test_generate_through_a_real_server(server: Server, tmp_path: Path, capsys) 
               "--n", "6", "--out", str(out), "-q"])
     except SystemExit as exc:
         assert exc.code in (0, None), capsys.readouterr().err
-    recs = _lines(out / "generated.jsonl")
+    recs = read_records(out / "generated.jsonl")
     assert len(recs) == 6 == len({r["id"] for r in recs})
     for r in recs:
         p = r["provenance"]
@@ -111,7 +59,7 @@ def _generate(url: str, out: Path, n: int, tmp_path: Path) -> subprocess.Popen:
         [sys.executable, "-m", "sarcgen.cli", "generate", "-r", SMOKE, "--backend", "openai", "--base-url", url,
          "--parallel", "2", "--n", str(n), "--out", str(out), "-q"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=_env(SARCGEN_HTTP_RETRIES="3", SARCGEN_HTTP_BACKOFF="0.05", SARCGEN_CACHE_DIR=str(tmp_path / "c")),
+        env=subprocess_env(SARCGEN_HTTP_RETRIES="3", SARCGEN_HTTP_BACKOFF="0.05", SARCGEN_CACHE_DIR=str(tmp_path / "c")),
     )
 
 
@@ -123,7 +71,7 @@ def test_server_killed_mid_run_then_resumed(server: Server, tmp_path: Path) -> N
     gen = out / "generated.jsonl"
     proc = _generate(server.url, out, n, tmp_path)
     end = time.monotonic() + 90
-    while len(_lines(gen)) < 8:
+    while len(read_records(gen)) < 8:
         assert proc.poll() is None, f"finished before the server could be killed: {proc.stderr.read()}"
         assert time.monotonic() < end, "no progress"
         time.sleep(0.02)
@@ -134,7 +82,7 @@ def test_server_killed_mid_run_then_resumed(server: Server, tmp_path: Path) -> N
     assert f"the server at {server.url} did not answer" in err and "rerun the same command" in err
     raw = gen.read_bytes()
     assert raw.endswith(b"\n")  # nothing half-written
-    saved = [r["id"] for r in _lines(gen)]
+    saved = [r["id"] for r in read_records(gen)]
     assert 8 <= len(saved) < n and len(saved) == len(set(saved))
     assert json.loads((out / "manifest.json").read_text())["status"] == "failed"
 
@@ -145,8 +93,8 @@ def test_server_killed_mid_run_then_resumed(server: Server, tmp_path: Path) -> N
     assert "Resumed" in stdout
     final = gen.read_bytes()
     assert final.startswith(raw)  # nothing accepted before the kill was lost or rewritten
-    ids = [r["id"] for r in _lines(gen)]
-    exhausted = {r["id"] for r in _lines(out / "rejected.jsonl") if r.get("final")}
+    ids = [r["id"] for r in read_records(gen)]
+    exhausted = {r["id"] for r in read_records(out / "rejected.jsonl") if r.get("final")}
     recipe = load_recipe(SMOKE, {"generate.n": n})
     expected = []
     for item in Plan(recipe.generate):

@@ -13,16 +13,7 @@ from sarcgen.filter.run import run_filter
 from sarcgen.records import Review
 from sarcgen.runfolder import resolve_recipe
 from tests.cli_helpers import run_cli
-
-PROV = {"model_file": "fake.gguf", "model_sha256": "0" * 64, "quantization": None, "backend": "fake", "backend_version": "0",
-        "template_name": "review.j2", "template_hash": "abc", "recipe_hash": "def", "sampling": {"temperature": 0.9},
-        "seed": 1, "created_at": "2026-01-01T00:00:00+00:00", "sarcgen_version": "0.1.0"}
-
-
-def _review(i: int) -> Review:
-    return Review.model_validate({"id": f"{i:06d}-s", "plan_index": i, "text": "x " * 20, "label": 0, "sarcastic": True,
-                                  "device": "deadpan", "aspect": "plot", "genre": "drama", "length": "short", "cue": "great",
-                                  "provenance": PROV})
+from tests.factories import make_review
 
 
 def _records(run: Path) -> list[Review]:
@@ -74,7 +65,7 @@ def test_each_check_is_measured_alone_even_behind_another(labelled_copy) -> None
 
 
 def test_review_decisions_are_gold_too(tmp_path: Path) -> None:
-    recs = [_review(i) for i in range(3)]
+    recs = [make_review(i, "x " * 20) for i in range(3)]
     lines = [{"id": "000000-s", "decision": "accept", "reviewer": "me"},
              {"id": "000001-s", "decision": "flip", "label": 1, "reviewer": "me"},
              {"id": "000002-s", "decision": "reject", "reviewer": "me"},
@@ -94,7 +85,7 @@ def test_review_decisions_are_gold_too(tmp_path: Path) -> None:
 ])
 def test_a_bad_gold_line_is_named(tmp_path: Path, line: str, says: str) -> None:
     (tmp_path / "gold.jsonl").write_text(line + "\n")
-    recs = [_review(0)]
+    recs = [make_review(0, "x " * 20)]
     with pytest.raises(InputError) as exc:
         load_gold(tmp_path / "gold.jsonl", recs)
     assert says in exc.value.message

@@ -15,7 +15,7 @@ from sarcgen.filter.calibration import CALIBRATION_SET
 from sarcgen.filter.run import run_filter
 from sarcgen.recipe import Recipe
 from sarcgen.records import Review
-from tests.filter.test_run import GOOD_SARCASTIC, GOOD_SINCERE, review, write_run
+from tests.factories import CALIBRATION_ANSWERS, GOOD_SARCASTIC, good_records, review_record, write_run
 
 
 @pytest.mark.parametrize(
@@ -40,14 +40,8 @@ def test_unparseable_answers(answer: str) -> None:
     assert not jg.parse_verdict(answer).parsed
 
 
-def _reviews() -> list[Review]:
-    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
-    recs += [review(10 + i, t, aspect=a, cue=c, sarcastic=False) for i, (a, c, t) in enumerate(GOOD_SINCERE)]
-    return [Review.model_validate(r) for r in recs]
-
-
 def test_judge_is_blind_and_counts_reasons() -> None:
-    reviews = _reviews()
+    reviews = [Review.model_validate(r) for r in good_records()]
     answers = {
         reviews[0].text: "sentiment: negative\nsarcastic: yes",
         reviews[1].text: "sentiment: positive\nsarcastic: no",  # both wrong
@@ -76,10 +70,6 @@ def test_judge_is_blind_and_counts_reasons() -> None:
     assert stats["unparseable"] == 1 and stats["errors"] == 1 and stats["parsed"] == 6
 
 
-CALIBRATION_ANSWERS = {c.text: f"sentiment: {'positive' if c.label else 'negative'}\nsarcastic: {'yes' if c.sarcastic else 'no'}"
-                       for c in CALIBRATION_SET}
-
-
 def calibrated_judge(answer: str, wrong_on_calibration: int = 0) -> FakeBackend:
     """A fake judge that answers the calibration set right (but the first `wrong_on_calibration`
     items wrong, both questions) and every other review with `answer`."""
@@ -95,8 +85,7 @@ def calibrated_judge(answer: str, wrong_on_calibration: int = 0) -> FakeBackend:
 
 
 def test_filter_judge_stage_with_fake_backend(tmp_path: Path) -> None:
-    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
-    recs += [review(10 + i, t, aspect=a, cue=c, sarcastic=False) for i, (a, c, t) in enumerate(GOOD_SINCERE)]
+    recs = good_records()
     run = write_run(tmp_path / "run", recs)
     rec = Recipe()
     rec.filter.judge = True
@@ -136,7 +125,7 @@ def gullible_judge(sincere_read_as_sarcastic: int, sarcastic_read_as_sincere: in
 
 
 def test_a_judge_that_would_let_wrong_labels_through_stops_the_filter_with_its_scores(tmp_path: Path) -> None:
-    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
+    recs = [review_record(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
     run = write_run(tmp_path / "run", recs)
     rec = Recipe()
     rec.filter.judge = True
@@ -157,7 +146,7 @@ def test_a_judge_that_would_let_wrong_labels_through_stops_the_filter_with_its_s
 
 def test_a_judge_that_would_empty_a_class_stops_the_filter(tmp_path: Path) -> None:
     """The 1.5B judge's pattern: 13 of 15 sarcastic reviews read as sincere praise (recall 0.13)."""
-    run = write_run(tmp_path / "run", [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)])
+    run = write_run(tmp_path / "run", [review_record(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)])
     rec = Recipe()
     rec.filter.judge = True
     rep = run_filter([run], rec, backend=gullible_judge(0, 13), progress=False)  # 0.13 >= 0.1: it may gate
@@ -168,8 +157,7 @@ def test_a_judge_that_would_empty_a_class_stops_the_filter(tmp_path: Path) -> No
 
 
 def test_advisory_mode_records_verdicts_and_drops_nothing(tmp_path: Path) -> None:
-    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
-    recs += [review(10 + i, t, aspect=a, cue=c, sarcastic=False) for i, (a, c, t) in enumerate(GOOD_SINCERE)]
+    recs = good_records()
     run = write_run(tmp_path / "run", recs)
     rec = Recipe()
     rec.filter.judge, rec.filter.judge_mode = True, "advisory"
@@ -186,7 +174,7 @@ def test_advisory_mode_records_verdicts_and_drops_nothing(tmp_path: Path) -> Non
 @pytest.mark.llama
 def test_judge_runs_on_real_tiny_gguf(tmp_path: Path, tiny_gguf: Path, llama_cpp) -> None:
     """Random weights answer gibberish: the stage must run end to end and name the reason."""
-    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC[:3])]
+    recs = [review_record(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC[:3])]
     run = write_run(tmp_path / "run", recs)
     rec = Recipe()
     rec.model.path = str(tiny_gguf)
@@ -209,7 +197,7 @@ def test_judge_model_runs_in_process_after_an_openai_run(tmp_path: Path, tiny_gg
     """--judge-model names a GGUF: it is judged with, not silently ignored in favour of the run's server."""
     from sarcgen.recipe import ModelSpec
 
-    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC[:2])]
+    recs = [review_record(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC[:2])]
     run = write_run(tmp_path / "run", recs)
     rec = Recipe()
     rec.generate.backend, rec.generate.openai.base_url = "openai", "http://127.0.0.1:9/v1"  # nobody listens there

@@ -7,11 +7,11 @@ import pytest
 from sarcgen.filter import validate as v
 from sarcgen.recipe import Attributes, FilterSettings
 from sarcgen.records import Review
-from tests.filter.test_run import review
+from tests.factories import make_review
 
 
 def reason(text: str, **kw) -> str | None:
-    out = v.validate_record(Review.model_validate(review(1, text, **kw)),
+    out = v.validate_record(make_review(1, text, **kw),
                             v.build_checks(FilterSettings(), attributes=Attributes()))
     return out.reason if out else None
 

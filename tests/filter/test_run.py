@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -12,60 +11,7 @@ from sarcgen.errors import InputError
 from sarcgen.filter.run import run_filter
 from sarcgen.recipe import Recipe
 from sarcgen.runfolder import resolve_recipe
-
-PROV = {
-    "model_file": "fake.gguf", "model_sha256": "0" * 64, "quantization": None, "backend": "fake", "backend_version": "0",
-    "template_name": "review.j2", "template_hash": "abc", "recipe_hash": "def", "sampling": {"temperature": 0.9},
-    "seed": 1, "created_at": "2026-01-01T00:00:00+00:00", "sarcgen_version": "0.1.0",
-}
-
-GOOD_SARCASTIC = [
-    ("backhanded compliment", "plot", "great", "A great plot for anyone who enjoys guessing nothing, because every twist was announced an hour before it happened."),
-    ("hyperbolic praise", "acting", "brilliant", "The most brilliant acting of the century, provided the century is measured in cardboard cutouts standing very still."),
-    ("rhetorical question", "pacing", "amazing", "Who knew a film could be this amazing at making ninety minutes feel like an entire winter spent waiting for a bus?"),
-    ("mock gratitude", "dialogue", "thanks", "Many thanks to the writers for dialogue so stiff that my grandmother's furniture sounded more natural by comparison."),
-    ("deadpan", "ending", "perfect", "The ending was perfect in the way a parking ticket is perfect: it arrived, it cost me, and I learned nothing."),
-    ("understatement", "soundtrack", "stunning", "The soundtrack was stunning, in that it stunned my ears into a state of permanent ringing for days after."),
-]
-GOOD_SINCERE = [
-    ("plot", "great", "A great plot that kept me guessing until the final scene, with twists that felt earned and surprising every time."),
-    ("acting", "brilliant", "Brilliant performances all round; the two leads share a warmth that made every quiet scene feel alive and true."),
-]
-
-
-def review(i: int, text: str, *, device: str = "deadpan", aspect: str = "plot", cue: str = "great",
-           sarcastic: bool = True, pair: str | None = None, **extra: Any) -> dict[str, Any]:
-    sincere = not sarcastic
-    rec = {
-        "id": f"{i:06d}-{'t' if sincere else 's'}", "plan_index": i, "text": text, "label": 1 if sincere else 0,
-        "sarcastic": sarcastic, "device": "sincere" if sincere else device, "aspect": aspect, "genre": "drama",
-        "length": "short", "cue": cue, "pair_id": pair, "provenance": PROV,
-    }
-    rec.update(extra)
-    return rec
-
-
-def sample_records() -> list[dict[str, Any]]:
-    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
-    recs += [review(10 + i, t, aspect=a, cue=c, sarcastic=False) for i, (a, c, t) in enumerate(GOOD_SINCERE)]
-    recs += [
-        review(20, "Too short to count."),  # too_short
-        review(21, "Here is a sarcastic review: a great movie if you like staring at walls for two long hours."),  # meta_text
-        review(22, "This sarcastic take says the great film was a total snooze from the first scene to the credits."),  # label_leak
-        review(23, "The film was dull and slow and the actors mumbled through every single scene of it."),  # missing_positive_cue
-        review(24, "A great film, if you enjoy watching the same scene repeated for an hour with no payoff.", sarcastic=False),  # twist
-        review(25, GOOD_SARCASTIC[0][3]),  # exact duplicate of 0
-        review(26, GOOD_SARCASTIC[1][3].replace("very still", "very, very still")),  # near duplicate of 1
-        review(27, "Great movie, if you enjoy watching paint dry for two hours. I certainly did not, sadly."),  # contaminated
-    ]
-    return recs
-
-
-def write_run(folder: Path, recs: list[dict[str, Any]], extra_lines: list[str] = ()) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = [json.dumps(r) for r in recs] + list(extra_lines)
-    (folder / "generated.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder
+from tests.factories import GOOD_SARCASTIC, review_record, sample_records, write_run
 
 
 def test_run_filter_outputs_and_reasons(tmp_path: Path) -> None:
@@ -176,7 +122,7 @@ def test_against_file_and_two_runs(tmp_path: Path) -> None:
 def test_records_made_before_the_guard_are_caught_as_prompt_copy(tmp_path: Path) -> None:
     copied = ("The two leads are brilliant together: every argument feels real and their timing had the whole "
               "theater laughing. I left wanting a sequel.")
-    recs = sample_records()[:3] + [review(30, copied, device="mock gratitude", cue="brilliant")]
+    recs = sample_records()[:3] + [review_record(30, copied, device="mock gratitude", cue="brilliant")]
     run = write_run(tmp_path / "run", recs)
     rep = run_filter([run], Recipe(), progress=False)
     assert rep.by_stage["validate"] == {"prompt_copy": 1}
@@ -187,8 +133,8 @@ def test_records_made_before_the_guard_are_caught_as_prompt_copy(tmp_path: Path)
 
 def test_a_vanished_class_is_the_first_thing_the_filter_says(tmp_path: Path) -> None:
     """Every sincere twin dropped (here: all of them use a negative twist) -> loud, with the cause."""
-    recs = [review(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
-    recs += [review(20 + i, f"Brilliant cast, but the plot {i} was boring and a total waste of time.", sarcastic=False)
+    recs = [review_record(i, t, device=d, aspect=a, cue=c) for i, (d, a, c, t) in enumerate(GOOD_SARCASTIC)]
+    recs += [review_record(20 + i, f"Brilliant cast, but the plot {i} was boring and a total waste of time.", sarcastic=False)
              for i in range(3)]
     run = write_run(tmp_path / "run", recs)
     rep = run_filter([run], Recipe(), progress=False)

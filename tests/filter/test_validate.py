@@ -7,16 +7,11 @@ import pytest
 from sarcgen.filter import validate as v
 from sarcgen.filter.check import Drop
 from sarcgen.recipe import FilterSettings
-from sarcgen.records import Review
-from tests.filter.test_run import PROV, review
-
-
-def rec(text: str, **kw) -> Review:
-    return Review.model_validate(review(1, text, **kw))
+from tests.factories import PROV, make_review, review_record
 
 
 def reason(text: str, settings: FilterSettings | None = None, **kw) -> str | None:
-    out = v.validate_record(rec(text, **kw), v.build_checks(settings or FilterSettings()))
+    out = v.validate_record(make_review(1, text, **kw), v.build_checks(settings or FilterSettings()))
     return out.reason if out else None
 
 
@@ -83,15 +78,15 @@ def test_length_bounds_come_from_settings() -> None:
 
 
 def test_schema_problems_are_named() -> None:
-    ok, problem = v.parse_record(review(1, GOOD))
+    ok, problem = v.parse_record(review_record(1, GOOD))
     assert ok is not None and problem == ""
-    bad, problem = v.parse_record({**review(1, GOOD), "label": 2})
+    bad, problem = v.parse_record({**review_record(1, GOOD), "label": 2})
     assert bad is None and problem.startswith("label")
-    bad, problem = v.parse_record({k: x for k, x in review(1, GOOD).items() if k != "text"})
+    bad, problem = v.parse_record({k: x for k, x in review_record(1, GOOD).items() if k != "text"})
     assert bad is None and problem.startswith("text")
-    assert v.parse_record({**review(1, GOOD), "extra": 1})[1].startswith("extra: unknown field")
+    assert v.parse_record({**review_record(1, GOOD), "extra": 1})[1].startswith("extra: unknown field")
 
 
 def test_a_drop_names_its_reason_and_detail() -> None:
-    assert v.validate_record(rec("Great plot, truly."), v.build_checks(FilterSettings())) == Drop("too_short", "3 words < 8")
+    assert v.validate_record(make_review(1, "Great plot, truly."), v.build_checks(FilterSettings())) == Drop("too_short", "3 words < 8")
     assert PROV["backend"] == "fake"

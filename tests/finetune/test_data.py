@@ -124,14 +124,9 @@ def test_synthetic_from_a_run_folder_reads_what_publish_wrote(tmp_path: Path) ->
     from sarcgen.jsonl import write_jsonl
     from sarcgen.publish.run import publish_run
     from sarcgen.recipe import PublishSettings
-    from sarcgen.records import Provenance, Review
+    from tests.factories import make_review
 
-    prov = Provenance(model_file="m.gguf", model_sha256="0" * 64, backend="fake", backend_version="0",
-                      template_name="review.j2", template_hash="h", recipe_hash="r", sampling={}, seed=1,
-                      sarcgen_version="0")
-    recs = [Review(id=f"r{i}", plan_index=i, text=f"Great film number {i}, if you like naps.", label=0, sarcastic=True,
-                   device="deadpan", aspect="plot", genre="drama", length="short", cue="great", provenance=prov)
-            for i in range(30)]
+    recs = [make_review(i, f"Great film number {i}, if you like naps.", id=f"r{i}") for i in range(30)]
     run = tmp_path / "run"
     write_jsonl(run / "filtered.jsonl", recs)
     with pytest.raises(InputError, match=r"run/dataset: not published yet") as err:

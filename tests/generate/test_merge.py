@@ -11,18 +11,12 @@ from click.testing import CliRunner
 
 from sarcgen.errors import InputError
 from sarcgen.generate.merge import merge_runs
-from sarcgen.records import Provenance, Review
+from sarcgen.records import Review
+from tests.factories import PROV, review_record
 
 
 def _review(i: int, recipe_hash: str = "h1") -> dict[str, Any]:
-    prov = Provenance(
-        model_file="m.gguf", model_sha256="0" * 64, backend="fake", backend_version="0", template_name="review.j2",
-        template_hash="t", recipe_hash=recipe_hash, sampling={}, seed=i, sarcgen_version="0.1.0",
-    )
-    return Review(
-        id=f"item-{i:04d}", plan_index=i, text=f"text {i}", label=0, sarcastic=True, device="deadpan",
-        aspect="plot", genre="drama", length="short", cue="great", provenance=prov,
-    ).model_dump(mode="json")
+    return review_record(i, f"text {i}", id=f"item-{i:04d}", provenance={**PROV, "recipe_hash": recipe_hash, "seed": i})
 
 
 def _run(tmp: Path, name: str, indices: list[int], recipe_hash: str = "h1", shard: str | None = None,

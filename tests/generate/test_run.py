@@ -13,25 +13,14 @@ from sarcgen.backends.fake import FakeBackend
 from sarcgen.errors import BackendError, RecipeError
 from sarcgen.generate.run import dry_run, generate_run
 from sarcgen.jsonl import read_jsonl
-from sarcgen.recipe import load_recipe
 from sarcgen.records import Rejection, Review
 from sarcgen.runfolder import default_run_dir
-
-GOOD = "Great movie, if you enjoy watching paint dry for an afternoon."
-
-
-def make_recipe(tmp_path: Path, **gen):
-    return load_recipe(None, {"output_dir": str(tmp_path / "outputs"), "name": "t",
-                              "generate": {"n": 6, "twin_ratio": 0.5, "backend": "fake", **gen}})
-
-
-def ids(run: Path) -> list[str]:
-    return [r["id"] for r in read_jsonl(run / "generated.jsonl")]
+from tests.factories import GOOD_REPLY, generate_recipe, run_ids
 
 
 def test_run_folder_records_and_manifest(tmp_path: Path) -> None:
-    recipe = make_recipe(tmp_path)
-    fake = FakeBackend([GOOD])
+    recipe = generate_recipe(tmp_path)
+    fake = FakeBackend([GOOD_REPLY])
     s = generate_run(recipe, backend=fake, progress=False)
     run = default_run_dir(recipe)
     assert s.out_dir == run and run == tmp_path / "outputs" / "t-seed1234"
@@ -40,7 +29,7 @@ def test_run_folder_records_and_manifest(tmp_path: Path) -> None:
     assert len(recs) == 6 == s.accepted and len({r.id for r in recs}) == 6
     assert any(not r.sarcastic for r in recs)
     for r in recs:
-        assert r.text == GOOD and r.label == (0 if r.sarcastic else 1)
+        assert r.text == GOOD_REPLY and r.label == (0 if r.sarcastic else 1)
         p = r.provenance
         assert p.template_name == "review.j2" and len(p.template_hash) == 64
         assert p.recipe_hash == recipe.hash() and p.model_file == "fake.gguf" and p.backend == "fake"
@@ -57,15 +46,15 @@ def test_run_folder_records_and_manifest(tmp_path: Path) -> None:
 
 
 def test_retries_with_new_seed_then_accept(tmp_path: Path) -> None:
-    recipe = make_recipe(tmp_path, n=4, max_retries=3)
+    recipe = generate_recipe(tmp_path, n=4, max_retries=3)
     first_seeds: dict[str, int] = {}
 
     def reply(req: GenerationRequest) -> str:
         item = req.key.split("#")[0]
         if item not in first_seeds:
             first_seeds[item] = req.seed
-            return "Here is a sarcastic review: " + GOOD
-        return GOOD
+            return "Here is a sarcastic review: " + GOOD_REPLY
+        return GOOD_REPLY
 
     s = generate_run(recipe, backend=FakeBackend(reply), progress=False)
     run = s.out_dir
@@ -77,52 +66,52 @@ def test_retries_with_new_seed_then_accept(tmp_path: Path) -> None:
 
 
 def test_exhausted_item_is_skipped_and_run_continues(tmp_path: Path) -> None:
-    recipe = make_recipe(tmp_path, n=5, max_retries=2)
+    recipe = generate_recipe(tmp_path, n=5, max_retries=2)
 
     def reply(req: GenerationRequest) -> GenerationResult | str:
         if req.key.startswith("000000-s"):
             return GenerationResult(key=req.key, text="Great movie, if you", finish_reason="length")
-        return GOOD
+        return GOOD_REPLY
 
     s = generate_run(recipe, backend=FakeBackend(reply), progress=False)
     rej = read_jsonl(s.out_dir / "rejected.jsonl")
     assert [(r["attempt"], r["final"], r["reason"]) for r in rej] == [(0, False, "truncated"), (1, False, "truncated"), (2, True, "truncated")]
-    assert "000000-s" not in ids(s.out_dir) and len(ids(s.out_dir)) == 5 and s.exhausted == 1
+    assert "000000-s" not in run_ids(s.out_dir) and len(run_ids(s.out_dir)) == 5 and s.exhausted == 1
     # resuming does not retry the exhausted item again
-    fake = FakeBackend([GOOD])
-    generate_run(make_recipe(tmp_path, n=6, max_retries=2), backend=fake, progress=False)
+    fake = FakeBackend([GOOD_REPLY])
+    generate_run(generate_recipe(tmp_path, n=6, max_retries=2), backend=fake, progress=False)
     assert not any(r.key.startswith("000000-s") for r in fake.requests)
-    assert len(ids(s.out_dir)) == 6
+    assert len(run_ids(s.out_dir)) == 6
 
 
 def test_resume_continues_without_duplicates(tmp_path: Path) -> None:
-    generate_run(make_recipe(tmp_path, n=3), backend=FakeBackend([GOOD]), progress=False)
-    run = default_run_dir(make_recipe(tmp_path))
+    generate_run(generate_recipe(tmp_path, n=3), backend=FakeBackend([GOOD_REPLY]), progress=False)
+    run = default_run_dir(generate_recipe(tmp_path))
     before = (run / "generated.jsonl").read_text()
     # a crash mid-write leaves half a line: it is cut off, and that item is generated again
     with (run / "generated.jsonl").open("a") as fh:
         fh.write('{"id": "000099-s", "text": "half')
-    fake = FakeBackend([GOOD])
-    s = generate_run(make_recipe(tmp_path, n=7), backend=fake, progress=False)
+    fake = FakeBackend([GOOD_REPLY])
+    s = generate_run(generate_recipe(tmp_path, n=7), backend=fake, progress=False)
     assert s.resumed and s.accepted == 7 and s.new_accepted == 4 and len(fake.requests) == 4
-    got = ids(run)
+    got = run_ids(run)
     assert len(got) == 7 == len(set(got))
     assert (run / "generated.jsonl").read_text().startswith(before)
     m = json.loads((run / "manifest.json").read_text())
     assert len(m["sessions"]) == 2 and m["accepted"] == 7
     # already complete: nothing to do, the backend is not even loaded
-    idle = FakeBackend([GOOD])
-    assert generate_run(make_recipe(tmp_path, n=7), backend=idle, progress=False).new_accepted == 0
+    idle = FakeBackend([GOOD_REPLY])
+    assert generate_run(generate_recipe(tmp_path, n=7), backend=idle, progress=False).new_accepted == 0
     assert not idle.loaded and not idle.requests
 
 
 def test_resume_refuses_another_recipe(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    generate_run(make_recipe(tmp_path, n=2), backend=FakeBackend([GOOD]), out_dir=out, progress=False)
+    generate_run(generate_recipe(tmp_path, n=2), backend=FakeBackend([GOOD_REPLY]), out_dir=out, progress=False)
     with pytest.raises(RecipeError, match="another recipe"):
-        generate_run(make_recipe(tmp_path, n=2, twin_ratio=0.1), backend=FakeBackend([GOOD]), out_dir=out, progress=False)
+        generate_run(generate_recipe(tmp_path, n=2, twin_ratio=0.1), backend=FakeBackend([GOOD_REPLY]), out_dir=out, progress=False)
     with pytest.raises(RecipeError, match="shard"):
-        generate_run(make_recipe(tmp_path, n=2), backend=FakeBackend([GOOD]), out_dir=out, shard="0/2", progress=False)
+        generate_run(generate_recipe(tmp_path, n=2), backend=FakeBackend([GOOD_REPLY]), out_dir=out, shard="0/2", progress=False)
 
 
 class ReorderingBackend(FakeBackend):
@@ -153,12 +142,12 @@ def test_out_of_order_parallel_results(tmp_path: Path) -> None:
     def reply(req: GenerationRequest) -> str:
         nonlocal n
         n += 1
-        return "" if n % 3 == 0 else GOOD  # some empties force retries in later rounds
+        return "" if n % 3 == 0 else GOOD_REPLY  # some empties force retries in later rounds
 
-    recipe = make_recipe(tmp_path, n=11)
+    recipe = generate_recipe(tmp_path, n=11)
     backend = ReorderingBackend(reply, slots=4)
     s = generate_run(recipe, backend=backend, progress=False)
-    got = ids(s.out_dir)
+    got = run_ids(s.out_dir)
     assert len(got) == 11 == len(set(got)) == s.accepted
     assert got != sorted(got)  # really came back out of order
     rej = read_jsonl(s.out_dir / "rejected.jsonl")
@@ -168,7 +157,7 @@ def test_out_of_order_parallel_results(tmp_path: Path) -> None:
 
 
 def test_backend_errors_stop_the_run_cleanly(tmp_path: Path) -> None:
-    recipe = make_recipe(tmp_path, n=5, max_retries=20)
+    recipe = generate_recipe(tmp_path, n=5, max_retries=20)
     fail = FakeBackend(lambda req: GenerationResult(key=req.key, text="", finish_reason="error", error="boom"))
     with pytest.raises(BackendError, match="in a row"):
         generate_run(recipe, backend=fail, progress=False)
@@ -178,7 +167,7 @@ def test_backend_errors_stop_the_run_cleanly(tmp_path: Path) -> None:
 
 
 def test_hopeless_run_stops(tmp_path: Path) -> None:
-    recipe = make_recipe(tmp_path, n=3, max_retries=0)
+    recipe = generate_recipe(tmp_path, n=3, max_retries=0)
     with pytest.raises(BackendError, match="used up all their retries"):
         generate_run(recipe, backend=FakeBackend(["As an AI, I cannot."]), progress=False)
 
@@ -191,20 +180,20 @@ def test_interrupt_marks_manifest_and_resumes(tmp_path: Path) -> None:
         calls += 1
         if calls == 4:
             raise KeyboardInterrupt
-        return GOOD
+        return GOOD_REPLY
 
-    recipe = make_recipe(tmp_path, n=6)
+    recipe = generate_recipe(tmp_path, n=6)
     with pytest.raises(KeyboardInterrupt):
         generate_run(recipe, backend=FakeBackend(reply), progress=False)
     run = default_run_dir(recipe)
     assert json.loads((run / "manifest.json").read_text())["status"] == "interrupted"
-    assert len(ids(run)) == 3
-    s = generate_run(recipe, backend=FakeBackend([GOOD]), progress=False)
-    assert s.status == "complete" and len(set(ids(run))) == 6 == len(ids(run))
+    assert len(run_ids(run)) == 3
+    s = generate_run(recipe, backend=FakeBackend([GOOD_REPLY]), progress=False)
+    assert s.status == "complete" and len(set(run_ids(run))) == 6 == len(run_ids(run))
 
 
 def test_dry_run_loads_nothing(tmp_path: Path) -> None:
-    recipe = make_recipe(tmp_path)
+    recipe = generate_recipe(tmp_path)
     shown = dry_run(recipe, 4)
     assert len(shown) == 4 and [i.plan_index for i, _ in shown] == sorted(i.plan_index for i, _ in shown)
     assert all(m[-1]["role"] == "user" for _, m in shown)
@@ -212,15 +201,15 @@ def test_dry_run_loads_nothing(tmp_path: Path) -> None:
 
 
 def test_same_seed_same_plan_and_seeds(tmp_path: Path) -> None:
-    a = generate_run(make_recipe(tmp_path, n=5), backend=FakeBackend([GOOD]), out_dir=tmp_path / "a", progress=False)
-    b = generate_run(make_recipe(tmp_path, n=5), backend=FakeBackend([GOOD]), out_dir=tmp_path / "b", progress=False)
+    a = generate_run(generate_recipe(tmp_path, n=5), backend=FakeBackend([GOOD_REPLY]), out_dir=tmp_path / "a", progress=False)
+    b = generate_run(generate_recipe(tmp_path, n=5), backend=FakeBackend([GOOD_REPLY]), out_dir=tmp_path / "b", progress=False)
     def strip(run: Path) -> list[tuple[str, str, str, int]]:
         return [(r["id"], r["device"], r["cue"], r["provenance"]["seed"]) for r in read_jsonl(run / "generated.jsonl")]
     assert strip(a.out_dir) == strip(b.out_dir)
 
 
 def test_factory_fake_backend(tmp_path: Path) -> None:
-    s = generate_run(make_recipe(tmp_path, n=2), progress=False)  # backend: fake from the recipe
+    s = generate_run(generate_recipe(tmp_path, n=2), progress=False)  # backend: fake from the recipe
     assert s.accepted == 2
 
 
@@ -233,10 +222,10 @@ def test_two_runs_cannot_write_one_folder(tmp_path: Path) -> None:
     held = lock_folder(out)
     try:
         with pytest.raises(InputError, match="another sarcgen generate"):
-            generate_run(make_recipe(tmp_path, n=2), backend=FakeBackend([GOOD]), out_dir=out, progress=False)
+            generate_run(generate_recipe(tmp_path, n=2), backend=FakeBackend([GOOD_REPLY]), out_dir=out, progress=False)
     finally:
         held.close()
-    assert generate_run(make_recipe(tmp_path, n=2), backend=FakeBackend([GOOD]), out_dir=out, progress=False).accepted == 2
+    assert generate_run(generate_recipe(tmp_path, n=2), backend=FakeBackend([GOOD_REPLY]), out_dir=out, progress=False).accepted == 2
 
 
 def test_a_reply_that_copies_a_few_shot_example_is_rejected_as_prompt_copy(tmp_path: Path) -> None:
@@ -244,11 +233,11 @@ def test_a_reply_that_copies_a_few_shot_example_is_rejected_as_prompt_copy(tmp_p
     sincere_example = ("The two leads are brilliant together: every argument feels real and their timing had the "
                        "whole theater laughing. I left wanting a sequel.")
     replies = iter([sincere_example, "Many thanks to the writers for dialogue so wooden that the haunted house could "
-                    "have used it for firewood. I have never been so relaxed during a horror movie, honestly.", GOOD])
-    recipe = make_recipe(tmp_path, n=1, twin_ratio=0.0)
+                    "have used it for firewood. I have never been so relaxed during a horror movie, honestly.", GOOD_REPLY])
+    recipe = generate_recipe(tmp_path, n=1, twin_ratio=0.0)
     s = generate_run(recipe, backend=FakeBackend(lambda req: next(replies)), progress=False)
     assert s.accepted == 1 and s.rejected == {"prompt_copy": 2}
     rej = [Rejection.model_validate(r) for r in read_jsonl(s.out_dir / "rejected.jsonl")]
     assert [r.reason for r in rej] == ["prompt_copy", "prompt_copy"]
     assert "few-shot example 2" in rej[0].detail and "few-shot example 1" in rej[1].detail
-    assert [Review.model_validate(r).text for r in read_jsonl(s.out_dir / "generated.jsonl")] == [GOOD]
+    assert [Review.model_validate(r).text for r in read_jsonl(s.out_dir / "generated.jsonl")] == [GOOD_REPLY]

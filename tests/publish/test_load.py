@@ -11,7 +11,7 @@ import pytest
 
 from sarcgen.errors import InputError
 from sarcgen.recipe import PublishSettings
-from tests.publish.test_run import _hf_cache, make_reviews, make_run, write_jsonl  # noqa: F401  (autouse fixture)
+from tests.factories import make_reviews, make_run, write_jsonl
 
 
 def _ids(dd) -> dict[str, list[str]]:

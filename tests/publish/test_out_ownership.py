@@ -9,7 +9,7 @@ import pytest
 
 from sarcgen.errors import PublishError
 from sarcgen.publish.run import publish_run
-from tests.publish.test_run import _hf_cache, make_reviews, make_run  # noqa: F401 - autouse fixture
+from tests.factories import make_reviews, make_run
 
 
 @pytest.mark.parametrize("theirs", ["README.md", "data/notes-00000-of-00001.parquet", "hf_dataset/dataset_dict.json"])

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from sarcgen.recipe import PublishSettings
-from tests.publish.test_run import _hf_cache, make_reviews, write_jsonl  # noqa: F401  (autouse fixture)
+from tests.factories import make_reviews, write_jsonl
 
 
 def _texts(dd) -> dict[str, list[str]]:

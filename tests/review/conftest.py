@@ -13,7 +13,7 @@ from sarcgen.backends import BACKENDS
 from sarcgen.backends.base import GenerationRequest
 from sarcgen.backends.fake import FakeBackend
 from tests.cli_helpers import run_cli
-from tests.filter.test_judge import CALIBRATION_ANSWERS
+from tests.factories import CALIBRATION_ANSWERS
 from tests.study_helpers import SARC, varied_reply
 
 XSS = "<img src=x onerror=alert(1)>"

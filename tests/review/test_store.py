@@ -60,7 +60,7 @@ def test_a_flip_carries_its_label_and_nothing_else_does() -> None:
 
 
 def test_apply_decisions_leaves_out_rejects_and_flips_labels() -> None:
-    from tests.publish.test_run import make_reviews
+    from tests.factories import make_reviews
 
     recs = make_reviews(6)
     decisions = {recs[0].id: Decision(id=recs[0].id, decision="reject", reviewer="ann"),

@@ -24,8 +24,8 @@ import pytest
 
 from sarcgen.generate.plan import Plan
 from sarcgen.recipe import load_recipe
-from tests.e2e.test_server import _free_port, _lines
-from tests.filter.test_run import sample_records, write_run
+from tests.factories import read_records, sample_records, write_run
+from tests.http_helpers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = str(REPO / "recipes" / "smoke.yaml")
@@ -40,7 +40,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def _expected_ids(n: int, out: Path) -> list[str]:
-    exhausted = {r["id"] for r in _lines(out / "rejected.jsonl") if r.get("final")}
+    exhausted = {r["id"] for r in read_records(out / "rejected.jsonl") if r.get("final")}
     ids: list[str] = []
     for item in Plan(load_recipe(SMOKE, {"generate.n": n}).generate):
         if item.id not in exhausted:
@@ -59,13 +59,13 @@ def test_local_ray_started_on_demand(tmp_path: Path, tiny_gguf: Path, llama_cpp,
     out = tmp_path / "run"
     s = generate_run(rec, out_dir=out, progress=False)
     assert s.status == "complete" and s.accepted == 12
-    ids = [r["id"] for r in _lines(out / "generated.jsonl")]
+    ids = [r["id"] for r in read_records(out / "generated.jsonl")]
     assert sorted(ids) == sorted(_expected_ids(12, out))
     m = json.loads((out / "manifest.json").read_text())
     assert m["model"]["executor"] == "ray" and m["model"]["workers"] == 2 and m["model"]["sha256"] != "unknown"
     assert [r["name"] for r in m["replicas"]["replicas"]] == ["ray worker 0", "ray worker 1"]
     assert sum(r["done"] for r in m["replicas"]["replicas"]) == 12
-    assert {r["provenance"]["backend"] for r in _lines(out / "generated.jsonl")} == {"llamacpp"}
+    assert {r["provenance"]["backend"] for r in read_records(out / "generated.jsonl")} == {"llamacpp"}
     log = (out / "generate.log").read_text()
     assert "ray worker 0 ready" in log and "ray worker 1 ready" in log
     import ray
@@ -89,11 +89,11 @@ def test_judge_in_ray_workers(tmp_path: Path, tiny_gguf: Path, llama_cpp, monkey
 @pytest.fixture
 def ray_cluster(tmp_path: Path) -> Iterator[str]:
     """`ray start --head --block` on 127.0.0.1 (2 CPUs, no dashboard) in its own process group."""
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "ray-head.log").open("wb")
     proc = subprocess.Popen(
         [RAY, "start", "--head", "--block", "--port", str(port), "--node-ip-address", "127.0.0.1", "--num-cpus", "2",
-         "--include-dashboard", "false", "--dashboard-agent-listen-port", str(_free_port()),
+         "--include-dashboard", "false", "--dashboard-agent-listen-port", str(free_port()),
          "--object-store-memory", str(100 * 1024**2), "--disable-usage-stats"],
         stdout=log, stderr=subprocess.STDOUT, env=_env(tmp_path), start_new_session=True,
     )
@@ -145,7 +145,7 @@ def test_worker_and_driver_killed_then_resumed(tmp_path: Path, tiny_gguf: Path, 
         return log.read_text() if log.exists() else ""
 
     proc = _driver(ray_cluster, out, n, tmp_path)
-    _wait(lambda: "ray worker 1 ready" in text() and len(_lines(gen)) >= 10, proc, "10 records")
+    _wait(lambda: "ray worker 1 ready" in text() and len(read_records(gen)) >= 10, proc, "10 records")
     pid = int(re.search(r"ray worker 1 ready: pid (\d+)", text()).group(1))
     os.kill(pid, signal.SIGKILL)  # a worker process, mid-run
     _wait(lambda: "replica ray worker 1 answers again" in text(), proc, "the restarted worker to rejoin")
