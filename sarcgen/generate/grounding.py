@@ -24,7 +24,7 @@ import random
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,7 +32,7 @@ from sarcgen.errors import InputError
 
 if TYPE_CHECKING:
     from sarcgen.finetune.data import TextSet
-    from sarcgen.generate.plan import PlanItem
+    from sarcgen.generate.plan import PlanItem, Shot
 
 REWRITE_TEMPLATE = "rewrite.j2"
 UNCHANGED = "unchanged_source"
@@ -154,7 +154,7 @@ def load_examples(path: str) -> tuple[Example, ...]:
     return out
 
 
-def draw_examples(examples: tuple[Example, ...], k: int, seed: int, block: int) -> list[dict[str, Any]]:
+def draw_examples(examples: tuple[Example, ...], k: int, seed: int, block: int) -> list[Shot]:
     """k examples for one block of groups: two thirds sarcastic negatives, the rest sincere positives
     (when the file has them), in a seeded order."""
     rng = random.Random(f"{seed}|examples|{block}")
@@ -188,7 +188,7 @@ def rewrite_problem(edit: float | None) -> str | None:
     return f"word edit distance {edit:.2f} from its source (below {UNCHANGED_EDIT})"
 
 
-def source_provenance(item: PlanItem, edit: float | None) -> dict[str, Any] | None:
+def source_provenance(item: PlanItem, edit: float | None) -> dict[str, object] | None:
     """{key, label, words, edit} of the item's rewrite source, or None for a freely composed item."""
     if edit is None:
         return None
