@@ -187,7 +187,7 @@ def iter_jsonl(path: Path, on_error: ErrorHandler | None = None) -> Iterator[tup
             yield line_no, obj
 
 
-def scan_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
+def scan_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, object]]]:
     """(line number, byte offset, object) for every JSON-object line, skipping blank and malformed
     ones: for readers that index a file to seek back into it later (the review page)."""
     offset = 0
@@ -207,6 +207,17 @@ def scan_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
 def read_jsonl(path: Path, on_error: ErrorHandler | None = None) -> list[dict[str, Any]]:
     """All objects of a JSONL file (see `iter_jsonl`)."""
     return [obj for _, obj in iter_jsonl(path, on_error)]
+
+
+def json_object(value: object) -> dict[str, object]:
+    """`value` when it is a JSON object, else {}: for reading an optional nested object of a file
+    read back (a manifest's "counts", a report's "dedupe") without a type check at every step."""
+    return value if isinstance(value, dict) else {}
+
+
+def json_list(value: object) -> list[object]:
+    """`value` when it is a JSON array, else [] (see `json_object`)."""
+    return value if isinstance(value, list) else []
 
 
 JsonRecord: TypeAlias = "BaseModel | dict[str, Any]"

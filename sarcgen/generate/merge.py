@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sarcgen.errors import FileError, InputError, RecipeError, file_errors
 from sarcgen.generate.plan import parse_shard
-from sarcgen.jsonl import iter_jsonl, read_text, repair_tail, write_jsonl, write_text
+from sarcgen.jsonl import iter_jsonl, json_object, read_text, repair_tail, write_jsonl, write_text
 from sarcgen.runfolder import (
     GENERATED,
     MANIFEST,
@@ -54,23 +54,18 @@ class MergeSummary:
     missing_shards: list[str] = field(default_factory=list)
 
 
-def _obj(value: object) -> dict[str, object]:
-    """A JSON object read from a file, or {} when the key held something else (or nothing)."""
-    return value if isinstance(value, dict) else {}
-
-
 def _manifest_hash(manifest: dict[str, object]) -> str | None:
     h = manifest.get("recipe_hash")
     if isinstance(h, str):
         return h
-    h = _obj(manifest.get("recipe")).get("hash")
+    h = json_object(manifest.get("recipe")).get("hash")
     return h if isinstance(h, str) else None
 
 
 def _shard_of(manifest: dict[str, object]) -> object:
     shard = manifest.get("shard")
     if shard is None:
-        shard = _obj(manifest.get("generate")).get("shard")
+        shard = json_object(manifest.get("generate")).get("shard")
     return shard
 
 
@@ -104,7 +99,7 @@ def read_part(run: Path) -> RunPart:
     for line, rec in records:
         if "id" not in rec or "plan_index" not in rec:
             raise InputError(f"{gen}:{line}: record without id/plan_index", "is this a sarcgen generated.jsonl?")
-        h = _obj(rec.get("provenance")).get("recipe_hash")
+        h = json_object(rec.get("provenance")).get("recipe_hash")
         if h is None:
             continue
         h = str(h)
@@ -246,9 +241,9 @@ def _merged_manifest(
     base.pop("stages", None)  # the merged records are new: no later stage has seen them
     reasons: dict[str, int] = {}
     for p in parts:
-        for reason, c in _obj(_obj(p.manifest.get("counts")).get("reasons")).items():
+        for reason, c in json_object(json_object(p.manifest.get("counts")).get("reasons")).items():
             reasons[reason] = reasons.get(reason, 0) + int(_num(c))
-    toks = [_obj(p.manifest.get("tokens")) for p in parts]
+    toks = [json_object(p.manifest.get("tokens")) for p in parts]
     prompt, completion = sum(_num(t.get("prompt")) for t in toks), sum(_num(t.get("completion")) for t in toks)
     seconds = sum(_num(t.get("seconds")) for t in toks)
     statuses = {p.manifest.get("status") for p in parts}
@@ -262,7 +257,7 @@ def _merged_manifest(
         accepted=len(merged),
         rejected=len(rejected),
         counts={"accepted": len(merged), "rejected": len(rejected), "reasons": reasons,
-                "exhausted_items": sum(int(_num(_obj(p.manifest.get("counts")).get("exhausted_items"))) for p in parts)},
+                "exhausted_items": sum(int(_num(json_object(p.manifest.get("counts")).get("exhausted_items"))) for p in parts)},
         tokens={"prompt": int(prompt), "completion": int(completion),
                 "seconds": round(seconds, 3),  # summed over the parts (machine-seconds)
                 "tokens_per_s": round(completion / seconds, 2) if seconds else None},
