@@ -220,6 +220,11 @@ def json_list(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 
+def json_number(value: object, default: float = 0.0) -> float:
+    """`value` as a float when it is a JSON number (not a boolean), else `default` (see `json_object`)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
 JsonRecord: TypeAlias = "BaseModel | dict[str, Any]"
 """One JSONL line: a pydantic model (dumped in JSON mode) or a plain JSON object."""
 

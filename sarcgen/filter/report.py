@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ class FilterReport:
     classes: dict[str, dict[str, int]] = field(default_factory=dict)  # read/kept -> class -> rows
     warnings: list[str] = field(default_factory=list)  # shown first, by the CLI and in the report
     audit: dict[str, Any] | None = None  # with --audit: sarcgen.filter.audit.Audit.to_json()
-    labels: dict[str, Any] = field(default_factory=dict)  # sarcgen.filter.classes.label_gate: verified, by what
+    labels: Mapping[str, object] = field(default_factory=dict)  # sarcgen.filter.classes.label_gate: verified, by what
 
     @property
     def rejected(self) -> int:

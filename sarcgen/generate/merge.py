@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sarcgen.errors import FileError, InputError, RecipeError, file_errors
 from sarcgen.generate.plan import parse_shard
-from sarcgen.jsonl import iter_jsonl, json_object, read_text, repair_tail, write_jsonl, write_text
+from sarcgen.jsonl import iter_jsonl, json_number, json_object, read_text, repair_tail, write_jsonl, write_text
 from sarcgen.runfolder import (
     GENERATED,
     MANIFEST,
@@ -210,10 +210,6 @@ def _missing_shards(parts: list[RunPart]) -> list[str]:
     return [f"{k}/{total}" for k in range(total) if k not in have]  # K counts from 0
 
 
-def _num(v: object) -> float:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
-
-
 def _int(v: object, default: int) -> int:
     """An integer field of a record (plan_index, attempt, target); `default` when absent or not a number."""
     if isinstance(v, (int, float, str)) and not isinstance(v, bool):
@@ -242,12 +238,12 @@ def _merged_manifest(
     reasons: dict[str, int] = {}
     for p in parts:
         for reason, c in json_object(json_object(p.manifest.get("counts")).get("reasons")).items():
-            reasons[reason] = reasons.get(reason, 0) + int(_num(c))
+            reasons[reason] = reasons.get(reason, 0) + int(json_number(c))
     toks = [json_object(p.manifest.get("tokens")) for p in parts]
-    prompt, completion = sum(_num(t.get("prompt")) for t in toks), sum(_num(t.get("completion")) for t in toks)
-    seconds = sum(_num(t.get("seconds")) for t in toks)
+    prompt, completion = sum(json_number(t.get("prompt")) for t in toks), sum(json_number(t.get("completion")) for t in toks)
+    seconds = sum(json_number(t.get("seconds")) for t in toks)
     statuses = {p.manifest.get("status") for p in parts}
-    target = sum(int(_num(p.manifest.get("target"))) for p in parts) or len(merged)
+    target = sum(int(json_number(p.manifest.get("target"))) for p in parts) or len(merged)
     base.update(
         kind="merge",
         status="complete" if statuses <= {"complete"} and not missing else "incomplete",
@@ -257,7 +253,7 @@ def _merged_manifest(
         accepted=len(merged),
         rejected=len(rejected),
         counts={"accepted": len(merged), "rejected": len(rejected), "reasons": reasons,
-                "exhausted_items": sum(int(_num(json_object(p.manifest.get("counts")).get("exhausted_items"))) for p in parts)},
+                "exhausted_items": sum(int(json_number(json_object(p.manifest.get("counts")).get("exhausted_items"))) for p in parts)},
         tokens={"prompt": int(prompt), "completion": int(completion),
                 "seconds": round(seconds, 3),  # summed over the parts (machine-seconds)
                 "tokens_per_s": round(completion / seconds, 2) if seconds else None},
