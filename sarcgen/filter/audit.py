@@ -21,11 +21,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from sarcgen.errors import InputError
 from sarcgen.jsonl import iter_jsonl
 from sarcgen.records import CLASSES, LABEL_NAMES, Review, review_class
+
+if TYPE_CHECKING:
+    from sarcgen.filter.check import Check
+    from sarcgen.filter.report import FilterReport
 
 SENTIMENTS = ("negative", "positive", "unclear")
 ALL = "all"
@@ -48,7 +52,7 @@ class Gold:
         return self.coherent and self.right(label)
 
 
-def _gold_line(path: Path, line_no: int, obj: dict[str, Any]) -> tuple[str, Gold]:
+def _gold_line(path: Path, line_no: int, obj: dict[str, object]) -> tuple[str, Gold]:
     rid = obj.get("id")
     if not isinstance(rid, str) or not rid:
         raise InputError(f"{path}:{line_no}: gold line without an \"id\"", "each line needs the record's id")
@@ -104,6 +108,40 @@ def load_gold(path: str | Path, reviews: Sequence[Review]) -> dict[str, Gold]:
     return out
 
 
+class TallyJson(TypedDict):
+    """`Tally.to_json()`: one row of filter_audit.json's "classes"."""
+
+    records: int
+    good: int
+    kept: int
+    kept_good: int
+    kept_wrong_label: int
+    kept_incoherent: int
+    precision: float | None
+    label_precision: float | None
+    recall: float | None
+
+
+class CheckJson(TypedDict):
+    """`CheckTally.to_json()`: one row of filter_audit.json's "checks"."""
+
+    stage: str
+    reason: str
+    rejected: int
+    rejected_good: int
+    rejected_bad: int
+    verdict: str
+
+
+class AuditJson(TypedDict):
+    """filter_audit.json (and filter_report.json's "audit")."""
+
+    gold_file: str
+    audited: int
+    classes: dict[str, TallyJson]
+    checks: list[CheckJson]
+
+
 @dataclass
 class Tally:
     """Counts over one class (or all records): `good` records and how the gate treated them."""
@@ -139,9 +177,10 @@ class Tally:
         """Share of good records kept."""
         return self.kept_good / self.good if self.good else None
 
-    def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "precision": _r(self.precision), "label_precision": _r(self.label_precision),
-                "recall": _r(self.recall)}
+    def to_json(self) -> TallyJson:
+        return TallyJson(records=self.records, good=self.good, kept=self.kept, kept_good=self.kept_good,
+                         kept_wrong_label=self.kept_wrong_label, kept_incoherent=self.kept_incoherent,
+                         precision=_r(self.precision), label_precision=_r(self.label_precision), recall=_r(self.recall))
 
 
 @dataclass
@@ -162,8 +201,9 @@ class CheckTally:
             return "costs as much as it catches"
         return "costs more than it catches" if self.rejected_good > self.rejected_bad else "catches more than it costs"
 
-    def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "verdict": self.verdict}
+    def to_json(self) -> CheckJson:
+        return CheckJson(stage=self.stage, reason=self.reason, rejected=self.rejected, rejected_good=self.rejected_good,
+                         rejected_bad=self.rejected_bad, verdict=self.verdict)
 
 
 def _r(x: float | None) -> float | None:
@@ -203,7 +243,7 @@ def check_tallies(reviews: Sequence[Review], gold: Mapping[str, Gold],
     return sorted(rows.values(), key=lambda t: (t.stage, -t.rejected, t.reason))
 
 
-def each_alone(checks: Sequence[Any], reviews: Sequence[Review], report: Any) -> list[tuple[str, str, str]]:
+def each_alone(checks: Sequence[Check], reviews: Sequence[Review], report: FilterReport) -> list[tuple[str, str, str]]:
     """(stage, reason, id) for every drop each check (each record check of validate) gives when it
     runs alone over all `reviews`. Checks that hold a model remember their verdicts, so the filter's
     own pass afterwards does not ask again."""
@@ -228,7 +268,7 @@ class Audit:
     classes: dict[str, Tally]
     checks: list[CheckTally]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> AuditJson:
         return {"gold_file": self.gold_file, "audited": self.audited,
                 "classes": {k: v.to_json() for k, v in self.classes.items()}, "checks": [c.to_json() for c in self.checks]}
 
@@ -237,7 +277,7 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.0%}"
 
 
-def class_rows(classes: Mapping[str, Mapping[str, Any]]) -> list[list[Any]]:
+def class_rows(classes: Mapping[str, TallyJson]) -> list[list[object]]:
     """Rows of the whole-filter table from `Audit.to_json()["classes"]`: class, records, good, kept,
     kept good, wrong label, incoherent, precision, label precision, recall."""
     return [[name, t["records"], t["good"], t["kept"], t["kept_good"], t["kept_wrong_label"], t["kept_incoherent"],
@@ -249,7 +289,7 @@ CLASS_HEADER = ["class", "records", "good", "kept", "kept good", "kept wrong lab
 CHECK_HEADER = ["stage", "reason", "rejects (alone)", "good rejected", "bad caught", "verdict"]
 
 
-def check_rows(checks: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+def check_rows(checks: Sequence[CheckJson]) -> list[list[object]]:
     """Rows of the per-check table from `Audit.to_json()["checks"]`."""
     return [[c["stage"], c["reason"], c["rejected"], c["rejected_good"], c["rejected_bad"], c["verdict"]] for c in checks]
 
