@@ -17,6 +17,7 @@ Each function is the one its command calls; errors are the same `sarcgen.errors.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["compare", "filter_run", "generate_run", "load_dataset", "load_recipe", "load_results", "publish_run", "run_study"]
 
 
-def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Recipe:
+def load_recipe(path: str | Path | None = None, overrides: Mapping[str, object] | None = None) -> Recipe:
     """A recipe file (or the defaults) with dotted-key overrides: {"generate.n": 10}."""
     from sarcgen.recipe import load_recipe as load
 
@@ -80,7 +81,7 @@ def compare(synthetic: str | Path, recipe: Recipe | None = None, *, out: str | P
     return run_compare(rec.finetune, str(synthetic), out, progress=progress)
 
 
-def load_results(folder: str | Path) -> dict[str, Any]:
+def load_results(folder: str | Path) -> dict[str, object]:
     """A finished comparison's results.json."""
     import json
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -80,7 +80,7 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
 
     if len(runs) > 1 and out is None:
         raise InputError("several inputs need --out", "pass --out DIR for the combined filtered data")
-    ov: dict[str, Any] = overrides(
+    ov = overrides(
         filter__min_words=min_words, filter__max_words=max_words, filter__near_dup_threshold=near_dup_threshold,
         filter__decontam_threshold=decontam_threshold, filter__imdb_test=str(imdb_test) if imdb_test else None,
         filter__judge=judge, filter__judge_mode=judge_mode, filter__judge_gate=judge_gate,

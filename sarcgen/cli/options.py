@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import click
 
@@ -15,20 +16,23 @@ recipe_option = click.option(
     help="YAML recipe (see recipes/). Flags override its values.",
 )
 
+F = TypeVar("F", bound=Callable[..., object])
+"""A click command function, before or after its options are added."""
+
 THREADS = click.IntRange(min=1)
 """The one rule for --threads in every command: a count of at least 1; leave it out for all cores."""
 
 
-def threads_option(what: str) -> Any:
+def threads_option(what: str) -> Callable[[F], F]:
     """`--threads N` (N >= 1; default: all cores), the same in every command."""
     return click.option("--threads", type=THREADS, default=None, help=f"CPU threads for {what} (at least 1) [all cores]")
 
 
-class Overrides(dict[str, Any]):
+class Overrides(dict[str, object]):
     """Recipe overrides from command-line flags (dotted key -> value) that can say which flag set
     a key, so a bad value is blamed on `--temperature -1`, not on the recipe file's line."""
 
-    def __init__(self, values: dict[str, Any], flags: dict[str, str]) -> None:
+    def __init__(self, values: dict[str, object], flags: dict[str, str]) -> None:
         super().__init__(values)
         self.flags = flags
 
@@ -36,7 +40,7 @@ class Overrides(dict[str, Any]):
         flag = self.flags.get(key)
         return f"{flag} {self[key]!r}" if flag and key in self else None
 
-    def __setitem__(self, key: str, value: Any) -> None:
+    def __setitem__(self, key: str, value: object) -> None:
         super().__setitem__(key, value)
         self.flags.setdefault(key, _flag_for(key))
 
@@ -53,7 +57,7 @@ def _flag_for(dotted: str) -> str:
     return f"override {dotted}"
 
 
-def overrides(**dotted: Any) -> Overrides:
+def overrides(**dotted: object) -> Overrides:
     """Turn keyword args named with '__' for '.' into recipe overrides (None means 'not given')."""
     values = {k.replace("__", "."): v for k, v in dotted.items() if v is not None}
     return Overrides(values, {k: _flag_for(k) for k in values})
@@ -69,7 +73,7 @@ def url_option(urls: tuple[str, ...], url_file: Path | None) -> str | list[str] 
     return found[0] if len(found) == 1 else found
 
 
-def grounding_options(f: Any) -> Any:
+def grounding_options(f: F) -> F:
     """--mode, --sources, --examples: grounded generation (`sarcgen.generate.grounding`)."""
     f = click.option("--examples", default=None, metavar="FILE",
                      help="Few-shot examples from your own data (csv/jsonl/parquet: text, label[, device]; label 0 = "
@@ -82,6 +86,6 @@ def grounding_options(f: Any) -> Any:
                              "negative reviews and sincere edits of real positive ones (generate.grounding.mode).")(f)
 
 
-def grounding_overrides(mode: str | None, sources: str | None, examples: str | None) -> dict[str, Any]:
+def grounding_overrides(mode: str | None, sources: str | None, examples: str | None) -> dict[str, str | None]:
     return {"generate__grounding__mode": mode, "generate__grounding__sources": sources,
             "generate__grounding__examples": examples}
