@@ -13,7 +13,7 @@ import errno
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -225,7 +225,7 @@ def json_number(value: object, default: float = 0.0) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
 
-JsonRecord: TypeAlias = "BaseModel | dict[str, Any]"
+JsonRecord: TypeAlias = "BaseModel | Mapping[str, object]"
 """One JSONL line: a pydantic model (dumped in JSON mode) or a plain JSON object."""
 
 
@@ -306,7 +306,7 @@ def write_jsonl(path: Path, objs: Iterable[JsonRecord]) -> int:
     return n
 
 
-def write_json(path: Path, obj: Any, *, in_place_if_full: bool = False, durable: bool = False) -> None:
+def write_json(path: Path, obj: object, *, in_place_if_full: bool = False, durable: bool = False) -> None:
     """Write pretty JSON atomically (`durable`: fsynced before the rename). `in_place_if_full` (the
     run manifest): when the disk is full, overwrite the old file in the space it already holds
     rather than fail, so the manifest can still say the run was interrupted."""

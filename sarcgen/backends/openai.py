@@ -20,14 +20,19 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.errors import BackendError, ReplicaUnavailable
 
 if TYPE_CHECKING:
+    import httpx
+
     from sarcgen.recipe import ModelSpec, Recipe
+
+R = TypeVar("R")
+N = TypeVar("N", int, float)
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
@@ -43,8 +48,8 @@ class DaemonThreads:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        fut: Future[Any] = Future()
+    def submit(self, fn: Callable[..., R], *args: object) -> Future[R]:
+        fut: Future[R] = Future()
 
         def run() -> None:
             if not fut.set_running_or_notify_cancel():
@@ -86,7 +91,7 @@ def base_urls(value: str | list[str] | None) -> list[str]:
     return out
 
 
-def env_number(name: str, default: Any, kind: type) -> Any:
+def env_number(name: str, default: N, kind: type[N]) -> N:
     """An operational knob from the environment (retries and backoff are not part of a recipe)."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -130,7 +135,7 @@ class OpenAICompatBackend:
         # top_k / min_p / repeat_penalty / chat_template_kwargs are not in OpenAI's schema; llama.cpp
         # servers and vLLM read them (pass False for a server that rejects unknown fields).
         self.send_extra_sampling = send_extra_sampling
-        self._client: Any = None
+        self._client: httpx.Client | None = None
         self._served: list[str] = []
         self._rng = random.Random()
         self._rng_lock = threading.Lock()
@@ -199,9 +204,9 @@ class OpenAICompatBackend:
 
     # -- generation --------------------------------------------------------------------------
 
-    def payload(self, req: GenerationRequest) -> dict[str, Any]:
+    def payload(self, req: GenerationRequest) -> dict[str, object]:
         """The JSON body for one request."""
-        body: dict[str, Any] = {
+        body: dict[str, object] = {
             "model": self.model,
             "messages": req.messages,
             "seed": req.seed,
@@ -284,7 +289,7 @@ class OpenAICompatBackend:
             jitter = self._rng.uniform(0.5, 1.5)
         return min(self.backoff * (2**attempt) * jitter, self.max_backoff)
 
-    def _request(self, method: str, path: str, json: Any = None, what: str = "") -> dict[str, Any]:
+    def _request(self, method: str, path: str, json: object = None, what: str = "") -> dict[str, Any]:
         import httpx
 
         if self._client is None:
