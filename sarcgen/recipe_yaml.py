@@ -119,6 +119,6 @@ def no_bool_numbers(cls: type[BaseModel], value: object, info: ValidationInfo) -
     if not info.field_name or not any(isinstance(v, bool) for v in values):
         return value
     annotation = cls.model_fields[info.field_name].annotation
-    if _admits(annotation, (int, float)) and not _admits(annotation, (bool, str, Any)):  # a field of type Any takes a bool
+    if _admits(annotation, (int, float)) and not _admits(annotation, (bool, str, Any)):  # a field of any type takes a bool
         raise ValueError("got a boolean (YAML reads yes/no/on/off/true/false unquoted so) where a number is expected")
     return value
