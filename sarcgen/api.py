@@ -17,8 +17,9 @@ Each function is the one its command calls; errors are the same `sarcgen.errors.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import datasets
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["compare", "filter_run", "generate_run", "load_dataset", "load_recipe", "load_results", "publish_run", "run_study"]
 
 
-def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Recipe:
+def load_recipe(path: str | Path | None = None, overrides: Mapping[str, object] | None = None) -> Recipe:
     """A recipe file (or the defaults) with dotted-key overrides: {"generate.n": 10}."""
     from sarcgen.recipe import load_recipe as load
 

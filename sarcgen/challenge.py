@@ -23,7 +23,6 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ def load_challenge_pairs() -> tuple[ChallengeItem, ...]:
     return tuple(items)
 
 
-def _pair_item(row: Any, line: int) -> ChallengeItem:
+def _pair_item(row: object, line: int) -> ChallengeItem:
     where = f"{PAIRS_FILE} line {line}"
     if not isinstance(row, dict):
         raise ValueError(f"{where}: not a JSON object")

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 Status = Literal["ok", "warn", "missing", "skip"]
 STATUSES: tuple[Status, ...] = ("ok", "warn", "missing", "skip")
@@ -274,7 +274,7 @@ def summary(checks: list[Check]) -> str:
     return f"{counts}: {verdict}"
 
 
-def as_json(checks: list[Check]) -> dict[str, Any]:
+def as_json(checks: list[Check]) -> dict[str, object]:
     """The report as JSON-ready data: every check, the counts, and ok (nothing missing)."""
     return {
         "checks": [asdict(c) for c in checks],

@@ -13,7 +13,7 @@ import errno
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -187,7 +187,7 @@ def iter_jsonl(path: Path, on_error: ErrorHandler | None = None) -> Iterator[tup
             yield line_no, obj
 
 
-def scan_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
+def scan_jsonl(path: Path) -> Iterator[tuple[int, int, dict[str, object]]]:
     """(line number, byte offset, object) for every JSON-object line, skipping blank and malformed
     ones: for readers that index a file to seek back into it later (the review page)."""
     offset = 0
@@ -209,7 +209,23 @@ def read_jsonl(path: Path, on_error: ErrorHandler | None = None) -> list[dict[st
     return [obj for _, obj in iter_jsonl(path, on_error)]
 
 
-JsonRecord: TypeAlias = "BaseModel | dict[str, Any]"
+def json_object(value: object) -> dict[str, object]:
+    """`value` when it is a JSON object, else {}: for reading an optional nested object of a file
+    read back (a manifest's "counts", a report's "dedupe") without a type check at every step."""
+    return value if isinstance(value, dict) else {}
+
+
+def json_list(value: object) -> list[object]:
+    """`value` when it is a JSON array, else [] (see `json_object`)."""
+    return value if isinstance(value, list) else []
+
+
+def json_number(value: object, default: float = 0.0) -> float:
+    """`value` as a float when it is a JSON number (not a boolean), else `default` (see `json_object`)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+JsonRecord: TypeAlias = "BaseModel | Mapping[str, object]"
 """One JSONL line: a pydantic model (dumped in JSON mode) or a plain JSON object."""
 
 
@@ -290,7 +306,7 @@ def write_jsonl(path: Path, objs: Iterable[JsonRecord]) -> int:
     return n
 
 
-def write_json(path: Path, obj: Any, *, in_place_if_full: bool = False, durable: bool = False) -> None:
+def write_json(path: Path, obj: object, *, in_place_if_full: bool = False, durable: bool = False) -> None:
     """Write pretty JSON atomically (`durable`: fsynced before the rename). `in_place_if_full` (the
     run manifest): when the disk is full, overwrite the old file in the space it already holds
     rather than fail, so the manifest can still say the run was interrupted."""

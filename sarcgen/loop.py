@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from sarcgen.jsonl import write_json
 
@@ -36,6 +36,39 @@ if TYPE_CHECKING:
     from sarcgen.recipe import Attributes, Recipe
 
 LOOP_FILE = "loop.json"
+T = TypeVar("T")
+
+
+class Reading(TypedDict):
+    """What one round's classifier did on the dev set (`train_and_read`)."""
+
+    dev_accuracy: float
+    wrong: list[int]  # 1 where the dev review was misclassified
+    synthetic_rows: int
+    imdb_val_loss: float
+
+
+class Round(TypedDict, total=False):
+    """One round of loop.json: round 0 has only the number and the reading."""
+
+    round: int
+    cells: dict[str, dict[str, int]]
+    focus: dict[str, object]
+    generated: int
+    kept: int
+    dev_accuracy: float
+    wrong: list[int]
+    synthetic_rows: int
+    imdb_val_loss: float
+
+
+class LoopState(TypedDict, total=False):
+    """loop.json: the dev file, every finished round, why the loop stopped and its best round."""
+
+    dev: str
+    rounds: list[Round]
+    stopped: str
+    best_round: int
 
 
 def _aspect_of(text: str, aspects: list[str]) -> str | None:
@@ -64,7 +97,7 @@ def error_cells(dev: TextSet, wrong: list[bool], attrs: Attributes) -> dict[str,
     return cells
 
 
-def _top(values: list[Any], counts: Counter[str], name: Callable[[Any], str] = str) -> list[Any]:
+def _top(values: list[T], counts: Counter[str], name: Callable[[T], str] = str) -> list[T]:
     """The values holding at least their equal share of the errors (all of them when none is counted)."""
     total = sum(counts.values())
     if not total:
@@ -123,7 +156,7 @@ def kept_rows(rounds_dir: list[Path], held_out: Collection[str] = ()) -> TextSet
     return out
 
 
-def train_and_read(recipe: Recipe, data: LoopData, synthetic: TextSet, out: Path, progress: bool) -> dict[str, Any]:
+def train_and_read(recipe: Recipe, data: LoopData, synthetic: TextSet, out: Path, progress: bool) -> Reading:
     """Train on IMDB train (+ the synthetic rows at finetune.synthetic_ratio) and read the dev set."""
     import numpy as np
 
@@ -147,14 +180,14 @@ def train_and_read(recipe: Recipe, data: LoopData, synthetic: TextSet, out: Path
             "synthetic_rows": len(added), "imdb_val_loss": round(res.best_val_loss, 4)}
 
 
-def _round(recipe: Recipe, data: LoopData, out: Path, r: int, prev: dict[str, Any] | None,
-           backend: Backend | None, progress: bool, echo: Callable[[str], None]) -> dict[str, Any]:
+def _round(recipe: Recipe, data: LoopData, out: Path, r: int, prev: Round | None,
+           backend: Backend | None, progress: bool, echo: Callable[[str], None]) -> Round:
     from sarcgen.filter.run import run_filter
     from sarcgen.generate.run import generate_run
 
     folder = out / f"round-{r:02d}"
     folder.mkdir(parents=True, exist_ok=True)
-    info: dict[str, Any] = {"round": r}
+    info: Round = {"round": r}
     if prev is not None:
         cells = error_cells(data.dev, [bool(w) for w in prev["wrong"]], recipe.generate.attributes)
         rec = focus(recipe, cells, r)
@@ -172,7 +205,7 @@ def _round(recipe: Recipe, data: LoopData, out: Path, r: int, prev: dict[str, An
     return info
 
 
-def _read_state(path: Path, dev_path: str | Path) -> dict[str, Any]:
+def _read_state(path: Path, dev_path: str | Path) -> LoopState:
     import json
 
     from sarcgen.errors import InputError
@@ -187,18 +220,18 @@ def _read_state(path: Path, dev_path: str | Path) -> dict[str, Any]:
     if state.get("dev") != str(dev_path):
         raise InputError(f"{path}: this loop was run with --dev {state.get('dev')}, not {dev_path}",
                          "pass the same --dev, or another --out for a new loop")
-    return dict(state)
+    return LoopState(**state)
 
 
 def run_loop(recipe: Recipe, dev_path: str | Path, out: str | Path, *, max_rounds: int = 3, backend: Backend | None = None,
-             progress: bool = True, echo: Callable[[str], None] = print) -> dict[str, Any]:
+             progress: bool = True, echo: Callable[[str], None] = print) -> LoopState:
     """Run (or resume) the loop in `out`; returns loop.json's content."""
     out = Path(out)
     state_path = out / LOOP_FILE
-    state: dict[str, Any] = _read_state(state_path, dev_path)
+    state = _read_state(state_path, dev_path)
     data = load_loop_data(recipe, dev_path)  # a bad --dev fails before anything is written
     out.mkdir(parents=True, exist_ok=True)
-    rounds: list[dict[str, Any]] = state["rounds"]
+    rounds = state["rounds"]
     while len(rounds) <= max_rounds and not state.get("stopped"):
         r = len(rounds)
         rounds.append(_round(recipe, data, out, r, rounds[-1] if rounds else None, backend, progress, echo))

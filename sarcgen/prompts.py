@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sarcgen.errors import RecipeError
 from sarcgen.jsonl import read_text
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from sarcgen.generate.plan import PlanItem
     from sarcgen.recipe import Attributes
+    from sarcgen.records import Review
 
 ROLES = ("system", "user", "assistant")
 _MARKER = re.compile(r"^\[\[(system|user|assistant)\]\][ \t]*$", re.MULTILINE)
@@ -60,7 +61,7 @@ class PromptTemplate:
     sandboxed: bool
     template: jinja2.Template
 
-    def render(self, **variables: Any) -> str:
+    def render(self, **variables: object) -> str:
         import jinja2
 
         try:
@@ -72,7 +73,7 @@ class PromptTemplate:
             where = f"{self.path}:{line}" if line else str(self.path)
             raise RecipeError(f"{where}: template error: {exc}") from None
 
-    def messages(self, **variables: Any) -> list[dict[str, str]]:
+    def messages(self, **variables: object) -> list[dict[str, str]]:
         """Render and split into chat messages at the `[[role]]` marker lines."""
         return parse_messages(self.render(**variables), str(self.path))
 
@@ -175,7 +176,7 @@ def review_messages(template: PromptTemplate, item: PlanItem, attributes: Attrib
     )
 
 
-def record_messages(template: PromptTemplate, review: Any, attributes: Any) -> list[dict[str, str]]:
+def record_messages(template: PromptTemplate, review: Review, attributes: Attributes) -> list[dict[str, str]]:
     """The chat messages a stored `Review` was generated from (re-rendered from its attributes),
     so later stages can check a record against its prompt."""
     bucket = next((b for b in attributes.lengths if b.name == review.length), None)

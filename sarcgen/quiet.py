@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import Any
 
 QUIET_ENV: dict[str, str] = {
     "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
@@ -102,7 +101,7 @@ def _hub_bars(*, quiet: bool) -> None:
 def _flip_loaded(*, quiet: bool, only: set[str]) -> None:
     """Call each already-imported library's switch whose variable is in `only` (never import one)."""
     for module_name, quiet_fn, verbose_fn, variable in _SWITCHES:
-        module: Any = sys.modules.get(module_name)
+        module = sys.modules.get(module_name)
         if module is None or variable not in only:
             continue
         switch = getattr(module, quiet_fn if quiet else verbose_fn, None)

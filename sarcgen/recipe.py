@@ -37,9 +37,9 @@ from sarcgen.backends.options import (
 )
 from sarcgen.errors import RecipeError
 from sarcgen.fingerprint import FINGERPRINT_VERSION, THROUGHPUT_ONLY, generate_fingerprint
-from sarcgen.jsonl import read_text, write_text
+from sarcgen.jsonl import write_text
 from sarcgen.recipe_errors import _set_dotted, format_validation_error
-from sarcgen.recipe_yaml import load_yaml, no_bool_numbers
+from sarcgen.recipe_yaml import no_bool_numbers, read_recipe_file
 
 DEFAULT_MODEL_REPO = "unsloth/Qwen3-4B-Instruct-2507-GGUF"
 DEFAULT_MODEL_FILE = "Qwen3-4B-Instruct-2507-Q4_K_M.gguf"
@@ -356,19 +356,6 @@ class Recipe(Strict):
         g = self.generate
         return generate_fingerprint(self.model, g, g.backend_options(), grounded=g.grounding.active(),
                                     judge_template=self.filter.judge_template, version=version)
-
-
-def read_recipe_file(path: str | Path) -> tuple[dict[str, Any], yaml.Node | None]:
-    """A recipe file's mapping and its YAML node tree (for line numbers in errors)."""
-    p = Path(path)
-    if not p.is_file():
-        raise RecipeError(f"{p}: recipe file not found", "pass a YAML file such as recipes/imdb-sarcasm.yaml")
-    loaded, root = load_yaml(read_text(p), str(p))
-    if loaded is None:
-        loaded = {}
-    if not isinstance(loaded, dict):
-        raise RecipeError(f"{p}: a recipe must be a mapping of sections, got {type(loaded).__name__}")
-    return loaded, root
 
 
 def validate_recipe(data: dict[str, Any], source: str = "<defaults>", root: yaml.Node | None = None,

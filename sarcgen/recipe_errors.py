@@ -4,7 +4,7 @@ set the bad value (`--temperature -1.0: generate.sampling.temperature: ...`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, get_args
+from typing import TYPE_CHECKING, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -12,8 +12,11 @@ from pydantic import BaseModel, ValidationError
 from sarcgen.backends.options import misplaced
 from sarcgen.errors import RecipeError
 
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
-def _yaml_node(node: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int | None, yaml.Node | None]:
+
+def _yaml_node(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | None, yaml.Node | None]:
     """Line (1-based) of the YAML node at `loc`, as close as the document gets, and that node
     (None when `loc` leads past what the document holds)."""
     line = node.start_mark.line + 1 if node is not None else None
@@ -34,7 +37,7 @@ def _yaml_node(node: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int | None
     return line, node
 
 
-def _yaml_reading(node: yaml.Node | None, err: Mapping[str, Any]) -> str | None:
+def _yaml_reading(node: yaml.Node | None, err: ErrorDetails) -> str | None:
     """What to say when YAML, not the user, made the value wrong: an unquoted `no` read as the
     boolean false where text is wanted, `1.10` read as the number 1.1, an empty `n:` read as null."""
     value = err["input"]
@@ -55,7 +58,7 @@ def _yaml_reading(node: yaml.Node | None, err: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+def _set_dotted(data: dict[str, object], dotted: str, value: object) -> None:
     keys = dotted.split(".")
     cur = data
     for k in keys[:-1]:
@@ -66,7 +69,7 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     cur[keys[-1]] = value
 
 
-def override_source(overrides: Mapping[str, Any] | None, key: str) -> str | None:
+def override_source(overrides: Mapping[str, object] | None, key: str) -> str | None:
     """Who set `key` (a dotted path) through `overrides`, e.g. "--temperature -1", or None when
     the value came from the file. A CLI passes an `Overrides` mapping whose `source(key)` names
     the flag; a plain mapping gives "override KEY=VALUE"."""
@@ -83,7 +86,7 @@ def override_source(overrides: Mapping[str, Any] | None, key: str) -> str | None
     return label or f"override {k}={overrides[k]!r}"
 
 
-def _did_you_mean(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> str:
+def _did_you_mean(model: type[BaseModel] | None, loc: tuple[int | str, ...]) -> str:
     """" (did you mean 'generate'?)" for an unknown key at `loc` close to a key of its section."""
     import difflib
 
@@ -100,7 +103,7 @@ def _did_you_mean(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> str:
 
 
 def format_validation_error(source: str, exc: ValidationError, root: yaml.Node | None = None,
-                            overrides: Mapping[str, Any] | None = None, model: type[BaseModel] | None = None) -> str:
+                            overrides: Mapping[str, object] | None = None, model: type[BaseModel] | None = None) -> str:
     """One line per problem: `file:line: key.path: message`, or `--flag VALUE: key.path: message`
     when the bad value came from a command-line flag (an override), not from the file."""
     lines = []

@@ -10,12 +10,14 @@ wants text is refused by validation; `sarcgen.recipe_errors` then says how YAML 
 from __future__ import annotations
 
 import re
-from typing import Any, get_args
+from pathlib import Path
+from typing import Any, NoReturn, get_args
 
 import yaml
-from pydantic import ValidationInfo
+from pydantic import BaseModel, ValidationInfo
 
 from sarcgen.errors import RecipeError
+from sarcgen.jsonl import read_text
 
 _OCTAL = re.compile(r"[-+]?0[0-7_]+")  # YAML 1.1 octal; YAML 1.2 (and most people) read 010 as ten
 _INT_OR_FLOAT = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
@@ -26,7 +28,7 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that refuses `!!set` (its order, and so the plan built from it, would vary)."""
 
 
-def _no_set(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+def _no_set(loader: yaml.SafeLoader, node: yaml.Node) -> NoReturn:
     raise yaml.constructor.ConstructorError(
         None, None, "a YAML set (!!set) has no order: write a list such as [a, b]", node.start_mark)
 
@@ -91,7 +93,7 @@ def _yaml_error(exc: yaml.YAMLError, source: str) -> RecipeError:
     return RecipeError(f"{where}: invalid YAML: {problem}", hint)
 
 
-def load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
+def load_yaml(text: str, source: str) -> tuple[object, yaml.Node | None]:
     """The data of one YAML document and its node tree (for line numbers), checked by `check_nodes`.
     Invalid YAML, or several documents, raise RecipeError naming `source` and the line."""
     loader = _Loader(text)
@@ -107,11 +109,11 @@ def load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
         loader.dispose()
 
 
-def _admits(annotation: Any, kinds: tuple[Any, ...]) -> bool:
+def _admits(annotation: object, kinds: tuple[object, ...]) -> bool:
     return annotation in kinds or any(_admits(a, kinds) for a in get_args(annotation))
 
 
-def no_bool_numbers(cls: Any, value: Any, info: ValidationInfo) -> Any:
+def no_bool_numbers(cls: type[BaseModel], value: object, info: ValidationInfo) -> object:
     """A pydantic "before" validator for every field: refuse a boolean (or a list holding one)
     where the field takes a number and no boolean: pydantic would read `seed: yes` as 1 and `top_k:
     no` as 0. (Text fields refuse a boolean themselves.)"""
@@ -119,6 +121,19 @@ def no_bool_numbers(cls: Any, value: Any, info: ValidationInfo) -> Any:
     if not info.field_name or not any(isinstance(v, bool) for v in values):
         return value
     annotation = cls.model_fields[info.field_name].annotation
-    if _admits(annotation, (int, float)) and not _admits(annotation, (bool, str, Any)):
+    if _admits(annotation, (int, float)) and not _admits(annotation, (bool, str, Any)):  # a field of any type takes a bool
         raise ValueError("got a boolean (YAML reads yes/no/on/off/true/false unquoted so) where a number is expected")
     return value
+
+
+def read_recipe_file(path: str | Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    """A recipe file's mapping and its YAML node tree (for line numbers in errors)."""
+    p = Path(path)
+    if not p.is_file():
+        raise RecipeError(f"{p}: recipe file not found", "pass a YAML file such as recipes/imdb-sarcasm.yaml")
+    loaded, root = load_yaml(read_text(p), str(p))
+    if loaded is None:
+        loaded = {}
+    if not isinstance(loaded, dict):
+        raise RecipeError(f"{p}: a recipe must be a mapping of sections, got {type(loaded).__name__}")
+    return loaded, root

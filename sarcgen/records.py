@@ -9,7 +9,7 @@ the same surface cue and aspect, so a classifier cannot learn "Great" => negativ
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,10 +39,10 @@ class Provenance(BaseModel):
     template_name: str
     template_hash: str
     recipe_hash: str
-    sampling: dict[str, Any]
+    sampling: dict[str, object]
     seed: int
     attempt: int = 0
-    source: dict[str, Any] | None = Field(
+    source: dict[str, object] | None = Field(
         default=None, description="rewrite mode: the real review it was rewritten from {key, label, edit}")
     examples: int | None = Field(default=None, description="few-shot examples drawn from the user's file, when any")
     created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -81,7 +81,7 @@ class Rejection(BaseModel):
     attempt: int | None = None
     final: bool = Field(default=False, description="generate: no retries left for this plan item")
     text: str | None = None
-    record: dict[str, Any] | None = None
+    record: dict[str, object] | None = None
 
 
 class RecipeMix:

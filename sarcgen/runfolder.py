@@ -268,7 +268,8 @@ def resolve_recipe(
     """The one place settings are resolved, for every stage: the defaults, overlaid by a recipe
     file (`recipe_path` when given, else the first of `runs` that holds a recipe.yaml, of which
     only the sections `stage` uses are read), then by `overrides` (dotted keys; None ignored)."""
-    from sarcgen.recipe import load_recipe, read_recipe_file, validate_recipe
+    from sarcgen.recipe import load_recipe, validate_recipe
+    from sarcgen.recipe_yaml import read_recipe_file
 
     if recipe_path is not None:
         return ResolvedRecipe(load_recipe(recipe_path, overrides), str(recipe_path))

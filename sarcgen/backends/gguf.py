@@ -18,13 +18,16 @@ import struct
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from sarcgen.errors import ModelError
 from sarcgen.hub import hub_offline_mode, hub_reachable
 from sarcgen.recipe import ModelSpec
 
 GGUF_MAGIC = b"GGUF"
+
+MetaValue = int | float | bool | str | None
+"""A GGUF metadata value as read here: a number, a flag or text (arrays are skipped: None)."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class GGUFHeader:
     quantization: str | None
     chat_template: str | None
     expected_size: int
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, MetaValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,10 +82,11 @@ def _read(fh: BinaryIO, n: int) -> bytes:
     return b
 
 
-def _read_value(fh: BinaryIO, vtype: int, keep: bool) -> Any:
+def _read_value(fh: BinaryIO, vtype: int, keep: bool) -> MetaValue:
     if vtype in _SCALARS:
         fmt = _SCALARS[vtype]
-        return struct.unpack(fmt, _read(fh, struct.calcsize(fmt)))[0]
+        value: int | float | bool = struct.unpack(fmt, _read(fh, struct.calcsize(fmt)))[0]
+        return value
     if vtype == _STRING:
         (n,) = struct.unpack("<Q", _read(fh, 8))
         if n > 1 << 31:
@@ -103,6 +107,11 @@ def _read_value(fh: BinaryIO, vtype: int, keep: bool) -> Any:
     raise ValueError(f"unknown GGUF value type {vtype}")
 
 
+def _text(value: MetaValue) -> str | None:
+    """A metadata string; None when the key is missing or holds something else."""
+    return value if isinstance(value, str) else None
+
+
 def _quant_name(file_type: int | None) -> str | None:
     if file_type is None:
         return None
@@ -115,8 +124,8 @@ def _quant_name(file_type: int | None) -> str | None:
     return name.replace("MOSTLY_", "").replace("ALL_", "")
 
 
-def _read_metadata(fh: BinaryIO, n_kv: int) -> dict[str, Any]:
-    meta: dict[str, Any] = {}
+def _read_metadata(fh: BinaryIO, n_kv: int) -> dict[str, MetaValue]:
+    meta: dict[str, MetaValue] = {}
     for _ in range(n_kv):
         (klen,) = struct.unpack("<Q", _read(fh, 8))
         key = _read(fh, klen).decode("utf-8", errors="replace")
@@ -179,15 +188,16 @@ def read_gguf_header(path: str | Path) -> GGUFHeader:
             f"{p} is truncated: {size:,} bytes, but its tensors need {expected:,}; the download was probably interrupted",
             "delete the file and download it again, or pass another --model",
         )
-    file_type = meta.get("general.file_type")
+    ft = meta.get("general.file_type")
+    file_type = ft if isinstance(ft, int) and not isinstance(ft, bool) else None
     return GGUFHeader(
         version=version,
         n_tensors=n_tensors,
-        architecture=meta.get("general.architecture"),
-        name=meta.get("general.name"),
+        architecture=_text(meta.get("general.architecture")),
+        name=_text(meta.get("general.name")),
         file_type=file_type,
         quantization=_quant_name(file_type),
-        chat_template=meta.get("tokenizer.chat_template"),
+        chat_template=_text(meta.get("tokenizer.chat_template")),
         expected_size=expected,
         metadata={k: v for k, v in meta.items() if v is not None and k != "tokenizer.chat_template"},
     )
@@ -238,7 +248,7 @@ def file_sha256(path: str | Path) -> str:
 # resolving a spec
 
 
-def parse_model_arg(value: str) -> dict[str, Any]:
+def parse_model_arg(value: str) -> dict[str, str]:
     """Turn a `--model` value into a `model` recipe section.
 
     Accepts `embedded` (or `embedded:NAME`: a GGUF shipped in a Python package, see

@@ -62,7 +62,7 @@ class ChatTemplate:
 
     def render(self, messages: list[dict[str, str]]) -> str:
         """The prompt text for `messages`, ending with the assistant turn opener, thinking off."""
-        kw: dict[str, Any] = dict(
+        kw: dict[str, object] = dict(
             messages=messages,
             add_generation_prompt=True,
             enable_thinking=False,

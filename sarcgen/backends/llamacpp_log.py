@@ -23,7 +23,7 @@ import logging
 import sys
 import threading
 from collections import deque
-from typing import Any
+from types import ModuleType
 
 from sarcgen.quiet import verbose_requested
 
@@ -46,7 +46,7 @@ class LogRouter:
         self._level = logging.DEBUG
         self._lock = threading.Lock()
 
-    def __call__(self, level: int, text: bytes | None, _user_data: Any = None) -> None:
+    def __call__(self, level: int, text: bytes | None, _user_data: object = None) -> None:
         with contextlib.suppress(Exception):  # nothing may escape into C (ctypes would print it to stderr)
             self.feed(level, (text or b"").decode("utf-8", "replace"))
 
@@ -84,10 +84,10 @@ class LogRouter:
 
 
 ROUTER = LogRouter()
-_installed: list[Any] = []  # the ctypes callback; llama.cpp holds only its address, so keep it alive
+_installed: list[object] = []  # the ctypes callback; llama.cpp holds only its address, so keep it alive
 
 
-def route_llama_logs(llama_cpp: Any, verbose: bool = False) -> LogRouter:
+def route_llama_logs(llama_cpp: ModuleType, verbose: bool = False) -> LogRouter:
     """Send llama.cpp's log to `ROUTER` (once per process; the last call decides the echo): echoed to
     stderr when `verbose` or `sarcgen -v`. Clears the kept lines, so a load's failure names its own."""
     ROUTER.echo = verbose or verbose_requested()

@@ -10,12 +10,16 @@ import ctypes
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sarcgen.backends.base import GenerationRequest
 from sarcgen.errors import BackendError, ModelError
+
+if TYPE_CHECKING:  # llama-cpp-python's own names for its C pointers
+    from llama_cpp.llama_cpp import llama_context_p, llama_model_p, llama_sampler_p, llama_vocab_p
 
 PENALTY_LAST_N = 64  # as llama-cpp-python's high-level API (last_n_tokens_size)
 
@@ -49,7 +53,7 @@ def first_stop(text: bytes | bytearray, stops: Sequence[str]) -> bytes | None:
     return decoded[:cut].encode("utf-8") if cut >= 0 else None
 
 
-def tokenize(ll: Any, vocab: Any, text: str) -> list[int]:
+def tokenize(ll: ModuleType, vocab: llama_vocab_p, text: str) -> list[int]:
     """`text` as tokens (with BOS when the model wants one; special tokens parsed)."""
     data = text.encode("utf-8")
     add_bos = bool(ll.llama_vocab_get_add_bos(vocab))
@@ -65,7 +69,7 @@ def tokenize(ll: Any, vocab: Any, text: str) -> list[int]:
     return list(buf[:n])
 
 
-def token_piece(ll: Any, vocab: Any, token: int, special: bool = False) -> bytes:
+def token_piece(ll: ModuleType, vocab: llama_vocab_p, token: int, special: bool = False) -> bytes:
     """The bytes one token stands for (a piece of UTF-8: decode only whole texts)."""
     buf = ctypes.create_string_buffer(64)
     n = ll.llama_token_to_piece(vocab, token, buf, 64, 0, special)
@@ -103,13 +107,14 @@ class SlotSampler:
     """One request's sampling: the repeat penalty (`RepeatPenalty`), then greedy, or top-k, top-p,
     min-p, temperature and a distribution seeded by the request (so its seed decides its sampling)."""
 
-    def __init__(self, ll: Any, vocab: Any, req: GenerationRequest) -> None:
+    def __init__(self, ll: ModuleType, vocab: llama_vocab_p, req: GenerationRequest) -> None:
         self._ll = ll
         self._row = ctypes.c_float * ll.llama_vocab_n_tokens(vocab)
         self.penalty = RepeatPenalty(req.repeat_penalty) if req.repeat_penalty != 1.0 else None
-        chain = self.chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+        chain: llama_sampler_p = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+        self.chain: llama_sampler_p | None = chain
 
-        def add(sampler: Any) -> None:
+        def add(sampler: llama_sampler_p) -> None:
             ll.llama_sampler_chain_add(chain, sampler)
 
         if req.temperature <= 0:
@@ -122,7 +127,7 @@ class SlotSampler:
         add(ll.llama_sampler_init_temp(req.temperature))
         add(ll.llama_sampler_init_dist(req.seed & 0xFFFFFFFF))
 
-    def sample(self, ctx: Any, idx: int) -> int:
+    def sample(self, ctx: llama_context_p, idx: int) -> int:
         """The next token from row `idx` of the last batch's logits (penalised in place first)."""
         ll = self._ll
         if self.penalty is not None and self.penalty.recent:
@@ -139,17 +144,17 @@ class SlotSampler:
             self.chain = None
 
 
-def new_sampler(ll: Any, vocab: Any, req: GenerationRequest) -> SlotSampler:
+def new_sampler(ll: ModuleType, vocab: llama_vocab_p, req: GenerationRequest) -> SlotSampler:
     return SlotSampler(ll, vocab, req)
 
 
-def load_model(ll: Any, path: Path, n_gpu_layers: int, detail: Callable[[], str] | None = None) -> Any:
+def load_model(ll: ModuleType, path: Path, n_gpu_layers: int, detail: Callable[[], str] | None = None) -> llama_model_p:
     """The weights of the GGUF at `path` (`n_gpu_layers` offloaded); `ModelError` when llama.cpp refuses,
     with `detail()` (what llama.cpp logged) after the path."""
     ll.llama_backend_init()
     mparams = ll.llama_model_default_params()
     mparams.n_gpu_layers = n_gpu_layers
-    model = ll.llama_model_load_from_file(str(path).encode(), mparams)
+    model: llama_model_p | None = ll.llama_model_load_from_file(str(path).encode(), mparams)
     if not model:
         raise ModelError(f"llama.cpp could not load {path}{detail() if detail else ''}",
                          "check that the file is a llama.cpp GGUF of a supported architecture")
@@ -166,8 +171,8 @@ def kv_cells(prefix: int, per_seq: int, *, parallel: int, kv_size: int | None, n
     return -(-stream // 256) * 256 * parallel
 
 
-def new_context(ll: Any, model: Any, *, cells: int, n_batch: int, n_seq: int, n_threads: int, kv_unified: bool,
-                flash_attn: int) -> Any:
+def new_context(ll: ModuleType, model: llama_model_p, *, cells: int, n_batch: int, n_seq: int, n_threads: int, kv_unified: bool,
+                flash_attn: int) -> llama_context_p | None:
     """A llama.cpp context of `cells` KV cells for `n_seq` sequences (NULL when llama.cpp refuses)."""
     cparams = ll.llama_context_default_params()
     cparams.n_ctx = cells
@@ -178,11 +183,13 @@ def new_context(ll: Any, model: Any, *, cells: int, n_batch: int, n_seq: int, n_
     cparams.n_threads_batch = n_threads
     cparams.kv_unified = kv_unified
     cparams.flash_attn_type = flash_attn
-    return ll.llama_init_from_model(model, cparams)
+    ctx: llama_context_p | None = ll.llama_init_from_model(model, cparams)
+    return ctx
 
 
 def add_to_batch(batch: Any, token: int, pos: int, seq: int, logits: bool) -> int:
-    """Append one token to a llama_batch; returns its index."""
+    """Append one token to a llama_batch; returns its index. (Untyped: llama-cpp-python declares
+    `llama_batch.pos` an array of arrays, but it is one int32 per token.)"""
     i: int = batch.n_tokens
     batch.token[i] = token
     batch.pos[i] = pos

@@ -20,14 +20,32 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from sarcgen.backends.base import Backend, GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.errors import BackendError, ReplicaUnavailable
+from sarcgen.jsonl import json_list, json_number, json_object
 
 if TYPE_CHECKING:
+    import httpx
+
     from sarcgen.recipe import ModelSpec, Recipe
+
+R = TypeVar("R")
+N = TypeVar("N", int, float)
+
+def _choice(reply: dict[str, object]) -> tuple[str, str]:
+    """(text, finish reason) of a chat completion's first choice; KeyError, IndexError or TypeError
+    when the body is not one."""
+    choices = reply["choices"]
+    if not isinstance(choices, list) or not isinstance(choices[0], dict) or not isinstance(choices[0]["message"], dict):
+        raise TypeError("not a chat completion")
+    content = choices[0]["message"].get("content") or ""
+    if not isinstance(content, str):
+        raise TypeError("content is not text")
+    return content, str(choices[0].get("finish_reason") or "stop")
+
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
@@ -43,8 +61,8 @@ class DaemonThreads:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        fut: Future[Any] = Future()
+    def submit(self, fn: Callable[..., R], *args: object) -> Future[R]:
+        fut: Future[R] = Future()
 
         def run() -> None:
             if not fut.set_running_or_notify_cancel():
@@ -86,7 +104,7 @@ def base_urls(value: str | list[str] | None) -> list[str]:
     return out
 
 
-def env_number(name: str, default: Any, kind: type) -> Any:
+def env_number(name: str, default: N, kind: type[N]) -> N:
     """An operational knob from the environment (retries and backoff are not part of a recipe)."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -130,7 +148,7 @@ class OpenAICompatBackend(Backend):
         # top_k / min_p / repeat_penalty / chat_template_kwargs are not in OpenAI's schema; llama.cpp
         # servers and vLLM read them (pass False for a server that rejects unknown fields).
         self.send_extra_sampling = send_extra_sampling
-        self._client: Any = None
+        self._client: httpx.Client | None = None
         self._served: list[str] = []
         self._rng = random.Random()
         self._rng_lock = threading.Lock()
@@ -169,8 +187,7 @@ class OpenAICompatBackend(Backend):
             limits=limits,
         )
         reply = self._request("GET", "/models")
-        data = reply.get("data") or []
-        self._served = [str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id")]
+        self._served = [str(m.get("id")) for m in json_list(reply.get("data")) if isinstance(m, dict) and m.get("id")]
         if self.model is None:
             if not self._served:
                 raise BackendError(
@@ -199,9 +216,9 @@ class OpenAICompatBackend(Backend):
 
     # -- generation --------------------------------------------------------------------------
 
-    def payload(self, req: GenerationRequest) -> dict[str, Any]:
+    def payload(self, req: GenerationRequest) -> dict[str, object]:
         """The JSON body for one request."""
-        body: dict[str, Any] = {
+        body: dict[str, object] = {
             "model": self.model,
             "messages": req.messages,
             "seed": req.seed,
@@ -223,21 +240,19 @@ class OpenAICompatBackend(Backend):
         t0 = time.perf_counter()
         reply = self._request("POST", "/chat/completions", json=self.payload(req), what=f"request {req.key}")
         try:
-            choice = reply["choices"][0]
-            text = choice["message"].get("content") or ""
-            finish = choice.get("finish_reason") or "stop"
-        except (KeyError, IndexError, TypeError, AttributeError):
+            text, finish = _choice(reply)
+        except (KeyError, IndexError, TypeError):
             raise BackendError(
                 f"{self.base_url}/chat/completions returned an unexpected body for {req.key}: {str(reply)[:200]}",
                 "is this an OpenAI-compatible server?",
             ) from None
-        usage = reply.get("usage") or {}
+        usage = json_object(reply.get("usage"))
         return GenerationResult(
             key=req.key,
             text=text,
             finish_reason="length" if finish == "length" else "stop",
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
+            prompt_tokens=int(json_number(usage.get("prompt_tokens"))),
+            completion_tokens=int(json_number(usage.get("completion_tokens"))),
             seconds=time.perf_counter() - t0,
         )
 
@@ -284,7 +299,7 @@ class OpenAICompatBackend(Backend):
             jitter = self._rng.uniform(0.5, 1.5)
         return min(self.backoff * (2**attempt) * jitter, self.max_backoff)
 
-    def _request(self, method: str, path: str, json: Any = None, what: str = "") -> dict[str, Any]:
+    def _request(self, method: str, path: str, json: object = None, what: str = "") -> dict[str, object]:
         import httpx
 
         if self._client is None:

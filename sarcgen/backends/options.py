@@ -59,7 +59,7 @@ class _OptionModels(Mapping[str, type[BackendOptions]]):
     def __getitem__(self, name: str) -> type[BackendOptions]:
         spec = registry.find(name)
         model = spec.options_model() if spec is not None else None
-        if model is None:
+        if model is None or not issubclass(model, BackendOptions):
             raise KeyError(name)
         return model
 
@@ -78,7 +78,7 @@ def data_options(spec_or_options: registry.BackendSpec | BackendOptions | None) 
     `THROUGHPUT_ONLY`. A spec gives its defaults; None (a backend without options) gives {}."""
     if isinstance(spec_or_options, registry.BackendSpec):
         model = spec_or_options.options_model()
-        spec_or_options = model() if model is not None else None
+        return data_settings(model() if model is not None else None)
     return data_settings(spec_or_options)
 
 

@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from sarcgen.backends.base import Backend, GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.backends.openai import env_number
@@ -71,7 +71,7 @@ class ReplicaState:
     def healthy(self, now: float) -> bool:
         return self.down_until <= now
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, object]:
         return {"name": self.replica.name, "done": self.done, "failures": self.total_failures,
                 "in_flight": self.in_flight, "up": self.failures == 0, "last_error": self.last_error or None}
 
@@ -133,7 +133,7 @@ class ReplicaPool(Backend):
         parts = [f"{st.index}:{st.done}" + ("" if st.healthy(now) else "(down)") for st in self.states]
         return f"{up}/{len(self.states)} up [{' '.join(parts)}]"
 
-    def replica_stats(self) -> dict[str, Any]:
+    def replica_stats(self) -> dict[str, object]:
         return {"replicas": [st.summary() for st in self.states], "resent": self.resent}
 
     # -- routing -----------------------------------------------------------------------------

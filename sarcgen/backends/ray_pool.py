@@ -35,20 +35,34 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import asdict
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, TypedDict
 
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.backends.openai import env_number
 from sarcgen.backends.pool import DOWN_ERRORS, ReplicaPool
 from sarcgen.errors import BackendError, RecipeError, ReplicaUnavailable, SarcgenError
 
+if TYPE_CHECKING:
+    from ray.actor import ActorHandle
+
+    from sarcgen.recipe import ModelSpec, Recipe
+
 log = logging.getLogger("sarcgen.backends.ray_pool")
+
+
+class _RayInit(TypedDict):
+    """The `ray.init` arguments of a local and a joined cluster alike."""
+
+    include_dashboard: bool
+    log_to_driver: bool
+    logging_level: int
 
 
 class EngineWorker:
     """The Ray actor's class: one engine loaded once; `submit` answers one request."""
 
-    def __init__(self, recipe_data: dict[str, Any], model_spec_data: dict[str, Any] | None) -> None:
+    def __init__(self, recipe_data: dict[str, object], model_spec_data: dict[str, object] | None) -> None:
         from sarcgen.backends import create_backend
         from sarcgen.recipe import ModelSpec, Recipe
 
@@ -71,7 +85,7 @@ class EngineWorker:
         self.load_s = time.perf_counter() - t0
         threading.Thread(target=self._loop, name="sarcgen-engine", daemon=True).start()
 
-    def ready(self) -> dict[str, Any]:
+    def ready(self) -> dict[str, object]:
         """Where this worker runs and what it loaded (or the error that stopped it)."""
         import socket
 
@@ -126,7 +140,7 @@ class EngineWorker:
 class RayReplica:
     """One actor, seen by the pool: its calls' futures, Ray's actor errors meaning 'down'."""
 
-    def __init__(self, actor: Any, index: int, capacity: int, down_errors: tuple[type[BaseException], ...]) -> None:
+    def __init__(self, actor: ActorHandle[EngineWorker], index: int, capacity: int, down_errors: tuple[type[BaseException], ...]) -> None:
         self.actor, self.index, self.capacity, self.down_errors = actor, index, capacity, down_errors
         self.name = f"ray worker {index}"
 
@@ -170,7 +184,7 @@ class RayPool(ReplicaPool):
 
     name = "ray"
 
-    def __init__(self, recipe: Any, model_spec: Any = None) -> None:
+    def __init__(self, recipe: Recipe, model_spec: ModelSpec | None = None) -> None:
         super().__init__()
         g = recipe.generate
         if g.backend == "openai":
@@ -187,17 +201,17 @@ class RayPool(ReplicaPool):
         self._info: ModelInfo | None = None
 
     @classmethod
-    def from_recipe(cls, recipe: Any, model_spec: Any = None) -> RayPool:
+    def from_recipe(cls, recipe: Recipe, model_spec: ModelSpec | None = None) -> RayPool:
         return cls(recipe, model_spec)
 
-    def _init_ray(self) -> Any:
+    def _init_ray(self) -> ModuleType:
         try:
             import ray
         except ImportError:
             raise BackendError("--executor ray needs Ray", "pip install 'sarcgen[ray]'") from None
         if ray.is_initialized():
             return ray
-        common: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
+        common = _RayInit(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
         if self.address:
             _probe(self.address)
             try:
@@ -211,7 +225,7 @@ class RayPool(ReplicaPool):
         self._started_ray = True
         return ray
 
-    def _worker_count(self, ray: Any) -> int:
+    def _worker_count(self, ray: ModuleType) -> int:
         if self.workers:
             return self.workers
         res = ray.cluster_resources()

@@ -20,16 +20,18 @@ import importlib
 import re
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 
 from sarcgen.errors import BackendError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sarcgen.backends.base import Backend
-    from sarcgen.backends.options import BackendOptions
-    from sarcgen.recipe import ModelSpec, Recipe
+    from pydantic import BaseModel
 
-BackendFactory: TypeAlias = "Callable[[Recipe, ModelSpec | None], Backend]"
+    from sarcgen.backends.base import Backend
+
+# Called as factory(recipe, model_spec): the recipe module imports this registry (its backend field is
+# checked against it), so the registry names neither Recipe nor the options base class.
+BackendFactory: TypeAlias = "Callable[..., Backend]"
 """Builds a backend from the recipe and the model to use (None: the recipe's)."""
 
 ENTRY_POINT_GROUP = "sarcgen.backends"
@@ -48,7 +50,7 @@ class BackendSpec:
 
     name: str
     factory: str | BackendFactory
-    options: type[BackendOptions] | str | None = None
+    options: type[BaseModel] | str | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -56,7 +58,7 @@ class BackendSpec:
             raise BackendError(f"backend name {self.name!r} is not a plain lower-case name",
                                "use letters, digits and _ (it is also the recipe section generate.<name>)")
 
-    def options_model(self) -> type[BackendOptions] | None:
+    def options_model(self) -> type[BaseModel] | None:
         """The options model, imported if it was given as "module:Name"."""
         if not isinstance(self.options, str):
             return self.options
@@ -67,7 +69,7 @@ class BackendSpec:
         return found
 
 
-def _is_model(found: object) -> bool:
+def _is_model(found: object) -> TypeGuard[type[BaseModel]]:
     from pydantic import BaseModel
 
     return isinstance(found, type) and issubclass(found, BaseModel)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from sarcgen.cli.options import overrides, recipe_option, url_option
 
 if TYPE_CHECKING:
+    from sarcgen.filter.audit import AuditJson
     from sarcgen.filter.report import FilterReport
 
 
@@ -79,7 +80,7 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
 
     if len(runs) > 1 and out is None:
         raise InputError("several inputs need --out", "pass --out DIR for the combined filtered data")
-    ov: dict[str, Any] = overrides(
+    ov = overrides(
         filter__min_words=min_words, filter__max_words=max_words, filter__near_dup_threshold=near_dup_threshold,
         filter__decontam_threshold=decontam_threshold, filter__imdb_test=str(imdb_test) if imdb_test else None,
         filter__judge=judge, filter__judge_mode=judge_mode, filter__judge_gate=judge_gate,
@@ -104,6 +105,7 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
 
 def _print_summary(rep: FilterReport) -> None:
     """Warnings first, then counts per stage and reason, the judge's agreement, malformed lines."""
+    from sarcgen.jsonl import json_object
     from sarcgen.runfolder import FILTER_REPORT_MD
 
     for warning in rep.warnings:  # first: a vanished class or an untrustworthy judge
@@ -121,7 +123,8 @@ def _print_summary(rep: FilterReport) -> None:
         click.echo(f"  judge: agreement {j['agreement_rate']} over {j['judged']} ({j['unparseable']} unparseable), mode {j.get('mode')}")
         if j.get("calibration"):
             c = j["calibration"]
-            per = "; ".join(f"{k} precision {v['precision']} recall {v['recall']}" for k, v in c["per_class"].items())
+            per_class = {k: json_object(v) for k, v in json_object(c["per_class"]).items()}
+            per = "; ".join(f"{k} precision {v['precision']} recall {v['recall']}" for k, v in per_class.items())
             click.echo(f"  judge calibration ({c['gate']} gate): {per} ({'passed' if c['passed'] else 'FAILED'}, need "
                        f"precision {c['min_precision']}, recall {c['min_recall']})")
     if rep.audit:
@@ -133,7 +136,7 @@ def _print_summary(rep: FilterReport) -> None:
     click.echo(f"  report: {rep.out_dir / FILTER_REPORT_MD}")
 
 
-def _print_audit(audit: dict[str, Any]) -> None:
+def _print_audit(audit: AuditJson) -> None:
     """The audit's whole-filter table, one line per class."""
     click.echo(f"  audit against {audit['gold_file']} ({audit['audited']} labelled):")
     for name, t in audit["classes"].items():

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from sarcgen.generate.plan import PlanItem
 
 from sarcgen.cli.options import backend_option, grounding_options, grounding_overrides, overrides, recipe_option, threads_option, url_option
 
@@ -74,7 +77,7 @@ def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | 
     from sarcgen.generate.run import generate_run
     from sarcgen.runfolder import resolve_recipe
 
-    ov: dict[str, Any] = overrides(
+    ov = overrides(
         generate__n=n, generate__seed=seed, generate__n_threads=threads, generate__template=template,
         generate__sampling__temperature=temperature, generate__sampling__max_tokens=max_tokens,
         generate__twin_ratio=twin_ratio, generate__max_retries=max_retries, generate__backend=backend,
@@ -101,7 +104,7 @@ def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | 
                    f"{s.new_accepted / s.seconds:.2f} records/s")
 
 
-def _print_dry_run(shown: list[tuple[Any, list[dict[str, str]]]], k: int) -> None:
+def _print_dry_run(shown: list[tuple[PlanItem, list[dict[str, str]]]], k: int) -> None:
     for item, messages in shown:
         click.echo(f"===== {item.id}  label={item.label} device={item.device!r} aspect={item.aspect!r} "
                    f"genre={item.genre!r} length={item.length} cue={item.cue!r} seed={item.seed}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -47,7 +46,7 @@ def loop(recipe: Path, dev: Path, rounds: int, out: Path | None, model: str | No
     from sarcgen.loop import run_loop
     from sarcgen.runfolder import resolve_recipe
 
-    ov: dict[str, Any] = overrides(generate__n=n, finetune__base_model=base_model, finetune__base_data=base_data,
+    ov = overrides(generate__n=n, finetune__base_model=base_model, finetune__base_data=base_data,
                                    finetune__freeze_encoder=freeze_encoder, generate__backend=backend,
                                    **grounding_overrides(mode, sources, examples))
     if model:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
+F = TypeVar("F", bound=Callable[..., object])
+"""A click command function, before or after its options are added."""
 
 recipe_option = click.option(
     "--recipe",
@@ -30,13 +37,13 @@ class BackendName(click.ParamType):
     def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
         return "[" + "|".join(self._names()) + "]"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
         names = self._names()
         if value not in names:
             self.fail(f"{value!r} is not a registered backend: choose one of {', '.join(names)}", param, ctx)
         return str(value)
 
-    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
         from click.shell_completion import CompletionItem
 
         return [CompletionItem(n) for n in self._names() if n.startswith(incomplete)]
@@ -53,7 +60,7 @@ class _BackendOption(click.Option):
         return super().get_help_record(ctx)
 
 
-def backend_option(f: Any) -> Any:
+def backend_option(f: F) -> F:
     """`--backend NAME`, any registered backend (generate.backend), the same in every command."""
     return click.option("--backend", cls=_BackendOption, type=BackendName(), default=None)(f)
 
@@ -62,16 +69,16 @@ THREADS = click.IntRange(min=1)
 """The one rule for --threads in every command: a count of at least 1; leave it out for all cores."""
 
 
-def threads_option(what: str) -> Any:
+def threads_option(what: str) -> Callable[[F], F]:
     """`--threads N` (N >= 1; default: all cores), the same in every command."""
     return click.option("--threads", type=THREADS, default=None, help=f"CPU threads for {what} (at least 1) [all cores]")
 
 
-class Overrides(dict[str, Any]):
+class Overrides(dict[str, object]):
     """Recipe overrides from command-line flags (dotted key -> value) that can say which flag set
     a key, so a bad value is blamed on `--temperature -1`, not on the recipe file's line."""
 
-    def __init__(self, values: dict[str, Any], flags: dict[str, str]) -> None:
+    def __init__(self, values: dict[str, object], flags: dict[str, str]) -> None:
         super().__init__(values)
         self.flags = flags
 
@@ -79,7 +86,7 @@ class Overrides(dict[str, Any]):
         flag = self.flags.get(key)
         return f"{flag} {self[key]!r}" if flag and key in self else None
 
-    def __setitem__(self, key: str, value: Any) -> None:
+    def __setitem__(self, key: str, value: object) -> None:
         super().__setitem__(key, value)
         self.flags.setdefault(key, _flag_for(key))
 
@@ -96,7 +103,7 @@ def _flag_for(dotted: str) -> str:
     return f"override {dotted}"
 
 
-def overrides(**dotted: Any) -> Overrides:
+def overrides(**dotted: object) -> Overrides:
     """Turn keyword args named with '__' for '.' into recipe overrides (None means 'not given')."""
     values = {k.replace("__", "."): v for k, v in dotted.items() if v is not None}
     return Overrides(values, {k: _flag_for(k) for k in values})
@@ -112,7 +119,7 @@ def url_option(urls: tuple[str, ...], url_file: Path | None) -> str | list[str] 
     return found[0] if len(found) == 1 else found
 
 
-def grounding_options(f: Any) -> Any:
+def grounding_options(f: F) -> F:
     """--mode, --sources, --examples: grounded generation (`sarcgen.generate.grounding`)."""
     f = click.option("--examples", default=None, metavar="FILE",
                      help="Few-shot examples from your own data (csv/jsonl/parquet: text, label[, device]; label 0 = "
@@ -125,6 +132,6 @@ def grounding_options(f: Any) -> Any:
                              "negative reviews and sincere edits of real positive ones (generate.grounding.mode).")(f)
 
 
-def grounding_overrides(mode: str | None, sources: str | None, examples: str | None) -> dict[str, Any]:
+def grounding_overrides(mode: str | None, sources: str | None, examples: str | None) -> dict[str, str | None]:
     return {"generate__grounding__mode": mode, "generate__grounding__sources": sources,
             "generate__grounding__examples": examples}

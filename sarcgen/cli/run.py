@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from sarcgen.recipe import Recipe
 
 from sarcgen.cli.options import grounding_options, grounding_overrides, overrides
 from sarcgen.pipeline import STAGES
@@ -46,7 +49,7 @@ def run(recipe: Path, model: str | None, n: int | None, out: Path | None, base_m
     from sarcgen.pipeline import run_pipeline
     from sarcgen.runfolder import resolve_recipe
 
-    ov: dict[str, Any] = overrides(generate__n=n, finetune__base_model=base_model, finetune__base_data=base_data,
+    ov = overrides(generate__n=n, finetune__base_model=base_model, finetune__base_data=base_data,
                                    finetune__epochs=epochs, publish__push=push, **grounding_overrides(mode, sources, examples))
     if model:
         ov["model"] = parse_model_arg(model)
@@ -65,7 +68,7 @@ def run(recipe: Path, model: str | None, n: int | None, out: Path | None, base_m
     click.echo(f"Done: {res.run_dir}")
 
 
-def _loop(rec: Any, dev: Path, out: Path | None, rounds: int, quiet: bool) -> None:
+def _loop(rec: Recipe, dev: Path, out: Path | None, rounds: int, quiet: bool) -> None:
     """`sarcgen run --loop DEV`: the loop into RUN/loop instead of the four stages."""
     from sarcgen.loop import run_loop
     from sarcgen.runfolder import default_run_dir

@@ -21,16 +21,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sarcgen.errors import InputError
 from sarcgen.filter.check import EachAlone
+from sarcgen.filter.report import AuditJson, CheckJson, FilterReport, TallyJson, _table
 from sarcgen.jsonl import iter_jsonl
 from sarcgen.records import CLASSES, LABEL_NAMES, Review, review_class
 
 if TYPE_CHECKING:
     from sarcgen.filter.registry import Active
-    from sarcgen.filter.report import FilterReport
 
 SENTIMENTS = ("negative", "positive", "unclear")
 ALL = "all"
@@ -53,7 +53,7 @@ class Gold:
         return self.coherent and self.right(label)
 
 
-def _gold_line(path: Path, line_no: int, obj: dict[str, Any]) -> tuple[str, Gold]:
+def _gold_line(path: Path, line_no: int, obj: dict[str, object]) -> tuple[str, Gold]:
     rid = obj.get("id")
     if not isinstance(rid, str) or not rid:
         raise InputError(f"{path}:{line_no}: gold line without an \"id\"", "each line needs the record's id")
@@ -144,9 +144,10 @@ class Tally:
         """Share of good records kept."""
         return self.kept_good / self.good if self.good else None
 
-    def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "precision": _r(self.precision), "label_precision": _r(self.label_precision),
-                "recall": _r(self.recall)}
+    def to_json(self) -> TallyJson:
+        return TallyJson(records=self.records, good=self.good, kept=self.kept, kept_good=self.kept_good,
+                         kept_wrong_label=self.kept_wrong_label, kept_incoherent=self.kept_incoherent,
+                         precision=_r(self.precision), label_precision=_r(self.label_precision), recall=_r(self.recall))
 
 
 @dataclass
@@ -167,8 +168,9 @@ class CheckTally:
             return "costs as much as it catches"
         return "costs more than it catches" if self.rejected_good > self.rejected_bad else "catches more than it costs"
 
-    def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "verdict": self.verdict}
+    def to_json(self) -> CheckJson:
+        return CheckJson(stage=self.stage, reason=self.reason, rejected=self.rejected, rejected_good=self.rejected_good,
+                         rejected_bad=self.rejected_bad, verdict=self.verdict)
 
 
 def _r(x: float | None) -> float | None:
@@ -232,7 +234,7 @@ class Audit:
     classes: dict[str, Tally]
     checks: list[CheckTally]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> AuditJson:
         return {"gold_file": self.gold_file, "audited": self.audited,
                 "classes": {k: v.to_json() for k, v in self.classes.items()}, "checks": [c.to_json() for c in self.checks]}
 
@@ -241,7 +243,7 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.0%}"
 
 
-def class_rows(classes: Mapping[str, Mapping[str, Any]]) -> list[list[Any]]:
+def class_rows(classes: Mapping[str, TallyJson]) -> list[list[object]]:
     """Rows of the whole-filter table from `Audit.to_json()["classes"]`: class, records, good, kept,
     kept good, wrong label, incoherent, precision, label precision, recall."""
     return [[name, t["records"], t["good"], t["kept"], t["kept_good"], t["kept_wrong_label"], t["kept_incoherent"],
@@ -253,14 +255,13 @@ CLASS_HEADER = ["class", "records", "good", "kept", "kept good", "kept wrong lab
 CHECK_HEADER = ["stage", "reason", "rejects (alone)", "good rejected", "bad caught", "verdict"]
 
 
-def check_rows(checks: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+def check_rows(checks: Sequence[CheckJson]) -> list[list[object]]:
     """Rows of the per-check table from `Audit.to_json()["checks"]`."""
     return [[c["stage"], c["reason"], c["rejected"], c["rejected_good"], c["rejected_bad"], c["verdict"]] for c in checks]
 
 
 def render_markdown(audit: Audit) -> str:
     """filter_audit.md: the two tables with a line on how to read them."""
-    from sarcgen.filter.report import _table
 
     lines = ["# Gate audit", "", f"Gold: `{audit.gold_file}` ({audit.audited} records read blind). *Good* = the gold "
              "sentiment matches the label and the text is coherent; *precision* = good / kept; *label precision* = "

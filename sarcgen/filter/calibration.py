@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Literal, Protocol, TypedDict
 
 
 class VerdictLike(Protocol):
@@ -109,6 +109,32 @@ def passes(gate: str, label: int, sarcastic: bool, judge_label: int | None, judg
     return gate == "sentiment" or judge_sarcastic == sarcastic
 
 
+class Answer(TypedDict):
+    """The judge's answer to one calibration review, scored (judge_calibration.json "answers")."""
+
+    text: str
+    kind: str
+    label: int
+    sarcastic: bool
+    judge_label: int | None
+    judge_sarcastic: bool | None
+    answer: str
+    sentiment_ok: bool
+    sarcasm_ok: bool
+
+
+class ClassScore(TypedDict):
+    """The judge as a gate for one class of the dataset (see `gate_classes`)."""
+
+    n: int
+    kept: int
+    recall: float
+    impostors: str
+    let_through: int
+    wrong_label: int
+    precision: float | None
+
+
 @dataclass(frozen=True)
 class Calibration:
     """How the judge does *as a gate* on the calibration set, per class of the dataset.
@@ -127,10 +153,10 @@ class Calibration:
     sarcasm_accuracy: float
     unparseable: int
     per_kind: dict[str, dict[str, float]]
-    per_class: dict[str, dict[str, Any]]
+    per_class: dict[str, ClassScore]
     min_precision: float
     min_recall: float
-    answers: list[dict[str, Any]]
+    answers: list[Answer]
 
     @property
     def passed(self) -> bool:
@@ -143,8 +169,9 @@ class Calibration:
                 f">= {self.min_precision:.2f} and recall >= {self.min_recall:.2f}; sentiment accuracy "
                 f"{self.sentiment_accuracy:.2f}, sarcasm accuracy {self.sarcasm_accuracy:.2f})")
 
-    def to_json(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items()}
+    def to_json(self) -> dict[str, object]:
+        """Every field, answers included, and whether it passed (judge_calibration.json)."""
+        d: dict[str, object] = dict(self.__dict__)
         d["passed"] = self.passed
         return d
 
@@ -159,13 +186,13 @@ def _fmt(x: float | None) -> str:
 IMPOSTORS = {"sarcastic negatives": "sincere", "sincere positives": "plain_negative"}
 
 
-def gate_classes(rows: Sequence[dict[str, Any]], gate: str) -> dict[str, dict[str, Any]]:
+def gate_classes(rows: Sequence[Answer], gate: str) -> dict[str, ClassScore]:
     """Per dataset class: its calibration reviews the gate lets through (recall), and the impostor
     reviews (`IMPOSTORS`: another label, as many) it would let through with the class's label; the
     precision is for a class that holds as many wrong records as right ones."""
     from sarcgen.records import SARCASTIC_NEGATIVE, SINCERE_POSITIVE
 
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, ClassScore] = {}
     for name, (label, sarcastic) in ((SARCASTIC_NEGATIVE, (0, True)), (SINCERE_POSITIVE, (1, False))):
         mine = [x for x in rows if x["label"] == label and x["sarcastic"] == sarcastic]
         impostors = [x for x in rows if x["kind"] == IMPOSTORS[name]]
@@ -181,8 +208,8 @@ def score(verdicts: Sequence[VerdictLike], min_precision: float, min_recall: flo
           gate: str = "sentiment_and_sarcasm") -> Calibration:
     """Score the judge's verdicts on `CALIBRATION_SET` (one per item, in order; asked by
     `sarcgen.filter.judge.calibrate`)."""
-    rows: list[dict[str, Any]] = []
-    per_kind: dict[str, dict[str, Any]] = {}
+    rows: list[Answer] = []
+    per_kind: dict[str, dict[str, float]] = {}
     for v, item in zip(verdicts, CALIBRATION_SET):
         rows.append({"text": item.text, "kind": item.kind, "label": item.label, "sarcastic": item.sarcastic,
                      "judge_label": v.label, "judge_sarcastic": v.sarcastic, "answer": v.raw.strip()[:120],
@@ -196,5 +223,5 @@ def score(verdicts: Sequence[VerdictLike], min_precision: float, min_recall: flo
                        gate_classes(rows, gate), min_precision, min_recall, rows)
 
 
-def _rate(rows: list[dict[str, Any]], key: str) -> float:
+def _rate(rows: list[Answer], key: Literal["sentiment_ok", "sarcasm_ok"]) -> float:
     return round(sum(bool(x[key]) for x in rows) / len(rows), 4) if rows else 0.0

@@ -9,9 +9,10 @@ report, naming the stages that removed the class; publish refuses such a dataset
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TypedDict
 
+from sarcgen.jsonl import json_object
 from sarcgen.records import CLASSES, Rejection, Review, review_class
 
 
@@ -32,8 +33,9 @@ def vanished_warnings(before: Sequence[Review], kept: Sequence[Review], rejected
     read, left = class_counts(before), class_counts(kept)
     by_stage: dict[str, Counter] = {name: Counter() for name in CLASSES}
     for rj in rejected:
-        rec: dict[str, Any] = rj.record or {}
-        name = review_class(rec.get("label", -1), bool(rec.get("sarcastic")))
+        rec = rj.record or {}
+        label = rec.get("label", -1)
+        name = review_class(label, bool(rec.get("sarcastic"))) if isinstance(label, int) else None
         if name is not None:
             by_stage[name][f"{rj.stage}/{rj.reason}"] += 1
     out = []
@@ -50,13 +52,20 @@ def vanished_warnings(before: Sequence[Review], kept: Sequence[Review], rejected
 UNVERIFIED = "LABELS NOT VERIFIED"
 
 
-def calibration_gate(cal: dict[str, Any]) -> str:
+class LabelCheck(TypedDict):
+    """How the kept records' labels were confirmed (filter_report.json "labels")."""
+
+    verified: bool
+    by: str | None
+
+
+def calibration_gate(cal: Mapping[str, object]) -> str:
     """The gate a report's judge calibration was scored as; reports from before gates existed
     compared both the label and the sarcasm flag."""
     return str(cal.get("gate", "sentiment_and_sarcasm"))
 
 
-def label_gate(judge: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
+def label_gate(judge: Mapping[str, object] | None) -> tuple[LabelCheck, str | None]:
     """How the kept records' labels were confirmed, from the report's judge section, and the loud
     warning to print first when nothing but the request that asked for them stands behind them.
 
@@ -68,7 +77,7 @@ def label_gate(judge: dict[str, Any] | None) -> tuple[dict[str, Any], str | None
                 f"{UNVERIFIED}: no signal but the request confirms the labels (no judge ran); a writer asked for sarcasm "
                 "often writes sincere praise. Run the filter with --judge (a judge that passes its calibration), or audit a "
                 "labelled sample with --audit")
-    cal = judge.get("calibration") or {}
+    cal = json_object(judge.get("calibration"))
     by = f"{judge.get('model_file')} ({calibration_gate(cal)} gate)"
     if judge.get("mode") == "enforce" and cal.get("passed"):
         return {"verified": True, "by": by}, None

@@ -7,10 +7,13 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sarcgen.records import Review
 from sarcgen.text import tokens
+
+if TYPE_CHECKING:
+    from sarcgen.filter.report import Diversity, LengthBin
 
 LENGTH_BINS = (0, 10, 20, 35, 50, 80, 120, 160, 250, 10**9)
 
@@ -55,7 +58,7 @@ def coverage(reviews: Sequence[Review]) -> dict[str, dict[str, int]]:
     return {d: dict(sorted(row.items())) for d, row in sorted(table.items())}
 
 
-def length_histogram(texts: Sequence[str]) -> list[dict[str, Any]]:
+def length_histogram(texts: Sequence[str]) -> list[LengthBin]:
     """Word-count buckets: [{"bin": "20-34", "count": n}, ...]."""
     counts: Counter[int] = Counter()
     for t in texts:
@@ -64,7 +67,7 @@ def length_histogram(texts: Sequence[str]) -> list[dict[str, Any]]:
             if LENGTH_BINS[k] <= w < LENGTH_BINS[k + 1]:
                 counts[k] += 1
                 break
-    out = []
+    out: list[LengthBin] = []
     for k in range(len(LENGTH_BINS) - 1):
         lo, hi = LENGTH_BINS[k], LENGTH_BINS[k + 1]
         label = f"{lo}+" if hi >= 10**9 else f"{lo}-{hi - 1}"
@@ -97,7 +100,7 @@ def plot_lengths(before: Sequence[str], after: Sequence[str], path: Path) -> Pat
     return path
 
 
-def diversity_stats(reviews: Sequence[Review]) -> dict[str, Any]:
+def diversity_stats(reviews: Sequence[Review]) -> Diversity:
     texts = [r.text for r in reviews]
     return {
         "reviews": len(texts),

@@ -19,9 +19,12 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 HEAD_FILE = "literal_head.json"
 ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
@@ -34,7 +37,7 @@ class Head:
 
     weights: np.ndarray
     bias: float
-    info: dict[str, Any]
+    info: dict[str, object]
 
     def p_positive(self, emb: np.ndarray) -> np.ndarray:
         return np.asarray(1.0 / (1.0 + np.exp(-(emb @ self.weights + self.bias))))
@@ -53,7 +56,7 @@ def literal_positive(text: str) -> float:
 
 
 @lru_cache(maxsize=1)
-def _encoder() -> tuple[Any, Any]:
+def _encoder() -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
     from transformers import AutoModel, AutoTokenizer
 
     from sarcgen.finetune.model import resolve_model_path

@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sarcgen.backends.base import Backend, GenerationRequest, ModelInfo
 from sarcgen.filter.calibration import CALIBRATION_SET, Calibration, score
@@ -21,7 +21,7 @@ from sarcgen.records import Review
 from sarcgen.text import strip_think
 
 if TYPE_CHECKING:
-    from sarcgen.filter.report import FilterReport
+    from sarcgen.filter.report import Agreement, FilterReport
     from sarcgen.prompts import PromptTemplate
     from sarcgen.recipe import Recipe
 
@@ -162,7 +162,7 @@ def judge_reviews(
     return [outcomes[r.id] for r in reviews]
 
 
-def agreement(outcomes: Sequence[JudgeOutcome]) -> dict[str, Any]:
+def agreement(outcomes: Sequence[JudgeOutcome]) -> Agreement:
     """Agreement rates: overall (over all judged), and per question over parsed answers."""
     n = len(outcomes)
     parsed = [o for o in outcomes if o.verdict.parsed]
@@ -218,8 +218,8 @@ class Judge:
         self.recipe = recipe
         self.backend = backend  # None: built from filter.judge_model (or model), loaded and closed here
         self.progress = progress
-        self.disagreements: list[dict[str, Any]] = []
-        self.rows: list[dict[str, Any]] = []
+        self.disagreements: list[dict[str, object]] = []
+        self.rows: list[dict[str, object]] = []
         # Verdicts per review id, and what the calibration gave: the gate audit runs this stage over
         # every record first; the filter's own pass afterwards reuses the answers.
         self._known: dict[str, JudgeOutcome] = {}

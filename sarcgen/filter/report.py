@@ -2,9 +2,126 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
+
+from sarcgen.jsonl import json_object
+
+# The shapes of filter_report.json's sections, each filled by the stage that names it.
+
+
+class DuplicateJson(TypedDict):
+    """One dropped duplicate of a cluster (dedupe)."""
+
+    id: str
+    reason: str
+    score: float
+
+
+class ClusterJson(TypedDict):
+    """One near-duplicate cluster: the kept record and its dropped duplicates (dedupe)."""
+
+    kept: str
+    duplicates: list[DuplicateJson]
+
+
+class DedupeSummary(TypedDict, total=False):
+    """The dedupe section ({} when the stage did not run)."""
+
+    template_openers: list[str]
+    template_closers: list[str]
+    clusters: list[ClusterJson]
+    stats: dict[str, float]
+
+
+class ContaminationJson(TypedDict):
+    """One decontamination drop, with the evaluation text it matched."""
+
+    id: str
+    text: str
+    source: str
+    eval_index: int
+    matched_text: str
+    score: float
+    method: str
+
+
+class LengthBin(TypedDict):
+    bin: str
+    count: int
+
+
+class Diversity(TypedDict, total=False):
+    """`sarcgen.filter.diversity.diversity_stats` of a set of reviews ({} until the filter computed it)."""
+
+    reviews: int
+    distinct_1: float
+    distinct_2: float
+    mean_pairwise_similarity: float | None
+    mean_words: float
+    length_histogram: list[LengthBin]
+
+
+class Agreement(TypedDict):
+    """How often the judge agreed with the requested labels (`sarcgen.filter.judge.agreement`)."""
+
+    agreement_rate: float | None
+    judged: int
+    parsed: int
+    agreements: int
+    sentiment_agreement_rate: float | None
+    sarcasm_agreement_rate: float | None
+    unparseable: int
+    errors: int
+
+
+class _JudgeModel(Agreement):
+    model_file: str | None
+    model_sha256: str | None
+    backend: str | None
+
+
+class JudgeSummary(_JudgeModel, total=False):
+    """The judge section: the agreement, the model, and (once a model ran) its mode and calibration."""
+
+    mode: str
+    calibration: dict[str, object]  # `sarcgen.filter.calibration.Calibration.to_json()` less the answers
+
+
+class TallyJson(TypedDict):
+    """`Tally.to_json()`: one row of filter_audit.json's "classes"."""
+
+    records: int
+    good: int
+    kept: int
+    kept_good: int
+    kept_wrong_label: int
+    kept_incoherent: int
+    precision: float | None
+    label_precision: float | None
+    recall: float | None
+
+
+class CheckJson(TypedDict):
+    """`CheckTally.to_json()`: one row of filter_audit.json's "checks"."""
+
+    stage: str
+    reason: str
+    rejected: int
+    rejected_good: int
+    rejected_bad: int
+    verdict: str
+
+
+class AuditJson(TypedDict):
+    """filter_audit.json (and filter_report.json's "audit")."""
+
+    gold_file: str
+    audited: int
+    classes: dict[str, TallyJson]
+    checks: list[CheckJson]
 
 
 @dataclass
@@ -23,30 +140,30 @@ class FilterReport:
     cells_before: dict[str, dict[str, int]] = field(default_factory=dict)
     cells_after: dict[str, dict[str, int]] = field(default_factory=dict)
     malformed: list[str] = field(default_factory=list)
-    dedupe: dict[str, Any] = field(default_factory=dict)
-    decontamination: list[dict[str, Any]] = field(default_factory=list)
+    dedupe: DedupeSummary = field(default_factory=DedupeSummary)
+    decontamination: list[ContaminationJson] = field(default_factory=list)
     eval_sets: dict[str, int] = field(default_factory=dict)
-    judge: dict[str, Any] | None = None
-    diversity_before: dict[str, Any] = field(default_factory=dict)
-    diversity_after: dict[str, Any] = field(default_factory=dict)
+    judge: JudgeSummary | None = None
+    diversity_before: Diversity = field(default_factory=Diversity)
+    diversity_after: Diversity = field(default_factory=Diversity)
     files: dict[str, str] = field(default_factory=dict)
     classes: dict[str, dict[str, int]] = field(default_factory=dict)  # read/kept -> class -> rows
     warnings: list[str] = field(default_factory=list)  # shown first, by the CLI and in the report
-    audit: dict[str, Any] | None = None  # with --audit: sarcgen.filter.audit.Audit.to_json()
-    labels: dict[str, Any] = field(default_factory=dict)  # sarcgen.filter.classes.label_gate: verified, by what
+    audit: AuditJson | None = None  # with --audit: sarcgen.filter.audit.Audit.to_json()
+    labels: Mapping[str, object] = field(default_factory=dict)  # sarcgen.filter.classes.label_gate: verified, by what
 
     @property
     def rejected(self) -> int:
         return sum(self.counts.values())
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         d = {k: v for k, v in self.__dict__.items() if k != "out_dir"}
         d["out_dir"] = str(self.out_dir)
         d["rejected"] = self.rejected
         return d
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+def _table(header: list[str], rows: Sequence[Sequence[object]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in rows]
     return out + [""]
@@ -122,15 +239,17 @@ def _judge(rep: FilterReport) -> list[str]:
     L = ["## Judge", "", f"Model `{j.get('model_file')}` ({j.get('backend')}), blind to the requested attributes.", ""]
     cal = j.get("calibration")
     if cal:
+        per_class = {k: json_object(v) for k, v in json_object(cal["per_class"]).items()}
+        per_kind = {k: json_object(v) for k, v in json_object(cal["per_kind"]).items()}
         verdict = "passed" if cal["passed"] else "FAILED"
         L += [f"Calibration as a `{cal['gate']}` gate ({cal['n']} labelled reviews; need precision >= {cal['min_precision']} "
               f"and recall >= {cal['min_recall']} per class): {verdict}; sentiment accuracy {cal['sentiment_accuracy']}, "
               f"sarcasm accuracy {cal['sarcasm_accuracy']}, {cal['unparseable']} unparseable; mode {j.get('mode')}"
               + (" (verdicts recorded, nothing dropped)" if j.get("mode") == "advisory" else "") + ".", ""]
         L += _table(["class", "calibration reviews", "let through", "recall", "other labels let through", "precision"],
-                    [[k, v["n"], v["kept"], v["recall"], v["wrong_label"], v["precision"]] for k, v in cal["per_class"].items()])
+                    [[k, v["n"], v["kept"], v["recall"], v["wrong_label"], v["precision"]] for k, v in per_class.items()])
         L += _table(["kind", "n", "sentiment accuracy", "sarcasm accuracy"],
-                    [[k, v["n"], v["sentiment_accuracy"], v["sarcasm_accuracy"]] for k, v in cal["per_kind"].items()])
+                    [[k, v["n"], v["sentiment_accuracy"], v["sarcasm_accuracy"]] for k, v in per_kind.items()])
     return L + _table(["judged", "parsed", "agreements", "agreement rate", "sentiment agreement", "sarcasm agreement",
                        "unparseable", "errors"],
                       [[j["judged"], j["parsed"], j["agreements"], j["agreement_rate"], j["sentiment_agreement_rate"],

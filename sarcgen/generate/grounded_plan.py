@@ -5,13 +5,16 @@ what a reply changed of its plan item's rewrite source."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sarcgen.errors import RecipeError
 from sarcgen.generate.grounding import edit_size, template_name, without_source
-from sarcgen.generate.plan import Plan, PlanItem
+from sarcgen.generate.plan import Plan, PlanItem, ShardSpec
 from sarcgen.prompts import PromptTemplate, load_template
 from sarcgen.recipe import Recipe
+
+if TYPE_CHECKING:
+    from sarcgen.records import Review
 
 
 def resolve_sources(recipe: Recipe) -> Recipe:
@@ -28,7 +31,7 @@ def resolve_sources(recipe: Recipe) -> Recipe:
     return recipe.model_copy(update={"generate": g.model_copy(update={"grounding": grounding})})
 
 
-def plan_for(recipe: Recipe, shard: Any = None) -> Plan:
+def plan_for(recipe: Recipe, shard: ShardSpec = None) -> Plan:
     """The plan of a recipe, rewrite sources resolved and evaluation files kept out of them."""
     recipe = resolve_sources(recipe)
     against = tuple(recipe.filter.against) + tuple(recipe.finetune.challenge)
@@ -40,7 +43,7 @@ def template_for(recipe: Recipe) -> PromptTemplate:
     return load_template(template_name(recipe.generate.template, recipe.generate.grounding))
 
 
-def grounded_messages(recipe: Recipe) -> Callable[[Any], list[dict[str, str]]]:
+def grounded_messages(recipe: Recipe) -> Callable[[Review], list[dict[str, str]]]:
     """Review -> the prompt it was generated from, less its rewrite source, for the filter's
     prompt-copy check: the plan item is drawn again (same sources, same examples) and rendered."""
     from sarcgen.prompts import review_messages
@@ -49,7 +52,7 @@ def grounded_messages(recipe: Recipe) -> Callable[[Any], list[dict[str, str]]]:
     template = template_for(recipe)
     attrs = recipe.generate.attributes
 
-    def messages(review: Any) -> list[dict[str, str]]:
+    def messages(review: Review) -> list[dict[str, str]]:
         item = plan.item(str(review.id))
         if item is None:
             return []
@@ -63,7 +66,7 @@ def source_edit(item: PlanItem, text: str) -> float | None:
     return edit_size(item.source_text, text) if item.source_text else None
 
 
-def source_provenance(item: PlanItem, edit: float | None) -> dict[str, Any] | None:
+def source_provenance(item: PlanItem, edit: float | None) -> dict[str, object] | None:
     """{key, label, words, edit} of the item's rewrite source, or None for a freely composed item."""
     if edit is None:
         return None

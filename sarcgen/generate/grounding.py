@@ -24,7 +24,7 @@ import random
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from sarcgen.errors import InputError
 
@@ -35,6 +35,15 @@ if TYPE_CHECKING:
 REWRITE_TEMPLATE = "rewrite.j2"
 UNCHANGED = "unchanged_source"
 UNCHANGED_EDIT = 0.1  # a reply this close to its source (word edit distance) is a copy, not a rewrite
+
+
+class Shot(TypedDict):
+    """One few-shot example as a prompt template sees it (`item.examples`)."""
+
+    text: str
+    label: int
+    sarcastic: bool
+    device: str | None
 
 
 def template_name(template: str, grounding: GroundingSettings) -> str:
@@ -134,7 +143,7 @@ def load_examples(path: str) -> tuple[Example, ...]:
     return out
 
 
-def draw_examples(examples: tuple[Example, ...], k: int, seed: int, block: int) -> list[dict[str, Any]]:
+def draw_examples(examples: tuple[Example, ...], k: int, seed: int, block: int) -> list[Shot]:
     """k examples for one block of groups: two thirds sarcastic negatives, the rest sincere positives
     (when the file has them), in a seeded order."""
     rng = random.Random(f"{seed}|examples|{block}")

@@ -10,14 +10,14 @@ duplicate ids (two runs of the same shard, or a shard folder given twice), namin
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from sarcgen.errors import FileError, InputError, RecipeError, file_errors
 from sarcgen.generate.plan import parse_shard
-from sarcgen.jsonl import iter_jsonl, read_text, repair_tail, write_jsonl, write_text
+from sarcgen.jsonl import iter_jsonl, json_number, json_object, read_text, repair_tail, write_jsonl, write_text
 from sarcgen.runfolder import (
     GENERATED,
     MANIFEST,
@@ -34,11 +34,11 @@ class RunPart:
     """One run folder, read."""
 
     path: Path
-    manifest: dict[str, Any]
-    records: list[tuple[int, dict[str, Any]]]  # (line number, record)
-    rejected: list[dict[str, Any]]
+    manifest: dict[str, object]
+    records: list[tuple[int, dict[str, object]]]  # (line number, record)
+    rejected: list[dict[str, object]]
     recipe_hash: str | None
-    shard: Any = None
+    shard: object = None
 
 
 @dataclass
@@ -50,29 +50,29 @@ class MergeSummary:
     accepted: int
     rejected: int
     recipe_hash: str | None
-    shards: list[Any] = field(default_factory=list)
+    shards: list[object] = field(default_factory=list)
     missing_shards: list[str] = field(default_factory=list)
 
 
-def _manifest_hash(manifest: dict[str, Any]) -> str | None:
-    for key in ("recipe_hash",):
-        if isinstance(manifest.get(key), str):
-            return manifest[key]
-    recipe = manifest.get("recipe")
-    if isinstance(recipe, dict) and isinstance(recipe.get("hash"), str):
-        return recipe["hash"]
-    return None
+def _manifest_hash(manifest: dict[str, object]) -> str | None:
+    h = manifest.get("recipe_hash")
+    if isinstance(h, str):
+        return h
+    h = json_object(manifest.get("recipe")).get("hash")
+    return h if isinstance(h, str) else None
 
 
-def _shard_of(manifest: dict[str, Any]) -> Any:
+def _shard_of(manifest: dict[str, object]) -> object:
     shard = manifest.get("shard")
-    if shard is None and isinstance(manifest.get("generate"), dict):
-        shard = manifest["generate"].get("shard")
+    if shard is None:
+        shard = json_object(manifest.get("generate")).get("shard")
     return shard
 
 
-def _shard_pair(shard: Any) -> tuple[int, int] | None:
+def _shard_pair(shard: object) -> tuple[int, int] | None:
     """(k, n) of a manifest's shard entry (see `parse_shard`); None when absent or unreadable."""
+    if not isinstance(shard, (str, Sequence, Mapping)):
+        return None
     try:
         return parse_shard(shard)
     except RecipeError:
@@ -99,9 +99,10 @@ def read_part(run: Path) -> RunPart:
     for line, rec in records:
         if "id" not in rec or "plan_index" not in rec:
             raise InputError(f"{gen}:{line}: record without id/plan_index", "is this a sarcgen generated.jsonl?")
-        h = (rec.get("provenance") or {}).get("recipe_hash")
+        h = json_object(rec.get("provenance")).get("recipe_hash")
         if h is None:
             continue
+        h = str(h)
         if recipe_hash is None:
             recipe_hash = h
         elif h != recipe_hash:
@@ -122,7 +123,7 @@ def merge_runs(runs: list[Path] | tuple[Path, ...], out: Path, *, force: bool = 
     ref = _one_recipe(parts)
     merged = _unique_records(parts)
     rejected = [rej for part in parts for rej in part.rejected]
-    rejected.sort(key=lambda r: (r.get("plan_index") if r.get("plan_index") is not None else -1, r.get("attempt") or 0))
+    rejected.sort(key=lambda r: (_int(r.get("plan_index"), -1), _int(r.get("attempt"), 0)))
     missing = _missing_shards(parts)
     with file_errors(out):
         out.mkdir(parents=True, exist_ok=True)
@@ -131,7 +132,7 @@ def merge_runs(runs: list[Path] | tuple[Path, ...], out: Path, *, force: bool = 
     manifest = _merged_manifest(parts, ref, merged, rejected, missing)
     src = (ref or parts[0]).path / RECIPE  # copied so the merged folder is a run folder later stages can read
     if src.exists():
-        _write_recipe(src, out / RECIPE, int(manifest["target"]))
+        _write_recipe(src, out / RECIPE, _int(manifest["target"], 0))
     write_manifest(out, manifest)
     return MergeSummary(out=out, runs=[p.path for p in parts], accepted=len(merged), rejected=len(rejected),
                         recipe_hash=ref.recipe_hash if ref else None, shards=[p.shard for p in parts],
@@ -174,10 +175,10 @@ def _one_recipe(parts: list[RunPart]) -> RunPart | None:
     return ref
 
 
-def _unique_records(parts: list[RunPart]) -> list[dict[str, Any]]:
+def _unique_records(parts: list[RunPart]) -> list[dict[str, object]]:
     """Every part's records in plan order, refusing an id held by two parts (naming both lines)."""
     owner: dict[str, tuple[Path, int]] = {}
-    merged: list[dict[str, Any]] = []
+    merged: list[dict[str, object]] = []
     for part in parts:
         for line, rec in part.records:
             rid = str(rec["id"])
@@ -189,7 +190,7 @@ def _unique_records(parts: list[RunPart]) -> list[dict[str, Any]]:
                 )
             owner[rid] = (part.path, line)
             merged.append(rec)
-    merged.sort(key=lambda r: (int(r["plan_index"]), str(r["id"])))
+    merged.sort(key=lambda r: (_int(r["plan_index"], -1), str(r["id"])))
     return merged
 
 
@@ -209,17 +210,23 @@ def _missing_shards(parts: list[RunPart]) -> list[str]:
     return [f"{k}/{total}" for k in range(total) if k not in have]  # K counts from 0
 
 
-def _num(v: Any) -> float:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
+def _int(v: object, default: int) -> int:
+    """An integer field of a record (plan_index, attempt, target); `default` when absent or not a number."""
+    if isinstance(v, (int, float, str)) and not isinstance(v, bool):
+        try:
+            return int(v)
+        except ValueError:
+            return default
+    return default
 
 
 def _merged_manifest(
     parts: list[RunPart],
     ref: RunPart | None,
-    merged: list[dict[str, Any]],
-    rejected: list[dict[str, Any]],
+    merged: list[dict[str, object]],
+    rejected: list[dict[str, object]],
     missing: list[str],
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The first part's manifest (model, template, recipe) with counts, tokens and sources summed.
 
     Run folders written by `sarcgen generate` carry `target`, `counts` and `tokens`; the merged
@@ -230,13 +237,13 @@ def _merged_manifest(
     base.pop("stages", None)  # the merged records are new: no later stage has seen them
     reasons: dict[str, int] = {}
     for p in parts:
-        for reason, c in ((p.manifest.get("counts") or {}).get("reasons") or {}).items():
-            reasons[reason] = reasons.get(reason, 0) + int(_num(c))
-    toks = [p.manifest.get("tokens") or {} for p in parts]
-    prompt, completion = sum(_num(t.get("prompt")) for t in toks), sum(_num(t.get("completion")) for t in toks)
-    seconds = sum(_num(t.get("seconds")) for t in toks)
+        for reason, c in json_object(json_object(p.manifest.get("counts")).get("reasons")).items():
+            reasons[reason] = reasons.get(reason, 0) + int(json_number(c))
+    toks = [json_object(p.manifest.get("tokens")) for p in parts]
+    prompt, completion = sum(json_number(t.get("prompt")) for t in toks), sum(json_number(t.get("completion")) for t in toks)
+    seconds = sum(json_number(t.get("seconds")) for t in toks)
     statuses = {p.manifest.get("status") for p in parts}
-    target = sum(int(_num(p.manifest.get("target"))) for p in parts) or len(merged)
+    target = sum(int(json_number(p.manifest.get("target"))) for p in parts) or len(merged)
     base.update(
         kind="merge",
         status="complete" if statuses <= {"complete"} and not missing else "incomplete",
@@ -246,7 +253,7 @@ def _merged_manifest(
         accepted=len(merged),
         rejected=len(rejected),
         counts={"accepted": len(merged), "rejected": len(rejected), "reasons": reasons,
-                "exhausted_items": sum(int(_num((p.manifest.get("counts") or {}).get("exhausted_items"))) for p in parts)},
+                "exhausted_items": sum(int(json_number(json_object(p.manifest.get("counts")).get("exhausted_items"))) for p in parts)},
         tokens={"prompt": int(prompt), "completion": int(completion),
                 "seconds": round(seconds, 3),  # summed over the parts (machine-seconds)
                 "tokens_per_s": round(completion / seconds, 2) if seconds else None},
@@ -256,8 +263,9 @@ def _merged_manifest(
         merged_from=[{"run": str(p.path), "shard": p.shard, "status": p.manifest.get("status"), "accepted": len(p.records),
                       "rejected": len(p.rejected), "recipe_hash": p.recipe_hash} for p in parts],
     )
-    if isinstance(base.get("recipe"), dict) and isinstance(base["recipe"].get("generate"), dict):
-        base["recipe"] = {**base["recipe"], "generate": {**base["recipe"]["generate"], "n": target}}
+    recipe = base.get("recipe")
+    if isinstance(recipe, dict) and isinstance(recipe.get("generate"), dict):
+        base["recipe"] = {**recipe, "generate": {**recipe["generate"], "n": target}}
     return base
 
 

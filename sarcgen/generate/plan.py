@@ -15,14 +15,16 @@ parent and the shards of one seed are disjoint and together cover the whole plan
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from sarcgen.errors import RecipeError
+from sarcgen.generate.grounding import Shot
 from sarcgen.records import SINCERE
 
 if TYPE_CHECKING:
@@ -32,10 +34,20 @@ TWIN_BLOCK = 600
 REWRITE_GENRE = "unknown"
 
 
-def derive_seed(*parts: Any) -> int:
+def derive_seed(*parts: object) -> int:
     """A 31-bit seed from any parts (stable across Python versions and platforms)."""
     h = hashlib.blake2b("\x1f".join(str(p) for p in parts).encode(), digest_size=8).digest()
     return int.from_bytes(h, "little") & 0x7FFFFFFF
+
+
+class _Grounded(TypedDict, total=False):
+    """An item's grounded fields: its few-shot examples and rewrite source."""
+
+    examples: tuple[Shot, ...]
+    source_key: str
+    source_text: str
+    source_label: int
+    source_words: int
 
 
 @dataclass(frozen=True)
@@ -61,13 +73,13 @@ class PlanItem:
     source_text: str | None = None
     source_label: int | None = None
     source_words: int | None = None
-    examples: tuple[dict[str, Any], ...] = ()
+    examples: tuple[Shot, ...] = ()
 
     def seed_for(self, attempt: int) -> int:
         """The sampling seed of retry `attempt` (0 = first try): a new seed per attempt."""
         return self.seed if attempt == 0 else derive_seed(self.seed, "attempt", attempt)
 
-    def prompt_vars(self) -> dict[str, Any]:
+    def prompt_vars(self) -> dict[str, object]:
         """The variables a prompt template sees as `item`."""
         return asdict(self)
 
@@ -138,19 +150,20 @@ class Plan:
         cue = self.cues[self._block("cue", g // n_cue, n_cue)[g % n_cue]]
         twin = self.has_twin(g)
         gid = f"{g:06d}"
-        common: dict[str, Any] = dict(  # the fields a group's items share
+        common = functools.partial(  # the fields a group's items share
+            PlanItem,
             group_index=g, pair_id=gid if twin else None, aspect=aspect, genre=genre,
             length=length.name, min_words=length.min_words, max_words=length.max_words, cue=cue,
         )
         grounded = self._grounded(g, length.name)
         items = [
-            PlanItem(id=f"{gid}-s", plan_index=2 * g, sarcastic=True, label=0, device=device,
-                     seed=derive_seed(self.seed, gid, "s"), **common, **grounded.get(0, {}))
+            common(id=f"{gid}-s", plan_index=2 * g, sarcastic=True, label=0, device=device,
+                   seed=derive_seed(self.seed, gid, "s"), **grounded.get(0, {}))
         ]
         if twin:
             items.append(
-                PlanItem(id=f"{gid}-t", plan_index=2 * g + 1, sarcastic=False, label=1, device=SINCERE,
-                         seed=derive_seed(self.seed, gid, "t"), **common, **grounded.get(1, {}))
+                common(id=f"{gid}-t", plan_index=2 * g + 1, sarcastic=False, label=1, device=SINCERE,
+                       seed=derive_seed(self.seed, gid, "t"), **grounded.get(1, {}))
             )
         return items
 
@@ -161,12 +174,12 @@ class Plan:
         per_block = n_combo // len(self.settings.attributes.lengths)
         return (g // n_combo) * per_block + sum(self.combos[i][3].name == length for i in order)
 
-    def _grounded(self, g: int, length: str) -> dict[int, dict[str, Any]]:
+    def _grounded(self, g: int, length: str) -> dict[int, _Grounded]:
         """label -> the grounded fields of the group's items: their rewrite source and few-shot examples."""
         from sarcgen.generate.grounding import draw_examples, load_examples, load_sources
 
         gr = self.grounding
-        out: dict[int, dict[str, Any]] = {0: {}, 1: {}}
+        out: dict[int, _Grounded] = {0: {}, 1: {}}
         if gr.examples is not None:
             shots = tuple(draw_examples(load_examples(gr.examples), gr.examples_per_prompt, self.seed, g // gr.examples_block))
             out = {0: {"examples": shots}, 1: {"examples": shots}}
@@ -177,7 +190,8 @@ class Plan:
             k = self._occurrence(g, length)
             for label in (0, 1):
                 src = pool.draw(label, length, k, self.seed)
-                out[label].update(source_key=src.key, source_text=src.text, source_label=src.label, source_words=src.words)
+                out[label].update({"source_key": src.key, "source_text": src.text, "source_label": src.label,
+                                   "source_words": src.words})
         return out
 
     def group_indices(self, start: int = 0) -> Iterator[int]:

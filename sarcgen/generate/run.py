@@ -20,7 +20,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sarcgen import runfolder as rf
 from sarcgen.backends.base import Backend, ModelInfo
@@ -28,14 +27,14 @@ from sarcgen.errors import BackendError, FileError, RecipeError
 from sarcgen.generate.driver import Driver, Feed, RunState, RunSummary
 from sarcgen.generate.grounded_plan import plan_for, resolve_sources, template_for
 from sarcgen.generate.manifest import GenerateManifest
-from sarcgen.generate.plan import Plan, PlanItem, parse_shard
+from sarcgen.generate.plan import Plan, PlanItem, ShardSpec, parse_shard
 from sarcgen.prompts import PromptTemplate, review_messages
 from sarcgen.recipe import ModelSpec, Recipe, save_resolved
 
 __all__ = ["RunSummary", "dry_run", "generate_run"]
 
 
-def dry_run(recipe: Recipe, k: int = 3, shard: Any = None) -> list[tuple[PlanItem, list[dict[str, str]]]]:
+def dry_run(recipe: Recipe, k: int = 3, shard: ShardSpec = None) -> list[tuple[PlanItem, list[dict[str, str]]]]:
     """The first `k` plan items and their chat messages; loads no model, writes nothing."""
     template = template_for(recipe)
     plan = plan_for(recipe, shard)
@@ -60,7 +59,7 @@ def generate_run(
     out_dir: str | Path | None = None,
     backend: Backend | None = None,
     model_spec: ModelSpec | None = None,
-    shard: Any = None,
+    shard: ShardSpec = None,
     progress: bool = True,
     accept_truncated: bool = False,
 ) -> RunSummary:
@@ -100,7 +99,7 @@ def generate_run(
         folder_lock.close()
 
 
-def _resolve_job(recipe: Recipe, out_dir: str | Path | None, shard: Any) -> _Job:
+def _resolve_job(recipe: Recipe, out_dir: str | Path | None, shard: ShardSpec) -> _Job:
     """The shard's share of the job (shard k of N makes n//N + (k < n%N)), its folder, template and plan."""
     recipe = resolve_sources(recipe)
     job_recipe = recipe

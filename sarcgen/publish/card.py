@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sarcgen.errors import PublishError
+from sarcgen.jsonl import json_object
 from sarcgen.prompts import find_template, template_dirs
 from sarcgen.publish.schema import DATA_DIR, split_file
 from sarcgen.recipe import PublishSettings
@@ -21,6 +23,7 @@ from sarcgen.version import __version__
 
 if TYPE_CHECKING:
     import datasets
+    from huggingface_hub import DatasetCardData
 
     from sarcgen.publish.inputs import RunInputs
 
@@ -37,7 +40,7 @@ def size_category(n: int) -> str:
     return "10M<n<100M"
 
 
-def card_metadata(dd: datasets.DatasetDict, settings: PublishSettings, out_dir: Path | None = None) -> Any:
+def card_metadata(dd: datasets.DatasetDict, settings: PublishSettings, out_dir: Path | None = None) -> DatasetCardData:
     """A huggingface_hub DatasetCardData with license, tasks, size, configs and dataset_info."""
     from datasets.info import DatasetInfo, DatasetInfosDict
     from datasets.splits import SplitDict, SplitInfo
@@ -72,7 +75,7 @@ def card_metadata(dd: datasets.DatasetDict, settings: PublishSettings, out_dir: 
     return data
 
 
-def _distribution(dd: datasets.DatasetDict) -> list[dict[str, Any]]:
+def _distribution(dd: datasets.DatasetDict) -> list[dict[str, object]]:
     """Rows of (device, label) with counts per split, sincere twins last."""
     counts: Counter[tuple[str, str, str]] = Counter()
     for split, ds in dd.items():
@@ -83,27 +86,29 @@ def _distribution(dd: datasets.DatasetDict) -> list[dict[str, Any]]:
              "total": sum(counts[(d, lab, s)] for s in dd)} for d, lab in keys]
 
 
-def _filter_tables(report: dict[str, Any] | None) -> tuple[list[tuple[str, Any]], list[tuple[str, list[tuple[str, Any]]]]]:
+def _filter_tables(report: Mapping[str, object] | None) -> tuple[list[tuple[str, object]],
+                                                                  list[tuple[str, list[tuple[str, object]]]]]:
     """The filter report as (scalars, [(section, rows)]): generic, so a new report key still shows."""
     if not report:
         return [], []
-    scalars: list[tuple[str, Any]] = []
-    sections: list[tuple[str, list[tuple[str, Any]]]] = []
+    scalars: list[tuple[str, object]] = []
+    sections: list[tuple[str, list[tuple[str, object]]]] = []
     for key, value in report.items():
         if isinstance(value, (int, float, str, bool)) or value is None:
             scalars.append((key, value))
         elif isinstance(value, dict):
-            rows = [(str(k), v if isinstance(v, (int, float, str, bool)) or v is None else json.dumps(v)[:80])
-                    for k, v in value.items()]
+            rows: list[tuple[str, object]] = [
+                (str(k), v if isinstance(v, (int, float, str, bool)) or v is None else json.dumps(v)[:80])
+                for k, v in value.items()]
             if rows:
                 sections.append((key, rows[:40]))
     return scalars, sections
 
 
-def _find_agreement(*docs: dict[str, Any] | None) -> Any:
+def _find_agreement(*docs: Mapping[str, object] | None) -> float | None:
     """A judge agreement rate anywhere in the filter report or manifest (key containing 'agreement')."""
     for doc in docs:
-        stack = [doc] if doc else []
+        stack: list[Mapping[str, object]] = [doc] if doc else []
         while stack:
             cur = stack.pop()
             for k, v in cur.items():
@@ -114,13 +119,13 @@ def _find_agreement(*docs: dict[str, Any] | None) -> Any:
     return None
 
 
-def _judge(report: dict[str, Any] | None) -> dict[str, Any] | None:
+def _judge(report: Mapping[str, object] | None) -> dict[str, object] | None:
     """What the card says of the judge: its model, gate, calibration verdict and agreement (None: no judge ran)."""
-    j = (report or {}).get("judge")
+    j = json_object((report or {}).get("judge"))
     if not j or not j.get("judged"):
         return None
-    cal = j.get("calibration") or {}
-    per = cal.get("per_class") or {}
+    cal = json_object(j.get("calibration"))
+    per = {name: json_object(c) for name, c in json_object(cal.get("per_class")).items()}
     summary = "; ".join(f"{name}: precision {c.get('precision')}, recall {c.get('recall')}" for name, c in per.items())
     from sarcgen.filter.classes import calibration_gate
 
@@ -129,11 +134,11 @@ def _judge(report: dict[str, Any] | None) -> dict[str, Any] | None:
             "agreement": j.get("agreement_rate")}
 
 
-def _recipe_summary(recipe: dict[str, Any] | None) -> dict[str, Any] | None:
+def _recipe_summary(recipe: Mapping[str, object] | None) -> dict[str, object] | None:
     if not recipe:
         return None
-    gen = recipe.get("generate") or {}
-    attrs = gen.get("attributes") or {}
+    gen = json_object(recipe.get("generate"))
+    attrs = json_object(gen.get("attributes"))
     return {
         "name": recipe.get("name"),
         "description": recipe.get("description"),
@@ -149,7 +154,7 @@ def _recipe_summary(recipe: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def _dtype(feat: Any) -> str:
+def _dtype(feat: object) -> str:
     names = getattr(feat, "names", None)
     if names:  # ClassLabel
         return "ClassLabel: " + ", ".join(f"{i} = {n}" for i, n in enumerate(names))
@@ -157,7 +162,7 @@ def _dtype(feat: Any) -> str:
 
 
 def card_context(dd: datasets.DatasetDict, inputs: RunInputs, settings: PublishSettings,
-                 repo_id: str | None) -> dict[str, Any]:
+                 repo_id: str | None) -> dict[str, object]:
     """Everything the card template may use; provenance comes from the records themselves."""
     from sarcgen.filter.classes import label_gate
 
@@ -195,7 +200,7 @@ def card_context(dd: datasets.DatasetDict, inputs: RunInputs, settings: PublishS
         "filter_sections": sections,
         "judge_agreement": _find_agreement(inputs.filter_report, inputs.manifest),
         "judge": _judge(inputs.filter_report),
-        "labels_verified": label_gate((inputs.filter_report or {}).get("judge"))[0]["verified"],
+        "labels_verified": label_gate(json_object((inputs.filter_report or {}).get("judge")))[0]["verified"],
         "manifest_counts": (inputs.manifest or {}).get("counts"),
         "split_fractions": {s: getattr(settings, s) for s in ("train", "validation", "test")},
         "split_seed": settings.seed,

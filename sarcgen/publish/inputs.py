@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sarcgen import runfolder as rf
 from sarcgen.errors import InputError
-from sarcgen.jsonl import read_text
+from sarcgen.jsonl import json_list, read_text
 from sarcgen.publish.schema import read_reviews
 from sarcgen.records import Review
 from sarcgen.review.store import (
@@ -28,9 +27,9 @@ class RunInputs:
     run_dir: Path
     source: Path
     records: list[Review]
-    filter_report: dict[str, Any] | None = None
-    manifest: dict[str, Any] | None = None
-    recipe: dict[str, Any] | None = None
+    filter_report: dict[str, object] | None = None
+    manifest: dict[str, object] | None = None
+    recipe: dict[str, object] | None = None
     warnings: list[str] = field(default_factory=list)
     review: HumanReview = field(default_factory=HumanReview)  # decisions from `sarcgen review`
 
@@ -40,7 +39,7 @@ class RunInputs:
         return self.source.name != rf.FILTERED
 
 
-def read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, object] | None:
     """A JSON object file (None when missing or not an object); invalid JSON is an InputError."""
     if not path.is_file():
         return None
@@ -64,7 +63,7 @@ def read_run_inputs(run_dir: str | Path) -> RunInputs:
         warnings.append(note)
     filter_report = read_json(run / rf.FILTER_REPORT_JSON)
     # `sarcgen filter A B --out DIR` combines runs on purpose (its report lists every input).
-    combined = source.name == rf.FILTERED and len((filter_report or {}).get("inputs") or []) > 1
+    combined = source.name == rf.FILTERED and len(json_list((filter_report or {}).get("inputs"))) > 1
     records = read_reviews(source, one_recipe=not combined)
     if not records:
         raise InputError(f"{source}: no records", "nothing survived; generate more or relax the filter thresholds")

@@ -13,11 +13,11 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sarcgen import runfolder as rf
 from sarcgen.errors import InputError, PublishError, file_errors
-from sarcgen.jsonl import write_json, write_text
+from sarcgen.jsonl import json_number, json_object, write_json, write_text
 from sarcgen.publish.inputs import RunInputs, read_json, read_run_inputs
 from sarcgen.publish.schema import (
     CARD,
@@ -88,7 +88,7 @@ def publish_complete(out_dir: Path) -> bool:
     return bool(report) and report.get("status", "complete") == "complete"
 
 
-def _marker(out_dir: Path) -> dict[str, Any]:
+def _marker(out_dir: Path) -> dict[str, object]:
     """publish.json of `out_dir` ({} when missing or unreadable: then publish owns nothing there)."""
     try:
         return read_json(out_dir / PUBLISH_REPORT) or {}
@@ -152,7 +152,7 @@ def label_warnings(inputs: RunInputs) -> list[str]:
 
     if inputs.unfiltered:
         return []  # the unfiltered banner says more
-    _, warning = label_gate((inputs.filter_report or {}).get("judge"))
+    _, warning = label_gate(json_object((inputs.filter_report or {}).get("judge")))
     return [warning] if warning else []
 
 
@@ -167,14 +167,14 @@ def check_classes(inputs: RunInputs, settings: PublishSettings) -> None:
     from sarcgen.records import CLASSES, SINCERE_POSITIVE, review_class
 
     recipe = inputs.recipe or {}
-    twins = (recipe.get("generate") or {}).get("twin_ratio", 1.0)
-    share = float((recipe.get("filter") or {}).get("vanished_class_share", 0.1))
-    read = ((inputs.filter_report or {}).get("classes") or {}).get("read") or {}
+    twins = json_object(recipe.get("generate")).get("twin_ratio", 1.0)
+    share = json_number(json_object(recipe.get("filter")).get("vanished_class_share"), 0.1)
+    read = json_object(json_object((inputs.filter_report or {}).get("classes")).get("read"))
     expected = [c for c in CLASSES if c != SINCERE_POSITIVE or twins]
     present = Counter(review_class(r.label, r.sarcastic) for r in inputs.records)
     missing = [c for c in expected if not present[c]]
     few = [f"{present[c]} of the {read[c]} {c} read" for c in expected
-           if present[c] and vanished(read.get(c, 0), present[c], share)]
+           if present[c] and vanished(int(json_number(read.get(c))), present[c], share)]
     if not missing and not few:
         return
     what = [f"no {c}" for c in missing] + few

@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -25,6 +25,7 @@ from sarcgen.records import LABEL_NAMES, RecipeMix, Review
 
 if TYPE_CHECKING:  # heavy imports stay inside functions
     import datasets
+    from datasets import ClassLabel, Value
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def features() -> datasets.Features:
     from datasets import ClassLabel, Features, Value
 
     string, int64 = Value("string"), Value("int64")
-    cols: dict[str, Any] = {
+    cols: dict[str, Value | ClassLabel] = {
         "text": string,
         "label": ClassLabel(names=list(LABEL_NAMES)),
         "sarcastic": Value("bool"),
@@ -71,7 +72,7 @@ def features() -> datasets.Features:
     return Features(cols)
 
 
-def record_to_row(review: Review, human_label: bool = False) -> dict[str, Any]:
+def record_to_row(review: Review, human_label: bool = False) -> dict[str, object]:
     """Flatten one Review (provenance included) into a row of `features()`."""
     prov = review.provenance
     row = review.model_dump(mode="json", exclude={"provenance"})
@@ -129,7 +130,7 @@ def build_dataset(records: Iterable[Review], settings: PublishSettings,
         if not rows:  # too few reviews for this split: an empty parquet split cannot be loaded back
             log.info("the %s split is empty (%d reviews in all): it is left out", split, len(recs))
             continue
-        columns: dict[str, list[Any]] = {name: [] for name in feats}
+        columns: dict[str, list[object]] = {name: [] for name in feats}
         for r in rows:
             for name, value in record_to_row(r, r.id in human_labels).items():
                 columns[name].append(value)

@@ -17,8 +17,9 @@ FastAPI at the top: only `sarcgen.review.server.serve` imports it, so `sarcgen -
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import (
@@ -26,6 +27,7 @@ from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
+    Response,
 )
 from pydantic import BaseModel, ConfigDict
 
@@ -34,6 +36,9 @@ from sarcgen.review.index import FACETS, SORTS, Query, Row, RunIndex
 from sarcgen.review.store import Decision, DecisionKind
 from sarcgen.runfolder import FILTER_LENGTHS_PNG
 from sarcgen.version import __version__
+
+if TYPE_CHECKING:
+    import jinja2
 
 PACKAGE = Path(__file__).resolve().parent
 STATIC_DIR, TEMPLATE_DIR = PACKAGE / "static", PACKAGE / "templates"
@@ -74,7 +79,7 @@ def parse_filters(values: list[str]) -> dict[str, set[str]]:
     return out
 
 
-def _templates() -> Any:
+def _templates() -> jinja2.Environment:
     import jinja2
 
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
@@ -94,10 +99,10 @@ def _guard(app: FastAPI, token: str) -> None:
     """The token on every request, and the security headers on every answer (errors too)."""
 
     @app.middleware("http")
-    async def require_token(request: Request, call_next: Any) -> Any:
+    async def require_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         given = request.query_params.get("token") or request.headers.get(TOKEN_HEADER) or ""
         if not secrets.compare_digest(given.encode(), token.encode()):
-            response: Any = PlainTextResponse("403: this page needs the token printed by `sarcgen review`", 403)
+            response: Response = PlainTextResponse("403: this page needs the token printed by `sarcgen review`", 403)
         else:
             response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
@@ -117,7 +122,7 @@ def _row_or_404(index: RunIndex, key: str) -> Row:
         raise HTTPException(404, f"no record {key!r} in this run") from None
 
 
-def _page_json(index: RunIndex, query: Query, offset: int, limit: int) -> dict[str, Any]:
+def _page_json(index: RunIndex, query: Query, offset: int, limit: int) -> dict[str, object]:
     page = index.query(query, offset, limit)
     return {"total": page.total, "offset": page.offset, "limit": limit, "facets": page.facets,
             "rows": [row_summary(index, r, 400) for r in page.rows], "decisions": dict(index.decision_counts())}
@@ -155,30 +160,30 @@ def _api_routes(app: FastAPI, index: RunIndex, reviewer: str) -> None:
 
     @app.get("/api/records")
     def records(request: Request, q: str = "", sort: str = "plan", desc: bool = False, offset: int = 0,
-                limit: int = PAGE_SIZE) -> dict[str, Any]:
+                limit: int = PAGE_SIZE) -> dict[str, object]:
         if sort not in SORTS:
             raise HTTPException(400, f"sort must be one of {', '.join(SORTS)}")
         query = Query(q=q[:500], filters=parse_filters(request.query_params.getlist("f")), sort=sort, desc=desc)
         return _page_json(index, query, max(0, offset), min(max(1, limit), MAX_PAGE))
 
     @app.get("/api/records/{key}")
-    def record(key: str) -> dict[str, Any]:
+    def record(key: str) -> dict[str, object]:
         return record_detail(index, _row_or_404(index, key))
 
     @app.get("/api/records/{key}/prompt")
-    def prompt(key: str) -> dict[str, Any]:
+    def prompt(key: str) -> dict[str, object]:
         return render_prompt(index, _row_or_404(index, key))
 
     @app.get("/api/summary")
-    def summary() -> dict[str, Any]:
+    def summary() -> dict[str, object]:
         return index.summary()
 
     @app.get("/api/coverage")
-    def coverage() -> dict[str, Any]:
+    def coverage() -> dict[str, object]:
         return index.coverage()
 
     @app.post("/api/decisions")
-    def decide(body: DecisionIn) -> dict[str, Any]:
+    def decide(body: DecisionIn) -> dict[str, object]:
         row = _row_or_404(index, body.key)
         if not row.reviewable:
             raise HTTPException(400, f"{body.key} is a failed generation, not a review record: nothing to decide")

@@ -8,15 +8,13 @@ against the template hash in the record's provenance.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sarcgen.errors import SarcgenError
-from sarcgen.jsonl import scan_jsonl
+from sarcgen.jsonl import json_list, json_object, scan_jsonl
 from sarcgen.records import LABEL_NAMES
 from sarcgen.review.index import JUDGE_FILE, Row, RunIndex
 
 
-def row_summary(index: RunIndex, row: Row, text_chars: int | None = None) -> dict[str, Any]:
+def row_summary(index: RunIndex, row: Row, text_chars: int | None = None) -> dict[str, object]:
     """The JSON a list row (or the head of a detail) shows."""
     text = row.text if text_chars is None or len(row.text) <= text_chars else row.text[:text_chars] + "\u2026"
     d = index.store.get(row.id) if row.reviewable else None
@@ -30,7 +28,7 @@ def row_summary(index: RunIndex, row: Row, text_chars: int | None = None) -> dic
     }
 
 
-def record_detail(index: RunIndex, row: Row) -> dict[str, Any]:
+def record_detail(index: RunIndex, row: Row) -> dict[str, object]:
     """Everything the detail pane shows about one row."""
     raw = index.raw(row)
     record = (raw.get("record") if row.source.endswith("rejected.jsonl") else raw) or None
@@ -43,18 +41,19 @@ def record_detail(index: RunIndex, row: Row) -> dict[str, Any]:
     out["rejection"] = {k: v for k, v in raw.items() if k not in ("record", "text")} if raw and record is not raw else None
     out["cluster"] = _cluster(index, row)
     out["twin"] = _twin(index, row, out["pair_id"])
-    out["decontamination"] = [d for d in index.report.get("decontamination") or [] if str(d.get("id")) == row.id]
+    out["decontamination"] = [d for d in json_list(index.report.get("decontamination"))
+                              if str(json_object(d).get("id")) == row.id]
     if row.stage == "judge":
         out["judge_answer"] = _judge_answer(index, row.id)
     return out
 
 
-def _peer(index: RunIndex, rid: str) -> dict[str, Any] | None:
+def _peer(index: RunIndex, rid: str) -> dict[str, object] | None:
     i = index.by_id.get(rid)
     return row_summary(index, index.rows[i]) if i is not None else None
 
 
-def _cluster(index: RunIndex, row: Row) -> list[dict[str, Any]]:
+def _cluster(index: RunIndex, row: Row) -> list[dict[str, object]]:
     members = index.clusters.get(row.id) or []
     out = []
     for m in members:
@@ -64,14 +63,14 @@ def _cluster(index: RunIndex, row: Row) -> list[dict[str, Any]]:
     return out
 
 
-def _twin(index: RunIndex, row: Row, pair_id: Any) -> dict[str, Any] | None:
+def _twin(index: RunIndex, row: Row, pair_id: object) -> dict[str, object] | None:
     if not isinstance(pair_id, str):
         return None
     other = f"{pair_id}-t" if row.id.endswith("-s") else f"{pair_id}-s"
     return _peer(index, other)
 
 
-def _judge_answer(index: RunIndex, rid: str) -> dict[str, Any] | None:
+def _judge_answer(index: RunIndex, rid: str) -> dict[str, object] | None:
     path = index.run_dir / JUDGE_FILE
     if not path.is_file():
         return None
@@ -81,7 +80,7 @@ def _judge_answer(index: RunIndex, rid: str) -> dict[str, Any] | None:
     return None
 
 
-def render_prompt(index: RunIndex, row: Row) -> dict[str, Any]:
+def render_prompt(index: RunIndex, row: Row) -> dict[str, object]:
     """The chat messages the generator was sent for this record, rendered again from recipe.yaml.
 
     Returns {"messages": [...], "template": name, "matches_provenance": bool} or {"error": why}.
@@ -107,7 +106,7 @@ def render_prompt(index: RunIndex, row: Row) -> dict[str, Any]:
         return {"error": str(exc)}
     raw = index.raw(row)
     record = raw.get("record") if isinstance(raw.get("record"), dict) else raw
-    recorded = ((record or {}).get("provenance") or {}).get("template_hash")
+    recorded = json_object(json_object(record).get("provenance")).get("template_hash")
     return {"messages": messages, "template": template.name, "template_hash": template.sha256,
             "matches_provenance": recorded == template.sha256 if recorded else None,
             "seed": item.seed}

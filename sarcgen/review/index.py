@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
 from sarcgen.errors import InputError
-from sarcgen.jsonl import scan_jsonl
+from sarcgen.jsonl import json_list, json_object, scan_jsonl
 from sarcgen.records import LABEL_NAMES
 from sarcgen.review.store import Decision, DecisionStore
 from sarcgen.runfolder import FILTER_REJECTED, FILTERED, GENERATED
@@ -38,6 +39,14 @@ STATIC_FACETS = FACETS[2:]
 DECISION_VALUES = ("undecided", "accept", "reject", "flip", "n/a")
 SORTS = ("plan", "id", "words", "label", "device", "outcome")
 TEXT_IN_LIST = 400  # characters of a review sent with a list page (the detail has all of it)
+
+
+class Member(TypedDict):
+    """One member of a near-duplicate cluster, as filter_report.json names it."""
+
+    id: object
+    reason: object
+    score: object
 
 
 @dataclass(slots=True)
@@ -89,16 +98,20 @@ class Query:
     desc: bool = False
 
 
-def _row(rec: dict[str, Any], *, key: str, outcome: str, source: str, offset: int, stage: str = "",
-         reason: str = "", detail: str = "", text: str | None = None, reviewable: bool = True) -> Row:
+def _label(value: object) -> int | None:
+    """0 or 1 from a record's label field; None for anything else."""
+    return int(value) if isinstance(value, (int, float)) and value in (0, 1) else None
+
+
+def _row(rec: Mapping[str, object], *, key: str, outcome: str, source: str, offset: int, stage: str = "",
+         reason: str = "", detail: str = "", text: object = None, reviewable: bool = True) -> Row:
     body = text if text is not None else rec.get("text")
     body = body if isinstance(body, str) else ""
-    label = rec.get("label")
     sarcastic = rec.get("sarcastic")
     plan_index = rec.get("plan_index")
     return Row(key=key, id=str(rec.get("id", key)), plan_index=plan_index if isinstance(plan_index, int) else -1,
                outcome=outcome, stage=stage, reason=reason, detail=detail[:500], text=body,
-               label=label if label in (0, 1) else None, sarcastic=sarcastic if isinstance(sarcastic, bool) else None,
+               label=_label(rec.get("label")), sarcastic=sarcastic if isinstance(sarcastic, bool) else None,
                device=str(rec.get("device") or ""), aspect=str(rec.get("aspect") or ""),
                genre=str(rec.get("genre") or ""), length=str(rec.get("length") or ""), words=len(body.split()),
                source=source, offset=offset, reviewable=reviewable)
@@ -112,7 +125,7 @@ class RunIndex:
         if not self.run_dir.is_dir():
             raise InputError(f"{run_dir}: no such run folder", "pass the folder `sarcgen generate` wrote (outputs/<run>)")
         self.store = store or DecisionStore(self.run_dir)
-        self.report: dict[str, Any] = self._read_report()
+        self.report: dict[str, object] = self._read_report()
         self.filtered = (self.run_dir / FILTERED).is_file()
         self.judged = bool(self.report.get("judge"))
         self.rows: list[Row] = []
@@ -133,7 +146,7 @@ class RunIndex:
         self.clusters = self._clusters()
 
     # -- loading -----------------------------------------------------------------------------
-    def _read_report(self) -> dict[str, Any]:
+    def _read_report(self) -> dict[str, object]:
         path = self.run_dir / FILTER_REPORT
         if not path.is_file():
             return {}
@@ -151,7 +164,7 @@ class RunIndex:
             rej = self.run_dir / FILTER_REJECTED
             for line_no, off, rj in (scan_jsonl(rej) if rej.is_file() else ()):
                 record = rj.get("record")
-                rec: dict[str, Any] = record if isinstance(record, dict) else {"id": rj.get("id")}
+                rec: dict[str, object] = record if isinstance(record, dict) else {"id": rj.get("id")}
                 stage, reason = str(rj.get("stage", "")), str(rj.get("reason", ""))
                 key = str(rj.get("id")) if isinstance(record, dict) else f"{stage}:{FILTER_REJECTED}:{line_no}"
                 self.rows.append(_row(rec, key=key, outcome=f"{stage}: {reason}", source=FILTER_REJECTED, offset=off,
@@ -181,17 +194,17 @@ class RunIndex:
                 r.detail = r.detail or str(judge[r.id].get("answer", ""))
         self.rows.sort(key=lambda r: (not r.reviewable, r.plan_index, r.key))
 
-    def _judge_answers(self) -> dict[str, dict[str, Any]]:
+    def _judge_answers(self) -> dict[str, dict[str, object]]:
         path = self.run_dir / JUDGE_FILE
         return {str(o.get("id")): o for _, _, o in scan_jsonl(path)} if path.is_file() else {}
 
-    def _clusters(self) -> dict[str, list[dict[str, Any]]]:
+    def _clusters(self) -> dict[str, list[Member]]:
         """id -> its near-duplicate cluster (kept member first), from filter_report.json."""
-        out: dict[str, list[dict[str, Any]]] = {}
-        for c in (self.report.get("dedupe") or {}).get("clusters") or []:
-            members = [{"id": c.get("kept"), "reason": "kept", "score": None}]
-            members += [{"id": d.get("id"), "reason": d.get("reason"), "score": d.get("score")}
-                        for d in c.get("duplicates") or []]
+        out: dict[str, list[Member]] = {}
+        for c in map(json_object, json_list(json_object(self.report.get("dedupe")).get("clusters"))):
+            members = [Member(id=c.get("kept"), reason="kept", score=None)]
+            members += [Member(id=d.get("id"), reason=d.get("reason"), score=d.get("score"))
+                        for d in map(json_object, json_list(c.get("duplicates")))]
             for m in members:
                 out[str(m["id"])] = members
         return out
@@ -294,7 +307,7 @@ class RunIndex:
         return {v: int(c) for v, c in zip(DECISION_VALUES, counts) if c or v == "undecided"}
 
     # -- one record --------------------------------------------------------------------------
-    def raw(self, row: Row) -> dict[str, Any]:
+    def raw(self, row: Row) -> dict[str, object]:
         """The full line a row came from (record with provenance, or the rejection); {} when the
         file changed since the index was built (a stage re-ran: restart the page to see it)."""
         try:
@@ -313,11 +326,11 @@ class RunIndex:
             raise KeyError(key)
         return self.rows[i]
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, object]:
         """Counts for the header: they are the filter report's numbers, recounted from the files."""
         return {**self._summary, "decisions": dict(self.decision_counts())}
 
-    def _count_summary(self) -> dict[str, Any]:
+    def _count_summary(self) -> dict[str, object]:
         by_stage: dict[str, Counter[str]] = {}
         for r in self.rows:
             if r.stage and r.stage != "generate":
@@ -334,7 +347,7 @@ class RunIndex:
             "by_stage": {s: dict(sorted(c.items())) for s, c in by_stage.items()},
         }
 
-    def coverage(self) -> dict[str, Any]:
+    def coverage(self) -> dict[str, object]:
         """device x aspect counts: generated (before the filter), kept by it, and kept after human
         rejects. The first two are the filter report's own tables when it has them."""
         before: dict[str, dict[str, int]] = {}
@@ -349,7 +362,7 @@ class RunIndex:
                 if self.decision_of(r) != "reject":
                     reviewed.setdefault(r.device, Counter())[r.aspect] += 1
         if self.report.get("cells_before") is not None:
-            before, after = self.report["cells_before"], self.report.get("cells_after") or {}
+            before, after = _cells(self.report["cells_before"]), _cells(self.report.get("cells_after"))
         devices = sorted(set(before) | set(after), key=lambda d: (d == "sincere", d))
         aspects = sorted({a for t in (before, after) for row in t.values() for a in row})
 
@@ -358,3 +371,9 @@ class RunIndex:
 
         return {"devices": devices, "aspects": aspects, "before": grid(before), "after": grid(after),
                 "reviewed": grid(reviewed)}
+
+
+def _cells(value: object) -> dict[str, dict[str, int]]:
+    """A filter report's device x aspect table (cells_before, cells_after); {} when it has none."""
+    return {str(device): {str(aspect): n for aspect, n in json_object(row).items() if isinstance(n, int)}
+            for device, row in json_object(value).items()}

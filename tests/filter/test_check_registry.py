@@ -16,7 +16,7 @@ from sarcgen.filter.report import FilterReport
 from sarcgen.filter.run import run_filter
 from sarcgen.recipe import Recipe
 from sarcgen.records import Review
-from tests.filter.test_run import sample_records, write_run
+from tests.factories import sample_records, write_run
 
 BUILT_IN = ("validate", "dedupe", "decontaminate", "judge")
 
