@@ -11,13 +11,14 @@
     results = sarcgen.load_results("outputs/demo/finetune")  # CompareResults: results.mixes[results.chosen_mix].sets
 
 (The names end in _run where a subpackage has the bare name: `sarcgen.generate` is the package.)
-Each function is the one its command calls; errors are the same `sarcgen.errors.SarcgenError`s
+The commands call these same functions (sarcgen/cli/generate.py, filter.py, publish.py, finetune.py,
+run.py: the CLI adds only flag parsing and printing); errors are the same `sarcgen.errors.SarcgenError`s
 (with `.message` and `.hint`) that the CLI prints in one line. Heavy libraries load on first use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from sarcgen.generate.run import RunSummary
     from sarcgen.pipeline import PipelineResult
     from sarcgen.publish.run import PublishResult
-    from sarcgen.recipe import Recipe
+    from sarcgen.recipe import PublishSettings, Recipe
 
 __all__ = ["compare", "filter_run", "generate_run", "load_dataset", "load_recipe", "load_results", "publish_run", "run_study"]
 
@@ -43,27 +44,32 @@ def load_recipe(path: str | Path | None = None, overrides: Mapping[str, object] 
 
 
 def generate_run(recipe: Recipe, out: str | Path | None = None, *, backend: Backend | None = None,
-             progress: bool = True) -> RunSummary:
-    """`sarcgen generate`: write (or resume) a run folder until recipe.generate.n records are accepted."""
+                 shard: str | None = None, progress: bool = True) -> RunSummary:
+    """`sarcgen generate`: write (or resume) a run folder until recipe.generate.n records are accepted
+    (`shard` "K/N": the K-th of N disjoint parts of the plan)."""
     from sarcgen.generate import run as stage
 
-    return stage.generate_run(recipe, out_dir=out, backend=backend, progress=progress)
+    return stage.generate_run(recipe, out_dir=out, backend=backend, shard=shard, progress=progress)
 
 
-def filter_run(run: str | Path, recipe: Recipe | None = None, *, progress: bool = True) -> FilterReport:
-    """`sarcgen filter RUN`: every gate over a run folder (its recipe.yaml unless `recipe` is given)."""
+def filter_run(run: str | Path | Sequence[str | Path], recipe: Recipe | None = None, *, out: str | Path | None = None,
+               audit: str | Path | None = None, progress: bool = True, recipe_source: str = "api") -> FilterReport:
+    """`sarcgen filter RUN...`: every gate over run folders or JSONL files (the run's recipe.yaml unless
+    `recipe` is given) into `out` (default: the first input's folder); `audit`: a gold file to score the gates on."""
     from sarcgen.filter.run import run_filter
     from sarcgen.runfolder import resolve_recipe
 
-    rec = recipe or resolve_recipe(None, Path(run), stage="filter").recipe
-    return run_filter([Path(run)], rec, Path(run), recipe_source="api", progress=progress)
+    runs = [Path(run)] if isinstance(run, (str, Path)) else [Path(r) for r in run]
+    rec = recipe or resolve_recipe(None, runs, stage="filter").recipe
+    return run_filter(runs, rec, out, recipe_source=recipe_source, progress=progress, audit=audit)
 
 
-def publish_run(run: str | Path, out: str | Path | None = None) -> PublishResult:
-    """`sarcgen publish RUN`: the DatasetDict with its card in RUN/dataset (pushing as the recipe says)."""
+def publish_run(run: str | Path, out: str | Path | None = None, settings: PublishSettings | None = None, *,
+                push: str | None = None, private: bool | None = None, token: str | None = None) -> PublishResult:
+    """`sarcgen publish RUN`: the DatasetDict with its card in RUN/dataset (`push`: a Hub repo id)."""
     from sarcgen.publish import run as stage
 
-    return stage.publish_run(run, out)
+    return stage.publish_run(run, out, settings, push=push, private=private, token=token)
 
 
 def load_dataset(source: str | Path) -> datasets.DatasetDict:
@@ -74,13 +80,15 @@ def load_dataset(source: str | Path) -> datasets.DatasetDict:
     return load_synthetic(str(source))
 
 
-def compare(synthetic: str | Path, recipe: Recipe | None = None, *, out: str | Path, progress: bool = True) -> CompareResults:
+def compare(synthetic: str | Path, recipe: Recipe | None = None, *, out: str | Path, progress: bool = True,
+            challenge_files: Sequence[str] = (), threads: int | None = None, report_only: bool = False) -> CompareResults:
     """`sarcgen finetune-compare`: A (IMDB) against B (IMDB + the synthetic rows); results.json's content, typed.
     A run folder is read from its published RUN/dataset (`publish_run` first)."""
     from sarcgen.finetune.compare import run_compare
 
     rec = recipe or load_recipe()
-    return run_compare(rec.finetune, str(synthetic), out, progress=progress)
+    return run_compare(rec.finetune, str(synthetic), out, challenge_files=list(challenge_files), num_threads=threads,
+                       progress=progress, report_only=report_only)
 
 
 def load_results(folder: str | Path) -> CompareResults:
@@ -94,8 +102,10 @@ def load_results(folder: str | Path) -> CompareResults:
     return read_results(path)
 
 
-def run_study(recipe: Recipe, run_dir: str | Path | None = None, *, progress: bool = True) -> PipelineResult:
-    """`sarcgen run`: every stage into one run folder, skipping the ones already complete."""
+def run_study(recipe: Recipe, run_dir: str | Path | None = None, *, force: tuple[str, ...] = (),
+              skip: tuple[str, ...] = (), progress: bool = True, echo: Callable[[str], None] = print) -> PipelineResult:
+    """`sarcgen run`: every stage into one run folder, skipping the ones already complete (`force`:
+    stages to run again; `skip`: stages to leave out; `echo`: where the per-stage lines go)."""
     from sarcgen.pipeline import run_pipeline
 
-    return run_pipeline(recipe, run_dir=run_dir, progress=progress)
+    return run_pipeline(recipe, run_dir=run_dir, force=force, skip=skip, progress=progress, echo=echo)

@@ -38,7 +38,7 @@ from sarcgen.backends.options import (
 from sarcgen.errors import RecipeError
 from sarcgen.fingerprint import FINGERPRINT_VERSION, THROUGHPUT_ONLY, generate_fingerprint
 from sarcgen.jsonl import write_text
-from sarcgen.recipe_errors import _set_dotted, format_validation_error
+from sarcgen.recipe_errors import _set_dotted, at_key, format_validation_error
 from sarcgen.recipe_yaml import no_bool_numbers, read_recipe_file
 
 DEFAULT_MODEL_REPO = "unsloth/Qwen3-4B-Instruct-2507-GGUF"
@@ -335,8 +335,8 @@ class Recipe(Strict):
         if not isinstance(filt, dict):
             return {**data, "generate": gen}
         if filt.get("judge_template", value) != value and value != "judge.j2":
-            raise ValueError(f"generate.judge_template ({value}) and filter.judge_template ({filt['judge_template']}) "
-                             "disagree: the judge template is the filter's, keep only filter.judge_template")
+            raise at_key("generate.judge_template", f"{value} disagrees with filter.judge_template "
+                         f"({filt['judge_template']}): the judge template is the filter's, keep only filter.judge_template")
         return {**data, "generate": gen, "filter": {"judge_template": value, **filt}}
 
     @field_validator("name")

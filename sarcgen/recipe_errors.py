@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from sarcgen.backends.options import misplaced
 from sarcgen.errors import RecipeError
@@ -108,7 +109,8 @@ def format_validation_error(source: str, exc: ValidationError, root: yaml.Node |
     when the bad value came from a command-line flag (an override), not from the file."""
     lines = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
+        at = (err.get("ctx") or {}).get("at")  # a recipe-level check that names its own key (`at_key`)
+        loc = tuple(str(at).split(".")) if at else tuple(err["loc"])
         key = ".".join(str(p) for p in loc) or "(top level)"
         line, node = _yaml_node(root, loc) if root is not None else (None, None)
         flag = override_source(overrides, key)
@@ -117,3 +119,9 @@ def format_validation_error(source: str, exc: ValidationError, root: yaml.Node |
         msg = (None if flag else _yaml_reading(node, err)) or msg
         lines.append(f"{where}: {key}: {msg}")
     return "; ".join(lines)
+
+
+def at_key(key: str, message: str) -> PydanticCustomError:
+    """A recipe-level validation error blamed on `key` ("generate.judge_template"): reported with that
+    key's line, like a field's own error."""
+    return PydanticCustomError("recipe_key", message, {"at": key})

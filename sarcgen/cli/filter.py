@@ -73,9 +73,9 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
       sarcgen filter outputs/run --judge --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1
       sarcgen filter outputs/run --audit my_labels.jsonl     # what each check keeps and drops, against your labels
     """
+    from sarcgen import api
     from sarcgen.backends.gguf import parse_model_arg
     from sarcgen.errors import InputError
-    from sarcgen.filter.run import run_filter
     from sarcgen.runfolder import resolve_recipe
 
     if len(runs) > 1 and out is None:
@@ -98,7 +98,7 @@ def filter_cmd(runs: tuple[Path, ...], out: Path | None, recipe: Path | None, mi
     rec, source = resolved.recipe, resolved.source
     if against:
         rec.filter.against = [*rec.filter.against, *(str(a) for a in against)]
-    rep = run_filter(list(runs), rec, out, recipe_source=source, progress=not quiet, audit=audit)
+    rep = api.filter_run(list(runs), rec, out=out, recipe_source=source, progress=not quiet, audit=audit)
 
     _print_summary(rep)
 

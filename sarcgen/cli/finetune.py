@@ -76,7 +76,7 @@ def finetune_compare(synthetic: str, recipe: Path | None, base_model: str | None
       sarcgen publish outputs/my-run
       sarcgen finetune-compare --synthetic outputs/my-run --base-data ../shared/data/imdb
     """
-    from sarcgen.finetune.compare import run_compare
+    from sarcgen import api
     from sarcgen.runfolder import resolve_recipe, run_folder_of
 
     # --recipe, else the run folder's recipe.yaml (its finetune section), else the defaults; then flags.
@@ -88,7 +88,7 @@ def finetune_compare(synthetic: str, recipe: Path | None, base_model: str | None
         finetune__synthetic_ratio=synthetic_ratio, finetune__mix=parse_mix(mix), finetune__freeze_encoder=freeze_encoder,
     ), stage="finetune").recipe
     out_dir = out or default_out_dir(rec.output_dir, synthetic)
-    results = run_compare(rec.finetune, synthetic, out_dir, challenge_files=list(challenge), num_threads=threads,
+    results = api.compare(synthetic, rec, out=out_dir, challenge_files=list(challenge), threads=threads,
                           progress=not quiet, report_only=report_only)
     click.echo(f"report: {out_dir / 'report.md'}")
     mixes = results.mixes

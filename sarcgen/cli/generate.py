@@ -72,9 +72,9 @@ def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | 
       sarcgen generate -r recipes/imdb-sarcasm.yaml --executor ray --workers 4 --gpus-per-worker 1
       sarcgen generate --backend openai --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1
     """
+    from sarcgen import api
     from sarcgen.backends.gguf import parse_model_arg
     from sarcgen.generate.run import dry_run as render_dry_run
-    from sarcgen.generate.run import generate_run
     from sarcgen.runfolder import resolve_recipe
 
     ov = overrides(
@@ -92,7 +92,7 @@ def generate(recipe: Path | None, n: int | None, model: str | None, seed: int | 
     if dry_run:
         _print_dry_run(render_dry_run(rec, dry_run_items, shard=shard), dry_run_items)
         return
-    s = generate_run(rec, out_dir=out, shard=shard, progress=not quiet)
+    s = api.generate_run(rec, out, shard=shard, progress=not quiet)
     reasons = ", ".join(f"{r} {c}" for r, c in s.rejected.most_common()) or "none"
     verb = "Resumed" if s.resumed else "Generated"
     for warning in s.warnings:

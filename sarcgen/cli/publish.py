@@ -39,13 +39,13 @@ def publish(run: Path, out: Path | None, recipe: Path | None, train: float | Non
     Example:
       sarcgen publish outputs/imdb-sarcasm --push your-name/sarcastic-reviews --private
     """
-    from sarcgen.publish.run import publish_run
+    from sarcgen import api
     from sarcgen.runfolder import resolve_recipe
 
     flags = overrides(publish__train=train, publish__validation=validation, publish__test=test, publish__seed=seed,
                       publish__allow_missing_class=allow_missing_class or None)
     settings = resolve_recipe(recipe, run, flags, stage="publish").recipe.publish
-    result = publish_run(run, out, settings, push=push, private=private, token=token)
+    result = api.publish_run(run, out, settings, push=push, private=private, token=token)
     for warning in result.warnings:
         loud = warning.startswith("LABELS NOT VERIFIED")
         click.secho(f"{'WARNING' if loud else 'warning'}: {warning}", fg="red" if loud else "yellow", bold=loud, err=True)

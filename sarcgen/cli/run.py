@@ -45,8 +45,8 @@ def run(recipe: Path, model: str | None, n: int | None, out: Path | None, base_m
     so re-running after a crash or Ctrl-C picks up where it stopped.
     Example:  sarcgen run recipes/imdb-sarcasm.yaml --base-data ../shared/data/imdb
     """
+    from sarcgen import api
     from sarcgen.backends.gguf import parse_model_arg
-    from sarcgen.pipeline import run_pipeline
     from sarcgen.runfolder import resolve_recipe
 
     ov = overrides(generate__n=n, finetune__base_model=base_model, finetune__base_data=base_data,
@@ -64,7 +64,7 @@ def run(recipe: Path, model: str | None, n: int | None, out: Path | None, base_m
         _loop(rec, loop_dev, out, rounds, quiet)
         return
     forced = tuple(STAGES[min(STAGES.index(f) for f in force):]) if force else ()
-    res = run_pipeline(rec, run_dir=out, force=forced, skip=skip, progress=not quiet, echo=click.echo)
+    res = api.run_study(rec, out, force=forced, skip=skip, progress=not quiet, echo=click.echo)
     click.echo(f"Done: {res.run_dir}")
 
 

@@ -114,7 +114,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     _write_input_cases(w)
     shutil.copytree(run, w.p("runm"))
     _write(w.p("runm") / "manifest.json", b'\xff{"a": 1}')
+    _write_contract_cases(w)
     return w
+
+
+def _write_contract_cases(w: World) -> None:
+    """The contracts' new inputs: a backend name, the judge template's two places, a newer fingerprint."""
+    _write(w.p("y-backend.yaml"), b"name: b\ngenerate:\n  backend: vllm\n")
+    _write(w.p("y-judge.yaml"), b"generate:\n  judge_template: a.j2\nfilter:\n  judge_template: b.j2\n")
+    _write(w.p("y-plugin-section.yaml"), b"generate:\n  backend: fake\n  llamacpp:\n    base_url: http://h:1/v1\n")
+    shutil.copytree(w.run, w.p("runv"))
+    manifest = json.loads((w.p("runv") / "manifest.json").read_text())
+    (w.p("runv") / "manifest.json").write_text(json.dumps({**manifest, "fingerprint_version": 99}))
 
 
 def _write_input_cases(w: World) -> None:
@@ -267,6 +278,17 @@ INPUTS = [  # what editors save and YAML lets pass silently (tests/test_inputs.p
          r"extra\.csv:2: 3 field\(s\)"),
     Case("filtered-utf16", ("publish", "{w}/goodutf16", "--out", "{w}/ds-utf16"), r"goodutf16/filtered\.jsonl:1: UTF-16 text"),
 ]
+CONTRACTS = [  # backends from the registry, the judge template's one place, versioned fingerprints
+    Case("backend-unknown-flag", ("generate", "-r", str(SMOKE), "--backend", "vllm", "--dry-run"),
+         r"'vllm' is not a registered backend: choose one of .*fake"),
+    Case("backend-unknown-recipe", ("generate", "-r", "{w}/y-backend.yaml", "--dry-run"),
+         r"y-backend\.yaml:3: generate\.backend: 'vllm' is not a registered backend"),
+    Case("backend-option-misplaced", ("generate", "-r", "{w}/y-plugin-section.yaml", "--dry-run"),
+         r"y-plugin-section\.yaml:4: generate\.llamacpp\.base_url: not an option of the llamacpp backend"),
+    Case("judge-template-twice", ("generate", "-r", "{w}/y-judge.yaml", *DRY), r"y-judge\.yaml:2: generate\.judge_template: a\.j2 disagrees .*judge template is the filter's"),
+    Case("fingerprint-newer", ("generate", "--out", "{w}/runv", "--backend", "fake", "-q"),
+         r"runv/manifest\.json: fingerprint_version 99 .*made by a newer sarcgen"),
+]
 OTHER = [
     Case("merge-torn-shard", ("merge", "{w}/torn", "--out", "{w}/m-torn"), r"torn/generated\.jsonl: ends in a torn line"),
     Case("prompt-longer-than-context", ("generate", "-r", "{w}/ctx.yaml", "--model", "{gguf}", "--threads", "1",
@@ -277,7 +299,7 @@ OTHER = [
 ]
 CASES = [pytest.param(c, id=f"{fam}-{c.id}") for fam, cases in
          (("fs", FS), ("utf8", UTF8), ("gz", GZ), ("flags", FLAGS), ("accepted", ACCEPTED_BEFORE), ("run", RUN), ("inputs", INPUTS),
-          ("other", OTHER)) for c in cases]
+          ("contracts", CONTRACTS), ("other", OTHER)) for c in cases]
 
 
 @pytest.mark.parametrize("case", CASES)
