@@ -85,8 +85,10 @@ def compare(synthetic: str | Path, recipe: Recipe | None = None, *, out: str | P
     """`sarcgen finetune-compare`: A (IMDB) against B (IMDB + the synthetic rows); results.json's content, typed.
     A run folder is read from its published RUN/dataset (`publish_run` first)."""
     from sarcgen.finetune.compare import run_compare
+    from sarcgen.runfolder import resolve_recipe, run_folder_of
 
-    rec = recipe or load_recipe()
+    # as the command does: the run folder's recipe.yaml (its finetune section), else the defaults
+    rec = recipe or resolve_recipe(None, run_folder_of(synthetic), stage="finetune").recipe
     return run_compare(rec.finetune, str(synthetic), out, challenge_files=list(challenge_files), num_threads=threads,
                        progress=progress, report_only=report_only)
 

@@ -182,6 +182,10 @@ class GenerateSettings(Strict):
         if registry.find(v) is None:
             raise PydanticCustomError("unknown_backend", "{name} is not a registered backend: choose one of {names}",
                                       {"name": repr(v), "names": ", ".join(registry.names())})
+        field = cls.model_fields.get(v)  # a plug-in's section is generate.<name>: it must not be a setting's key
+        if field is not None and not (isinstance(field.annotation, type) and issubclass(field.annotation, BackendOptions)):
+            raise PydanticCustomError("backend_name", "the plug-in backend {name} has the name of the setting generate.{name}: "
+                                      "its options section could not be told apart; rename the plug-in", {"name": v})
         return v
 
     @model_validator(mode="wrap")
@@ -332,6 +336,8 @@ class Recipe(Strict):
         gen = dict(gen)
         value = gen.pop("judge_template")
         filt = data.get("filter") or {}
+        if isinstance(filt, BaseModel):  # a FilterSettings given from Python
+            filt = filt.model_dump(exclude_unset=True)
         if not isinstance(filt, dict):
             return {**data, "generate": gen}
         if filt.get("judge_template", value) != value and value != "judge.j2":

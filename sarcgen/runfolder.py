@@ -32,7 +32,7 @@ from typing import IO, TYPE_CHECKING, Any
 from sarcgen.errors import FileError, InputError
 from sarcgen.jsonl import read_text, write_json
 
-if TYPE_CHECKING:  # pydantic loads only where a recipe or manifest is read (`sarcgen run --help` reads STAGES)
+if TYPE_CHECKING:  # pydantic loads only where a recipe or manifest is read
     from sarcgen.recipe import Recipe
     from sarcgen.runmanifest import Manifest, StageRecord
 
@@ -59,7 +59,6 @@ REVIEW = "review.jsonl"
 DATASET_DIR = "dataset"
 FINETUNE_DIR = "finetune"
 
-STAGES = ("generate", "filter", "publish", "finetune")
 # The recipe sections a stage takes from a run folder's recipe.yaml (None: all of it). Publish and
 # finetune-compare read only their own section, so a recipe.yaml from another sarcgen version with
 # keys unknown elsewhere does not block them.
@@ -144,19 +143,24 @@ def read_manifest(folder: str | Path, *, strict: bool = True) -> dict[str, Any]:
 
 def load_manifest(folder: str | Path, *, strict: bool = True) -> Manifest:
     """manifest.json as a typed `Manifest` (empty when absent). A damaged one raises InputError naming
-    the key, or gives an empty one when `strict` is False (generate, which rewrites it)."""
+    the key, or, when `strict` is False (generate, which rewrites it), gives the keys that validate."""
     from pydantic import ValidationError
 
     from sarcgen.runmanifest import Manifest, problem
 
     raw = read_manifest(folder, strict=strict)
-    try:
-        return Manifest.model_validate(raw)
-    except ValidationError as exc:
-        if not strict:
-            return Manifest()
-        raise InputError(f"{Path(folder) / MANIFEST}: {problem(exc)}",
-                         "the run folder is damaged; re-run the stage that wrote it") from None
+    for _ in range(len(raw) + 1):
+        try:
+            return Manifest.model_validate(raw)
+        except ValidationError as exc:
+            if strict:
+                raise InputError(f"{Path(folder) / MANIFEST}: {problem(exc)}",
+                                 "the run folder is damaged; re-run the stage that wrote it") from None
+            # not strict: the keys that do not validate are left out, the others (recipe_hash, shard,
+            # fingerprint_version: what generate checks before it appends) still count
+            bad = {err["loc"][0] for err in exc.errors() if err["loc"]}
+            raw = {k: v for k, v in raw.items() if k not in bad} if bad else {}
+    return Manifest()
 
 
 def save_manifest(folder: Path, manifest: Manifest) -> None:
@@ -334,9 +338,12 @@ def record_stage(folder: Path, stage: str, *, inputs: Mapping[str, str | None], 
         record = StageRecord.model_validate({
             "status": status, "inputs": dict(inputs), "settings": settings, "outputs": fingerprints(folder, outputs),
             **extra, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
-        manifest = load_manifest(folder, strict=False)
-        manifest.stages = {**manifest.stages, stage: record}
-        write_json(folder / MANIFEST, manifest.to_json(), in_place_if_full=True)
+        # Only `stages.<stage>` changes: the rest of the file is written back as read, even keys this
+        # sarcgen cannot validate (a newer sarcgen's, a damaged one), so recording never erases them.
+        raw = read_manifest(folder, strict=False)
+        stages = raw.get("stages")
+        raw["stages"] = {**(stages if isinstance(stages, dict) else {}), stage: record.model_dump(mode="json", exclude_unset=True)}
+        write_json(folder / MANIFEST, raw, in_place_if_full=True)
     return True
 
 

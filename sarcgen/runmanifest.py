@@ -1,6 +1,7 @@
 """The run folder's manifest.json as typed models: what generate (or merge) made, and one completion
-record per stage. `sarcgen.runfolder` is the one module that reads and writes them
-(`load_manifest`, `save_manifest`, `record_stage`, `stage_record`, `stage_is_current`).
+record per stage. `sarcgen.runfolder` reads and writes them (`load_manifest`, `save_manifest`,
+`record_stage`, `stage_record`, `stage_is_current`); two readers still take the raw JSON on purpose:
+`sarcgen merge`, which combines several manifests key by key, and the dataset card's counts.
 
 Both models keep the keys they do not name (`extra="allow"`): a merge's `merged_from`, a fleet's
 `replicas`, a stage's own figures (finetune's chosen mix), and whatever an older or newer sarcgen

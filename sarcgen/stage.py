@@ -4,8 +4,8 @@ Each stage package exports one `Stage` (`sarcgen.generate.STAGE`, ...): how to c
 before anything runs, what it reads from a run folder (fingerprints) and its settings hash (the
 two things its completion record holds), and how to run it. The stage records its completion with
 those same two functions that `current` compares against, so "is it done" cannot drift from "what
-was recorded". `sarcgen run` (`sarcgen.pipeline`) is a loop over these objects and knows nothing
-else about a stage. Building a `Stage` is cheap: every function imports its heavy libraries inside.
+was recorded". `sarcgen run` (`sarcgen.pipeline`) is a loop over these objects; only its top-up
+(generate more while the filter keeps fewer than n) names two of them. Building a `Stage` is cheap: every function imports its heavy libraries inside.
 """
 
 from __future__ import annotations

@@ -41,3 +41,18 @@ def test_stage_records_are_typed_and_checked(tmp_path: Path) -> None:
     (tmp_path / "out.txt").write_text("y")
     assert rf.stage_is_current(tmp_path, "filter", {"in": "f1"}, "s1") == (False, "output out.txt changed or missing")
     assert rf.stage_record(tmp_path, "publish") is None
+
+
+def test_recording_a_stage_keeps_keys_that_do_not_validate(tmp_path: Path) -> None:
+    raw = {"recipe_hash": "abc", "fingerprint_version": 2, "tokens": {"prompt": "many"}, "shard": ["0", "2"]}
+    (tmp_path / rf.MANIFEST).write_text(json.dumps(raw))
+    assert rf.record_stage(tmp_path, "filter", inputs={}, settings="s", outputs=[])
+    after = json.loads((tmp_path / rf.MANIFEST).read_text())
+    assert {k: after[k] for k in raw} == raw and after["stages"]["filter"]["settings"] == "s"
+
+
+def test_a_lenient_read_keeps_the_keys_that_validate(tmp_path: Path) -> None:
+    (tmp_path / rf.MANIFEST).write_text(json.dumps({"recipe_hash": "abc", "fingerprint_version": 99,
+                                                    "tokens": {"prompt": "many"}}))
+    m = rf.load_manifest(tmp_path, strict=False)
+    assert (m.recipe_hash, m.fingerprint_version, m.tokens) == ("abc", 99, None)

@@ -52,8 +52,13 @@ def create_backend(recipe: Recipe, model_spec: ModelSpec | None = None) -> Backe
             target, name = FLEET, "openai fleet"
     made = load_target(target, name) if isinstance(target, str) else target
     backend = made.from_recipe(recipe, model_spec) if hasattr(made, "from_recipe") else made(recipe, model_spec)
+    return checked(backend, f"backend {spec.name!r} made a")
+
+
+def checked(backend: object, what: str = "the backend given is a") -> Backend:
+    """`backend` when it is a sarcgen `Backend`; else one `BackendError` line (what made or passed it)."""
     if not isinstance(backend, Backend):
-        raise BackendError(f"backend {spec.name!r} made a {type(backend).__name__}, which is not a sarcgen Backend",
+        raise BackendError(f"{what} {type(backend).__name__}, which is not a sarcgen Backend",
                            "subclass sarcgen.backends.Backend (it gives the optional capabilities their defaults)")
     return backend
 
@@ -66,6 +71,7 @@ __all__ = [
     "GenerationRequest",
     "GenerationResult",
     "ModelInfo",
+    "checked",
     "create_backend",
     "register_backend",
 ]

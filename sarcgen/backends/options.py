@@ -83,9 +83,14 @@ def data_options(spec_or_options: registry.BackendSpec | BackendOptions | None) 
 
 
 def owner_of(key: str, prefer: str | None = None) -> str | None:
-    """The backend whose option `key` is (`prefer` when several have it), or None."""
-    owners = [name for name, cls in BACKEND_OPTIONS.items() if key in cls.model_fields]
-    return prefer if prefer in owners else next(iter(owners), None)
+    """The backend whose option `key` is (`prefer` when several have it), or None. The builtins are
+    asked first; the plug-ins' entry points are read only for a key no builtin has."""
+    def owners(specs: dict[str, registry.BackendSpec]) -> list[str]:
+        models = {name: spec.options_model() for name, spec in specs.items() if spec.options is not None}
+        return [name for name, model in models.items() if model is not None and key in model.model_fields]
+
+    found = owners(registry.known_specs()) or owners(registry.specs())
+    return prefer if prefer in found else next(iter(found), None)
 
 
 def place_flat_options(data: Any, fields: Collection[str] = ()) -> Any:

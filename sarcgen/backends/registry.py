@@ -134,6 +134,12 @@ def specs() -> dict[str, BackendSpec]:
     return {**_BUILTIN, **_discover(), **_registered}
 
 
+def known_specs() -> dict[str, BackendSpec]:
+    """The builtins and `register_backend`'s, without reading the entry points (a broken plug-in
+    never stops a command that uses only these)."""
+    return {**_BUILTIN, **_registered}
+
+
 def names() -> list[str]:
     """The registered backend names, builtins first (what `generate.backend` and `--backend` accept)."""
     return list(specs())

@@ -38,9 +38,10 @@ class BackendName(click.ParamType):
         return "[" + "|".join(self._names()) + "]"
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        names = self._names()
-        if value not in names:
-            self.fail(f"{value!r} is not a registered backend: choose one of {', '.join(names)}", param, ctx)
+        from sarcgen.backends.registry import find
+
+        if find(str(value)) is None:  # the plug-ins' entry points are read only for a name that is not a builtin
+            self.fail(f"{value!r} is not a registered backend: choose one of {', '.join(self._names())}", param, ctx)
         return str(value)
 
     def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:

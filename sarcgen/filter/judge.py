@@ -262,11 +262,11 @@ class Judge:
         return [self._known[r.id] for r in reviews], *self._asked
 
     def _ask_backend(self, reviews: Sequence[Review], report: FilterReport) -> tuple[list[JudgeOutcome], tuple[ModelInfo, Calibration]]:
-        backend, own = self.backend, self.backend is None
-        if backend is None:
-            from sarcgen.backends import create_backend
+        from sarcgen.backends import checked, create_backend
 
-            backend = create_backend(judge_recipe(self.recipe), self.recipe.filter.judge_model or self.recipe.model)
+        own = self.backend is None
+        backend = (create_backend(judge_recipe(self.recipe), self.recipe.filter.judge_model or self.recipe.model)
+                   if self.backend is None else checked(self.backend, "the judge was given a"))
         try:
             if own or not backend.loaded:
                 backend.load()

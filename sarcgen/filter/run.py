@@ -187,7 +187,9 @@ def filter_fingerprint(recipe: Recipe) -> str:
     """The settings hash filter records: its section, and the judge's model and template when it judges."""
     judge = ({"template": recipe.filter.judge_template, "backend": recipe.generate.backend,
               "model": (recipe.filter.judge_model or recipe.model).model_dump(mode="json")} if recipe.filter.judge else None)
-    return rf.settings_hash({"filter": recipe.filter.model_dump(mode="json"), "judge": judge})
+    # the judge template counts only when the filter judges (under "judge"): without a judge it changes nothing
+    section = recipe.filter.model_dump(mode="json", exclude={"judge_template"})
+    return rf.settings_hash({"filter": section, "judge": judge})
 
 
 def filter_inputs(run: Path) -> dict[str, str | None]:

@@ -53,9 +53,12 @@ def settings_hash(recipe: Recipe, run: Path | None = None) -> str:
 def inputs(recipe: Recipe, run: Path) -> Inputs | NotReady:
     """The published RUN/dataset; not ready before publish."""
     from sarcgen.finetune.compare import compare_inputs
+    from sarcgen.publish.run import publish_complete
 
     found = compare_inputs(str(run / rf.DATASET_DIR))
-    return NotReady("nothing published") if found is None else found[1]
+    if found is None:
+        return NotReady("not a run folder")
+    return found[1] if publish_complete(run / rf.DATASET_DIR) else NotReady("nothing published")
 
 
 def run(recipe: Recipe, folder: Path, progress: bool) -> tuple[str, str]:

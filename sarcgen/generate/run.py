@@ -160,10 +160,9 @@ def _start_backend(recipe: Recipe, backend: Backend | None, model_spec: ModelSpe
                    log: logging.Logger) -> tuple[Backend, ModelInfo]:
     """Create (unless given) and load the backend; log what runs."""
     try:
-        if backend is None:
-            from sarcgen.backends import create_backend
+        from sarcgen.backends import checked, create_backend
 
-            backend = create_backend(recipe, model_spec)
+        backend = create_backend(recipe, model_spec) if backend is None else checked(backend, "generate was given a")
         t_load = time.perf_counter()
         backend.load()
         info = backend.info()

@@ -159,6 +159,11 @@ def test_a_broken_plugin_is_one_line_naming_its_entry_point(tmp_path: Path, monk
         with pytest.raises(BackendError, match=error):
             registry.names()
         load_recipe(None)  # a recipe naming a builtin does not need the plug-ins
+        # nor do a builtin's flat options (`--threads` is generate.n_threads) or `--backend llamacpp`
+        assert load_recipe(None, {"generate.n_threads": 2}).generate.llamacpp.n_threads == 2
+        code, out, _ = run_cli(["generate", "--backend", "llamacpp", "--threads", "2", "--dry-run", "--dry-run-items", "1"],
+                               capsys)
+        assert code == 0, out
         code, _, err = run_cli(["generate", "--help"], capsys)
         assert code == 4 and err.count("\n") == 2 and "entry point group sarcgen.backends" in err  # error + hint
     finally:
@@ -216,3 +221,24 @@ def test_optional_capabilities_have_defaults_on_the_interface() -> None:
     assert not fake.loaded and isinstance(fake, Backend)
     fake.load()
     assert fake.loaded
+
+
+def test_a_backend_that_is_not_a_backend_is_one_line(tmp_path: Path) -> None:
+    """A duck-typed object handed to generate (or the judge) is refused before it is used."""
+    from sarcgen.generate.run import generate_run
+
+    class Duck:
+        name = "duck"
+
+    recipe = load_recipe(None, {"output_dir": str(tmp_path), "generate.backend": "fake", "generate.n": 1})
+    with pytest.raises(BackendError, match=r"generate was given a Duck, which is not a sarcgen Backend"):
+        generate_run(recipe, backend=Duck(), progress=False)  # type: ignore[arg-type]
+
+
+def test_a_plugin_named_like_a_generate_setting_is_refused() -> None:
+    register_backend(BackendSpec("seed", f"{__name__}:MineBackend", MineOptions))
+    try:
+        with pytest.raises(RecipeError, match=r"generate\.backend: the plug-in backend seed has the name of the setting generate\.seed"):
+            load_recipe(None, {"generate.backend": "seed"})
+    finally:
+        registry.unregister_backend("seed")

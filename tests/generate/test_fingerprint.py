@@ -135,3 +135,22 @@ def test_a_folder_of_a_newer_fingerprint_is_refused(tmp_path: Path) -> None:
     (run / "manifest.json").write_text(json.dumps({**m, "fingerprint_version": 99}))
     with pytest.raises(RecipeError, match=r"manifest.json: fingerprint_version 99 .* made by a newer sarcgen"):
         generate_run(_recipe(tmp_path, **{"generate.n": 6}), backend=FakeBackend([GOOD]), progress=False)
+
+
+def test_a_damaged_key_does_not_switch_off_the_folder_checks(tmp_path: Path) -> None:
+    recipe = _recipe(tmp_path)
+    generate_run(recipe, backend=FakeBackend([GOOD]), progress=False)
+    run = default_run_dir(recipe)
+    m = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**m, "fingerprint_version": 99, "tokens": {"prompt": "many"}}))
+    with pytest.raises(RecipeError, match="made by a newer sarcgen"):
+        generate_run(_recipe(tmp_path, **{"generate.n": 6}), backend=FakeBackend([GOOD]), progress=False)
+
+
+def test_the_filter_settings_count_the_judge_template_only_when_it_judges() -> None:
+    from sarcgen.filter.run import filter_fingerprint
+
+    base, other = load_recipe(None), load_recipe(None, {"filter.judge_template": "strict.j2"})
+    assert filter_fingerprint(base) == filter_fingerprint(other)
+    judged = {"filter.judge": True}
+    assert filter_fingerprint(load_recipe(None, judged)) != filter_fingerprint(load_recipe(None, {**judged, "filter.judge_template": "strict.j2"}))
