@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, TypedDict
 from sarcgen.backends.base import GenerationRequest, GenerationResult, ModelInfo
 from sarcgen.backends.openai import env_number
 from sarcgen.backends.pool import DOWN_ERRORS, ReplicaPool
+from sarcgen.backends.registry import get_spec
 from sarcgen.errors import BackendError, RecipeError, ReplicaUnavailable, SarcgenError
 
 if TYPE_CHECKING:
@@ -187,9 +188,9 @@ class RayPool(ReplicaPool):
     def __init__(self, recipe: Recipe, model_spec: ModelSpec | None = None) -> None:
         super().__init__()
         g = recipe.generate
-        if g.backend == "openai":
-            raise RecipeError("--executor ray runs an in-process engine (llamacpp) in each worker",
-                              "for OpenAI-compatible servers pass several --base-url instead")
+        if not get_spec(g.backend).in_process:
+            raise RecipeError(f"--executor ray runs an in-process engine (llamacpp) in each worker; {g.backend} is a "
+                              "client of servers", "for OpenAI-compatible servers pass several --base-url instead")
         inner = recipe.model_copy(deep=True)
         self.cpus = g.llamacpp.n_threads or 1
         inner.generate.executor, inner.generate.llamacpp.n_threads = "local", self.cpus

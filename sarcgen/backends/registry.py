@@ -46,12 +46,15 @@ class BackendSpec:
     class with ``from_recipe(recipe, model_spec)`` (or such a callable), imported when chosen.
     `options`: the pydantic model (a `BackendOptions`, or its "module:Name") of the backend's own
     recipe section `generate.<name>`; None when it takes none.
+    `in_process`: the engine runs inside this process (so `executor: ray` can run a copy in each
+    worker); False for a client of servers (openai).
     """
 
     name: str
     factory: str | BackendFactory
     options: type[BaseModel] | str | None = None
     description: str = ""
+    in_process: bool = True
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -79,7 +82,7 @@ BUILTINS = (
     BackendSpec("llamacpp", "sarcgen.backends.llamacpp:LlamaCppBackend", "sarcgen.backends.options:LlamaCppOptions",
                 "in-process llama.cpp on a local GGUF (the default)"),
     BackendSpec("openai", "sarcgen.backends.openai:OpenAIBackend", "sarcgen.backends.options:OpenAIOptions",
-                "an OpenAI-compatible server, or a fleet of them"),
+                "an OpenAI-compatible server, or a fleet of them", in_process=False),
     BackendSpec("fake", "sarcgen.backends.fake:FakeBackend", None, "canned replies, for tests"),
 )
 

@@ -256,14 +256,6 @@ def _record(found: tuple[Path, dict[str, str | None]] | None, out: Path, setting
                     outputs=[f"{rf.FINETUNE_DIR}/{name}" for name in REPORT_FILES])
 
 
-def compare_complete(out_dir: str | Path) -> bool:
-    """Whether `out_dir` holds a finished comparison (for `sarcgen run`, which skips finished stages).
-
-    results.json is written last but one (report.md follows it), so both present means done.
-    """
-    return all((Path(out_dir) / f).is_file() for f in REPORT_FILES)
-
-
 def synthetic_balance(data: CompareData, settings: FinetuneSettings) -> Balance:
     """Balance of the synthetic train split and of what each mix adds (first seed), printed (to
     stderr, also with --quiet: a warning must be seen) before any training."""

@@ -242,3 +242,16 @@ def test_a_plugin_named_like_a_generate_setting_is_refused() -> None:
             load_recipe(None, {"generate.backend": "seed"})
     finally:
         registry.unregister_backend("seed")
+
+
+def test_ray_runs_only_backends_that_run_in_process() -> None:
+    """`executor: ray` puts a copy of the engine in each worker: a client of servers is refused by its spec."""
+    from sarcgen.backends import create_backend
+
+    register_backend(BackendSpec("remote", f"{__name__}:MineBackend", MineOptions, in_process=False))
+    try:
+        for name in ("openai", "remote"):
+            with pytest.raises(RecipeError, match=rf"executor ray runs an in-process engine .*; {name} is a client of servers"):
+                create_backend(load_recipe(None, {"generate.backend": name, "generate.executor": "ray"}))
+    finally:
+        registry.unregister_backend("remote")
