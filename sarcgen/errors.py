@@ -10,6 +10,10 @@ import errno
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class SarcgenError(Exception):
@@ -129,3 +133,10 @@ def file_errors(path: object) -> Iterator[None]:
         raise
     except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:
         raise file_error(exc, path) from None
+
+
+def first_problem(exc: ValidationError, empty: str = "top level") -> str:
+    """The first thing a pydantic validation found wrong, on one line: 'mixes.0.05.sets: Field required'
+    (`empty` names the whole object when the problem has no key)."""
+    first = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc']) or empty}: {first['msg']}"

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from sarcgen.backends.options import misplaced
 from sarcgen.errors import RecipeError
+from sarcgen.recipe_yaml import line_of
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -20,19 +21,19 @@ if TYPE_CHECKING:
 def _yaml_node(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | None, yaml.Node | None]:
     """Line (1-based) of the YAML node at `loc`, as close as the document gets, and that node
     (None when `loc` leads past what the document holds)."""
-    line = node.start_mark.line + 1 if node is not None else None
+    line = line_of(node) if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 if k.value == part:
-                    line = k.start_mark.line + 1
+                    line = line_of(k)
                     node = v
                     break
             else:
                 return line, None
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
-            line = node.start_mark.line + 1
+            line = line_of(node)
         else:
             return line, None
     return line, node

@@ -36,14 +36,15 @@ def _no_set(loader: yaml.SafeLoader, node: yaml.Node) -> NoReturn:
 _Loader.add_constructor("tag:yaml.org,2002:set", _no_set)
 
 
-def _line(node: yaml.Node) -> int:
+def line_of(node: yaml.Node) -> int:
+    """The 1-based line a YAML node starts on."""
     return int(node.start_mark.line) + 1
 
 
 def _check_scalar(node: yaml.ScalarNode, source: str) -> None:
     if node.style is not None or node.tag not in _INT_OR_FLOAT:
         return  # quoted, or read as text: nothing guessed
-    where = f"{source}:{_line(node)}"
+    where = f"{source}:{line_of(node)}"
     if _OCTAL.fullmatch(node.value):
         raise RecipeError(f"{where}: YAML 1.1 reads {node.value} as an octal number ({int(node.value.replace('_', ''), 8)})",
                           f"write the number without its leading zero, or quote it ('{node.value}') if it is text")
@@ -58,8 +59,8 @@ def _check_mapping(node: yaml.MappingNode, source: str) -> None:
         if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE:
             continue
         if key.value in seen:
-            first = _line(seen[key.value])
-            raise RecipeError(f"{source}:{_line(key)}: key {key.value!r} is given twice (lines {first} and {_line(key)}); "
+            first = line_of(seen[key.value])
+            raise RecipeError(f"{source}:{line_of(key)}: key {key.value!r} is given twice (lines {first} and {line_of(key)}); "
                               "YAML would silently keep only the last", "delete or merge one of the two")
         seen[key.value] = key
 

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from sarcgen.errors import FileError, InputError
+from sarcgen.errors import FileError, InputError, first_problem
 from sarcgen.jsonl import read_text, write_json
 
 if TYPE_CHECKING:  # pydantic loads only where a recipe or manifest is read
@@ -146,7 +146,7 @@ def load_manifest(folder: str | Path, *, strict: bool = True) -> Manifest:
     the key, or, when `strict` is False (generate, which rewrites it), gives the keys that validate."""
     from pydantic import ValidationError
 
-    from sarcgen.runmanifest import Manifest, problem
+    from sarcgen.runmanifest import Manifest
 
     raw = read_manifest(folder, strict=strict)
     for _ in range(len(raw) + 1):
@@ -154,7 +154,7 @@ def load_manifest(folder: str | Path, *, strict: bool = True) -> Manifest:
             return Manifest.model_validate(raw)
         except ValidationError as exc:
             if strict:
-                raise InputError(f"{Path(folder) / MANIFEST}: {problem(exc)}",
+                raise InputError(f"{Path(folder) / MANIFEST}: {first_problem(exc, '')}",
                                  "the run folder is damaged; re-run the stage that wrote it") from None
             # not strict: the keys that do not validate are left out, the others (recipe_hash, shard,
             # fingerprint_version: what generate checks before it appends) still count
@@ -171,14 +171,18 @@ def save_manifest(folder: Path, manifest: Manifest) -> None:
 def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> None:
     """Write a manifest given as JSON (a merge builds one from its parts), keeping the stage records
     other processes wrote into it."""
-    on_disk = read_manifest(folder, strict=False).get("stages")
-    merged = dict(manifest)
-    stages = dict(on_disk) if isinstance(on_disk, dict) else {}
-    if isinstance(manifest.get("stages"), dict):
-        stages.update(manifest["stages"])
-    if stages:
-        merged["stages"] = stages
-    write_json(folder / MANIFEST, merged, in_place_if_full=True)
+    new = manifest.get("stages")
+    _write_with_stages(folder, dict(manifest), read_manifest(folder, strict=False).get("stages"),
+                       new if isinstance(new, dict) else {})
+
+
+def _write_with_stages(folder: Path, manifest: dict[str, Any], on_disk: object, stages: Mapping[str, object]) -> None:
+    """Write `manifest` with the stage records that were on disk (`on_disk`), `stages` overlaid on them:
+    the one place a manifest's stage records are merged (generate, merge, every stage's completion)."""
+    merged = {**(on_disk if isinstance(on_disk, dict) else {}), **stages}
+    if merged:
+        manifest["stages"] = merged
+    write_json(folder / MANIFEST, manifest, in_place_if_full=True)
 
 
 # ------------------------------------------------------------------- records a stage reads
@@ -341,9 +345,7 @@ def record_stage(folder: Path, stage: str, *, inputs: Mapping[str, str | None], 
         # Only `stages.<stage>` changes: the rest of the file is written back as read, even keys this
         # sarcgen cannot validate (a newer sarcgen's, a damaged one), so recording never erases them.
         raw = read_manifest(folder, strict=False)
-        stages = raw.get("stages")
-        raw["stages"] = {**(stages if isinstance(stages, dict) else {}), stage: record.model_dump(mode="json", exclude_unset=True)}
-        write_json(folder / MANIFEST, raw, in_place_if_full=True)
+        _write_with_stages(folder, raw, raw.get("stages"), {stage: record.model_dump(mode="json", exclude_unset=True)})
     return True
 
 

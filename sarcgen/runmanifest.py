@@ -11,7 +11,7 @@ damaged manifest is reported as `manifest.json: key.path: problem`.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Open(BaseModel):
@@ -91,9 +91,3 @@ class Manifest(_Open):
     def to_json(self) -> dict[str, object]:
         """The JSON object written to disk: the keys that were read or set, nothing invented."""
         return self.model_dump(mode="json", exclude_unset=True)
-
-
-def problem(exc: ValidationError) -> str:
-    """The first validation problem as `key.path: message`."""
-    err = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"

@@ -63,7 +63,8 @@ def _read_delimited(path: Path, delimiter: str) -> Columns:
     text = read_text(path)
     if not text.strip():
         raise InputError(f"{path}: empty file", "write a header line (e.g. text,label) and one row per review")
-    delimiter = _delimiter(text.split("\n", 1)[0], delimiter)
+    end = text.find("\n")  # the header line, without copying the rest of the file
+    delimiter = _delimiter(text if end < 0 else text[:end], delimiter)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = _header(path, next(reader))
     cols: Columns = {name: [] for name in header if name}
@@ -85,11 +86,13 @@ def _read_delimited(path: Path, delimiter: str) -> Columns:
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     """A JSON object, refusing a key given twice (json keeps the last one silently)."""
-    out: dict[str, object] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"key {key!r} appears twice in one object")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) < len(pairs):  # the rare case: find the key given twice
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"key {key!r} appears twice in one object")
+            seen.add(key)
     return out
 
 
@@ -158,12 +161,10 @@ def read_columns(path: str | Path, required: Sequence[str] = ("text",)) -> Colum
             cols = _read_parquet(p)
         elif name.endswith((".jsonl", ".jsonl.gz", ".json")):
             cols = _read_json(p)
-        elif name.endswith((".tsv", ".tsv.gz")):
+        elif name.endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz")):  # .txt: Excel's "Unicode text", tab-separated (UTF-16)
             cols = _read_delimited(p, "\t")
         elif name.endswith((".csv", ".csv.gz")):
             cols = _read_delimited(p, ",")
-        elif name.endswith((".txt", ".txt.gz")):  # Excel's "Unicode text": tab-separated (UTF-16)
-            cols = _read_delimited(p, "\t")
         else:
             raise InputError(f"{p}: unsupported file type", f"use one of {', '.join(TABLE_SUFFIXES)}")
     except csv.Error as exc:

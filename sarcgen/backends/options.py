@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from sarcgen.backends import registry
-from sarcgen.fingerprint import THROUGHPUT_ONLY, data_settings
+from sarcgen.fingerprint import THROUGHPUT_ONLY
 
 
 class BackendOptions(BaseModel):
@@ -73,15 +73,6 @@ class _OptionModels(Mapping[str, type[BackendOptions]]):
 BACKEND_OPTIONS: Mapping[str, type[BackendOptions]] = _OptionModels()
 
 
-def data_options(spec_or_options: registry.BackendSpec | BackendOptions | None) -> dict[str, object]:
-    """The options that shape the generated data, as JSON: every field but those marked
-    `THROUGHPUT_ONLY`. A spec gives its defaults; None (a backend without options) gives {}."""
-    if isinstance(spec_or_options, registry.BackendSpec):
-        model = spec_or_options.options_model()
-        return data_settings(model() if model is not None else None)
-    return data_settings(spec_or_options)
-
-
 def owner_of(key: str, prefer: str | None = None) -> str | None:
     """The backend whose option `key` is (`prefer` when several have it), or None. The builtins are
     asked first; the plug-ins' entry points are read only for a key no builtin has."""
@@ -102,9 +93,10 @@ def place_flat_options(data: Any, fields: Collection[str] = ()) -> Any:
         return data
     data = dict(data)
     backend = data.get("backend", "llamacpp")
-    for key in [k for k in data if k not in fields and owner_of(k)]:
-        owner = owner_of(key, prefer=backend)
-        assert owner is not None
+    owners = {k: owner_of(k, prefer=backend) for k in data if k not in fields}
+    for key, owner in owners.items():
+        if owner is None:
+            continue
         default = BACKEND_OPTIONS[owner].model_fields[key].default
         if owner != backend and data[key] != default:
             continue  # misplaced: left for validation to report

@@ -237,8 +237,9 @@ def flips(sets: dict[str, TextSet], a_recs: list[RunRecord], b_recs: list[RunRec
     rows: list[Flip] = []
     for name, ts in sets.items():
         pa, pb = mean_p(a_recs, name), mean_p(b_recs, name)
+        pred_a, pred_b = predictions(pa.tolist()), predictions(pb.tolist())
         for i, y in enumerate(ts.labels):
-            ok_a, ok_b = int(pa[i] < 0.5) == y, int(pb[i] < 0.5) == y
+            ok_a, ok_b = pred_a[i] == y, pred_b[i] == y
             if ok_a != ok_b:
                 rows.append(Flip(set=name, index=i, text=ts.texts[i], label=y, kind=group_of(ts.meta[i]) if ts.meta else None,
                                  p_negative_A=float(pa[i]), p_negative_B=float(pb[i]), change="fixed" if ok_b else "broken"))
@@ -265,7 +266,7 @@ def challenge_table(challenges: list[TextSet], a_recs: list[RunRecord], b_recs: 
         ps = [rec.eval[name].p_negative[i] for rec in recs]
         p = statistics.fmean(ps)
         return ChallengePrediction(p_negative=p, p_negative_std=statistics.stdev(ps) if len(ps) > 1 else 0.0,
-                                   pred=0 if p >= 0.5 else 1)
+                                   pred=predictions([p])[0])
 
     return [ChallengeRow(set=ch.name, text=text, label=ch.labels[i], kind=group_of(ch.meta[i]) if ch.meta else None,
                          A=under(a_recs, ch.name, i), B=under(b_recs, ch.name, i))

@@ -66,7 +66,6 @@ if TYPE_CHECKING:
     from sarcgen.finetune.frozen import FeatureCache
 
 RUNS = ("A", "B")
-RUN_TITLES = {"A": "A: IMDB only", "B": "B: IMDB + synthetic"}
 
 
 @dataclass
@@ -127,13 +126,14 @@ def synthetic_sha256(source: str) -> str | None:
     return rf.fingerprint(path) if path is not None else None
 
 
-def input_fingerprints(data: CompareData, settings: FinetuneSettings) -> Fingerprints:
-    """What the numbers depend on, for results.json and for matching finished runs on resume."""
+def input_fingerprints(data: CompareData, settings: FinetuneSettings, synthetic_fp: str | None) -> Fingerprints:
+    """What the numbers depend on, for results.json and for matching finished runs on resume
+    (`synthetic_fp`: `synthetic_sha256` of the source, taken once before the data was read)."""
     from sarcgen.version import __version__
 
     return Fingerprints(
         sarcgen_version=__version__, model=model_fingerprint(settings.base_model), synthetic_source=data.synthetic_source,
-        synthetic_sha256=synthetic_sha256(data.synthetic_source),
+        synthetic_sha256=synthetic_fp,
         synthetic_rows_sha256={s: textset_sha256(t) for s, t in data.synthetic.items()},
         imdb_source=data.base.source, imdb_pool_removed=data.base.removed,
         imdb_train_ids_sha256=sample_ids_sha256(data.base.train),
@@ -297,6 +297,7 @@ def run_compare(
     out = Path(out_dir)
     t0 = time.perf_counter()
     found = compare_inputs(synthetic)  # fingerprinted before training: what this comparison saw
+    synthetic_fp = found[1][rf.DATASET_DIR] if found is not None else synthetic_sha256(synthetic)
     data = load_compare_data(settings, synthetic, challenge_files)
     specs = plan_runs(settings.seed, settings.seeds, settings.mixes())
     if not specs:  # pragma: no cover - seeds >= 1 is validated by the recipe
@@ -307,7 +308,7 @@ def run_compare(
             write_json(out / "settings.json", {
                 "finetune": settings.model_dump(mode="json"), "synthetic": synthetic, "base_data": data.base.source,
                 "challenge_files": list(settings.challenge) + list(challenge_files)})
-        inputs = input_fingerprints(data, settings)
+        inputs = input_fingerprints(data, settings, synthetic_fp)
         bal = synthetic_balance(data, settings)
         records, reused = collect_runs(specs, data, settings, out, inputs, num_threads=num_threads,
                                        progress=progress, report_only=report_only,

@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import ConfigDict, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
-from sarcgen.errors import InputError
-from sarcgen.finetune.runs import Fingerprints, Record, RunInfo, first_error
+from sarcgen.errors import InputError, first_problem
+from sarcgen.finetune.runs import Fingerprints, Record, RunInfo
 from sarcgen.finetune.stats import PairedStats, SliceStats
 from sarcgen.jsonl import read_text, write_json
 from sarcgen.recipe import FinetuneSettings
@@ -213,4 +213,4 @@ def read_results(path: Path) -> CompareResults:
     try:
         return CompareResults.model_validate(raw)
     except ValidationError as exc:
-        raise InputError(f"{path}: not a results.json of this sarcgen ({first_error(exc)})", hint) from None
+        raise InputError(f"{path}: not a results.json of this sarcgen ({first_problem(exc)})", hint) from None

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sarcgen.errors import InputError
+from sarcgen.errors import InputError, first_problem
 from sarcgen.finetune.data import TextSet
 from sarcgen.jsonl import read_text, write_json
 from sarcgen.recipe import FinetuneSettings
@@ -95,12 +95,6 @@ class Record(BaseModel):
     an empty set, the class ratio of a one-class split), as the JSON files have always held them."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-def first_error(exc: ValidationError) -> str:
-    """The first thing wrong in a JSON file, on one line: 'mixes.0.05.sets: Field required'."""
-    first = exc.errors()[0]
-    return f"{'.'.join(map(str, first['loc'])) or 'top level'}: {first['msg']}"
 
 
 class ModelFingerprint(Record):
@@ -236,7 +230,7 @@ def load_record(out_dir: Path, spec: RunSpec, fingerprint: str, *, replace_stale
     try:
         return RunRecord.model_validate(rec)
     except ValidationError as exc:
-        raise InputError(f"{path}: not a run record of this sarcgen ({first_error(exc)})",
+        raise InputError(f"{path}: not a run record of this sarcgen ({first_problem(exc)})",
                          "delete the file to train that run again") from None
 
 

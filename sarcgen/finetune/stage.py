@@ -55,10 +55,12 @@ def inputs(recipe: Recipe, run: Path) -> Inputs | NotReady:
     from sarcgen.finetune.compare import compare_inputs
     from sarcgen.publish.run import publish_complete
 
-    found = compare_inputs(str(run / rf.DATASET_DIR))
-    if found is None:
+    if not rf.is_run_folder(run):
         return NotReady("not a run folder")
-    return found[1] if publish_complete(run / rf.DATASET_DIR) else NotReady("nothing published")
+    if not publish_complete(run / rf.DATASET_DIR):  # before fingerprinting a dataset that is not there yet
+        return NotReady("nothing published")
+    found = compare_inputs(str(run / rf.DATASET_DIR))
+    return NotReady("not a run folder") if found is None else found[1]
 
 
 def run(recipe: Recipe, folder: Path, progress: bool) -> tuple[str, str]:

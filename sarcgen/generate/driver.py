@@ -129,11 +129,11 @@ class Driver:
     """Turns plan items into requests and results into records or rejections, in the run folder."""
 
     def __init__(self, recipe: Recipe, plan: Plan, template: PromptTemplate, state: RunState, summary: RunSummary,
-                 out: Path, log: logging.Logger, *, recipe_hash: str | None = None, accept_truncated: bool = False) -> None:
+                 out: Path, log: logging.Logger, *, recipe_hash: str, accept_truncated: bool = False) -> None:
         self.recipe, self.plan, self.template, self.state, self.summary = recipe, plan, template, state, summary
         self.out, self.log, self.accept_truncated = out, log, accept_truncated
         self.target = recipe.generate.n
-        self.recipe_hash = recipe_hash or recipe.hash()  # the folder's version of the fingerprint (generate.manifest)
+        self.recipe_hash = recipe_hash  # under the folder's fingerprint version (generate.manifest.check_folder)
         self.lock = threading.RLock()
         self.accepted = len(state.accepted)
         self.in_flight: dict[str, tuple[PlanItem, int, GenerationRequest]] = {}
@@ -225,12 +225,12 @@ class Driver:
                 self.retry.append((item, attempt + 1))
 
     def _provenance(self, info: ModelInfo, sampling: dict[str, object], seed: int, attempt: int,
-                    item: PlanItem | None = None, edit: float | None = None) -> Provenance:
+                    item: PlanItem, edit: float | None) -> Provenance:
         return Provenance(
             model_file=info.model_file, model_sha256=info.model_sha256, quantization=info.quantization,
             backend=info.backend, backend_version=info.backend_version, template_name=self.template.name,
             template_hash=self.template.sha256, recipe_hash=self.recipe_hash, sampling=sampling, seed=seed,
-            attempt=attempt, sarcgen_version=__version__, source=source_provenance(item, edit) if item else None,
+            attempt=attempt, sarcgen_version=__version__, source=source_provenance(item, edit),
             examples=len(item.examples) if item and item.examples else None,
         )
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from sarcgen.errors import InputError, PublishError
+from sarcgen.errors import InputError, PublishError, first_problem
 from sarcgen.jsonl import iter_jsonl
 from sarcgen.publish.split import split_records
 from sarcgen.recipe import PublishSettings
@@ -96,9 +96,7 @@ def read_reviews(path: Path, *, one_recipe: bool = True) -> list[Review]:
         try:
             review = Review.model_validate(obj)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(p) for p in first["loc"]) or "(record)"
-            raise InputError(f"{path}:{line_no}: not a sarcgen review record: {key}: {first['msg']}") from None
+            raise InputError(f"{path}:{line_no}: not a sarcgen review record: {first_problem(exc, '(record)')}") from None
         mixed = mix.add(line_no, review)
         if mixed and one_recipe:
             raise InputError(*RecipeMix.message(path, mixed))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sarcgen.errors import InputError
+from sarcgen.errors import InputError, first_problem
 from sarcgen.jsonl import JsonlWriter, iter_jsonl
 from sarcgen.runfolder import REVIEW
 
@@ -75,9 +75,7 @@ def load_decisions(run_dir: Path) -> dict[str, Decision]:
         except ValidationError as exc:
             if line_no > complete_lines:
                 continue
-            first = exc.errors()[0]
-            key = ".".join(str(p) for p in first["loc"]) or "(line)"
-            raise InputError(f"{path}:{line_no}: not a review decision: {key}: {first['msg']}",
+            raise InputError(f"{path}:{line_no}: not a review decision: {first_problem(exc, '(line)')}",
                              "fix or delete that line; every other line is kept") from None
         if d.decision == "clear":
             out.pop(d.id, None)

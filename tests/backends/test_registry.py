@@ -19,7 +19,6 @@ from sarcgen.backends.options import (
     BackendOptions,
     LlamaCppOptions,
     OpenAIOptions,
-    data_options,
 )
 from sarcgen.errors import BackendError, RecipeError
 from sarcgen.jsonl import read_jsonl
@@ -207,10 +206,20 @@ def test_the_old_register_backend_signature_still_works() -> None:
 
 
 def test_data_options_leave_out_what_only_changes_speed() -> None:
-    assert data_options(LlamaCppOptions(n_threads=3, n_gpu_layers=0)) == {"n_ctx": 4096}
-    assert data_options(OpenAIOptions(base_url="http://h:1/v1", request_timeout=9)) == {"api_model": None}
-    assert data_options(MineOptions(knob=2, timeout=1)) == data_options(SPEC) | {"knob": 2} == {"knob": 2}
-    assert data_options(registry.get_spec("fake")) == data_options(None) == {}
+    from sarcgen.fingerprint import data_settings
+
+    def of_spec(name: str) -> dict[str, object]:  # a spec's defaults, as the fingerprint reads them
+        model = registry.get_spec(name).options_model()
+        return data_settings(model() if model is not None else None)
+
+    assert data_settings(LlamaCppOptions(n_threads=3, n_gpu_layers=0)) == {"n_ctx": 4096}
+    assert data_settings(OpenAIOptions(base_url="http://h:1/v1", request_timeout=9)) == {"api_model": None}
+    register_backend(SPEC)
+    try:
+        assert data_settings(MineOptions(knob=2, timeout=1)) == of_spec("mine") | {"knob": 2} == {"knob": 2}
+    finally:
+        registry.unregister_backend("mine")
+    assert of_spec("fake") == data_settings(None) == {}
 
 
 def test_optional_capabilities_have_defaults_on_the_interface() -> None:
